@@ -1,0 +1,24 @@
+"""All models, imported here so `Base.metadata` knows every table (Alembic reads it)."""
+
+from crm.db import Base
+from crm.models.appeal import Appeal, AppealEvent, AppealUnit, Category, Extension
+from crm.models.assignment import Assignment, Policy, Visit, visit_policy
+from crm.models.audit import AuditLog
+from crm.models.enterprise import Contact, Enterprise, Tag, enterprise_tag
+from crm.models.financing import (BankProduct, Chamber, FinancingMatch, FinancingMatchEvent,
+                                  FinancingNeed, chamber_member)
+from crm.models.imports import HeaderMapping, ImportBatch, ImportRecord
+from crm.models.jobfair import FairParticipation, FairPosition, JobFair
+from crm.models.org import Building, Community, Street, Unit
+from crm.models.people import Person, User
+from crm.models.settings import CalendarDay, Setting
+from crm.models.sync import OdooMapping
+
+__all__ = [
+    "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "BankProduct", "Base",
+    "Building", "CalendarDay", "Category", "Chamber", "Community", "Contact", "Enterprise",
+    "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
+    "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair", "OdooMapping",
+    "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit", "chamber_member",
+    "enterprise_tag", "visit_policy",
+]
