@@ -11,12 +11,11 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
-
-from zoneinfo import ZoneInfo
 
 from crm.config import DATA_DIR, database_url, timezone_name
 

@@ -5,8 +5,14 @@ from crm.models.appeal import Appeal, AppealEvent, AppealUnit, Category, Extensi
 from crm.models.assignment import Assignment, Policy, Visit, visit_policy
 from crm.models.audit import AuditLog
 from crm.models.enterprise import Contact, Enterprise, Tag, enterprise_tag
-from crm.models.financing import (BankProduct, Chamber, FinancingMatch, FinancingMatchEvent,
-                                  FinancingNeed, chamber_member)
+from crm.models.financing import (
+                                  BankProduct,
+                                  Chamber,
+                                  FinancingMatch,
+                                  FinancingMatchEvent,
+                                  FinancingNeed,
+                                  chamber_member,
+)
 from crm.models.imports import HeaderMapping, ImportBatch, ImportRecord
 from crm.models.jobfair import FairParticipation, FairPosition, JobFair
 from crm.models.org import Building, Community, Street, Unit

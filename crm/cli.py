@@ -1,0 +1,217 @@
+"""`python -m crm …`: a thin command line over the services.
+
+Each command opens the database, calls one service in one transaction, and
+turns a domain error into a one-line message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func, select
+
+from crm import migrate
+from crm.db import make_engine, session_factory
+from crm.errors import CrmError
+
+EXIT_ERROR = 2
+
+
+def _progress_printer() -> Callable[[str, int, int], None]:
+    """A tqdm bar per stage; quiet when stderr is not a terminal except at stage ends."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="row", file=sys.stderr,
+                                     dynamic_ncols=True, mininterval=0.5)
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return report
+
+
+def cmd_init_db(args) -> int:
+    from crm.services.reference import init_reference_data
+
+    engine = make_engine()
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    with session_factory(engine).begin() as session:
+        added = init_reference_data(session)
+    after = migrate.current_revision(engine)
+    moved = f"{before or 'empty'} → {after}" if before != after else f"at {after}"
+    print(f"schema {moved}; reference rows added: "
+          + (", ".join(f"{k} {v}" for k, v in sorted(added.items())) or "none (already loaded)"))
+    return 0
+
+
+def cmd_seed_demo(args) -> int:
+    from crm.demo import seed_demo
+    from crm.models import Enterprise
+
+    engine = make_engine()
+    if not migrate.is_up_to_date(engine):
+        print("the database is not migrated: run `python -m crm init-db` first", file=sys.stderr)
+        return EXIT_ERROR
+    if args.if_empty:
+        with session_factory(engine)() as session:
+            if session.scalar(select(func.count()).select_from(Enterprise)):
+                print("database already has enterprises; demo data not added")
+                return 0
+    started = time.perf_counter()
+    counts = seed_demo(engine, enterprises=args.enterprises, appeals=args.appeals, seed=args.seed,
+                       progress=None if args.quiet else _progress_printer())
+    elapsed = time.perf_counter() - started
+    print(f"demo data added in {elapsed:.1f} s: "
+          + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_demo_logins(args) -> int:
+    from crm.demo import DEMO_PASSWORD
+    from crm.services.users import list_users
+
+    with session_factory(make_engine())() as session:
+        users = list_users(session)
+    print(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    for u in users:
+        scope = u["street"] or u["unit"] or u["chamber"] or ""
+        print(f"  {u['username']:<16} {u['role']:<11} {scope}")
+    return 0
+
+
+def _read_password(args, confirm: bool = True) -> str | None:
+    if args.password is not None:
+        return args.password
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\n")
+        return line or None
+    first = getpass.getpass("Password: ")
+    if not first:
+        return None
+    if confirm and getpass.getpass("Again: ") != first:
+        raise CrmError("the two passwords differ")
+    return first
+
+
+def cmd_users_add(args) -> int:
+    from crm.services.users import add_user
+
+    password = _read_password(args)
+    with session_factory(make_engine()).begin() as session:
+        user = add_user(session, args.name, role=args.role, display_name=args.display_name,
+                        street=args.street, unit=args.unit, chamber=args.chamber,
+                        password=password)
+        print(f"user {user.username} ({user.role}) added"
+              + ("" if password else "; no password yet: run `users set-password`"))
+    return 0
+
+
+def cmd_users_list(args) -> int:
+    from crm.services.users import list_users
+
+    with session_factory(make_engine())() as session:
+        users = list_users(session)
+    if args.json:
+        print(json.dumps(users, ensure_ascii=False, indent=1))
+        return 0
+    for u in users:
+        scope = u["street"] or u["unit"] or u["chamber"] or "-"
+        flags = "" if u["has_password"] else " (no password)"
+        flags += "" if u["active"] else " (inactive)"
+        print(f"{u['username']:<16} {u['role']:<11} {scope}{flags}")
+    return 0
+
+
+def cmd_users_set_password(args) -> int:
+    from crm.services.users import set_password
+
+    password = _read_password(args)
+    if not password:
+        raise CrmError("no password given")
+    with session_factory(make_engine()).begin() as session:
+        set_password(session, args.name, password)
+    print(f"password of {args.name} set")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from crm.models.people import ROLES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m crm",
+        description="Qifu (企服) enterprise-services CRM. The database is CRM_DATABASE_URL "
+                    "(default: SQLite under data/).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init-db", help="migrate to the latest schema and load reference data",
+                       description="Migrate the schema to head, then load the district's "
+                                   "streets, communities, categories, units and settings. "
+                                   "Running it again changes nothing.")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("seed-demo", help="add demo firms, users and activity",
+                       description="Add deterministic demo data on top of the reference data.")
+    p.add_argument("--enterprises", type=int, default=2000, metavar="N",
+                   help="number of firms (default 2000)")
+    p.add_argument("--appeals", type=int, default=10000, metavar="N",
+                   help="number of appeals (default 10000)")
+    p.add_argument("--seed", type=int, default=42, metavar="S", help="random seed (default 42)")
+    p.add_argument("--if-empty", action="store_true",
+                   help="do nothing when the database already has firms")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_seed_demo)
+
+    p = sub.add_parser("demo-logins", help="print the demo usernames and their password")
+    p.set_defaults(func=cmd_demo_logins)
+
+    users = sub.add_parser("users", help="manage logins",
+                           description="Add and list logins; set passwords.")
+    usub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    p = usub.add_parser("add", help="add a login with a role and scope",
+                        description="Add a login. The password is read from --password, "
+                                    "else prompted (or one line of stdin when not a terminal); "
+                                    "without one the user cannot log in until set-password.")
+    p.add_argument("name", help="username")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--street", help="street/town, e.g. 江北城街道 or 江北城 (liaison, cadre)")
+    p.add_argument("--unit", help="handling unit, e.g. 区交巡警支队 (handler)")
+    p.add_argument("--chamber", help="chamber of commerce (chamber)")
+    p.add_argument("--display-name", help="name shown in the app (default: the username)")
+    p.add_argument("--password", help="initial password (avoid on shared machines)")
+    p.set_defaults(func=cmd_users_add)
+    p = usub.add_parser("list", help="list logins")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_users_list)
+    p = usub.add_parser("set-password", help="set a login's password",
+                        description="Set a password (prompted, or one line of stdin).")
+    p.add_argument("name")
+    p.add_argument("--password", help="the new password (avoid on shared machines)")
+    p.set_defaults(func=cmd_users_set_password)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CrmError as err:
+        print(f"error: {err.message or err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,103 @@
+"""The schema is made by Alembic, and the migrations agree with the models."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from crm.uscc import complete
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from crm import migrate
+from crm.db import Base, make_engine, session_factory
+from crm.models import Assignment, AuditLog, Enterprise, Person
+
+
+def test_the_migrated_schema_matches_the_models_exactly(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    assert diff == []
+
+
+def test_the_database_is_at_the_head_revision(engine):
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert migrate.is_up_to_date(engine)
+
+
+def test_every_model_table_exists_after_migration(engine):
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(engine):
+    migrate.downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(engine)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_a_fresh_sqlite_file_migrates_from_empty(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.is_up_to_date(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+
+
+def test_the_audit_log_refuses_updates_and_deletes(engine):
+    factory = session_factory(engine)
+    with factory.begin() as s:
+        s.add(AuditLog(action="test", entity="x", entity_id=1))
+    for statement in ("UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="append-only"), factory.begin() as s:
+            s.execute(text(statement))
+    with factory() as s:
+        assert s.scalars(select(AuditLog.action)).all() == ["test"]
+
+
+def _firm(session, n: int) -> Enterprise:
+    firm = Enterprise(uscc=complete(f"91500105MA{n:06d}"), name=f"测试企业{n}有限公司")
+    session.add(firm)
+    session.flush()
+    return firm
+
+
+def test_a_firm_cannot_have_two_active_cadres_but_may_have_a_history(engine):
+    import datetime as dt
+
+    factory = session_factory(engine)
+    with factory.begin() as s:
+        firm = _firm(s, 1)
+        a, b = Person(name="甲", kind="cadre"), Person(name="乙", kind="cadre")
+        s.add_all([a, b])
+        s.flush()
+        s.add(Assignment(kind="cadre_enterprise", person_id=a.id, enterprise_id=firm.id,
+                         start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 6, 30)))
+        s.add(Assignment(kind="cadre_enterprise", person_id=b.id, enterprise_id=firm.id,
+                         start_date=dt.date(2025, 7, 1)))
+        ids = (firm.id, a.id)
+    with pytest.raises(IntegrityError), factory.begin() as s:
+        s.add(Assignment(kind="cadre_enterprise", person_id=ids[1], enterprise_id=ids[0],
+                         start_date=dt.date(2025, 8, 1)))
+
+
+def test_an_assignment_must_name_the_target_its_kind_needs(engine):
+    import datetime as dt
+
+    factory = session_factory(engine)
+    with factory.begin() as s:
+        person = Person(name="丙", kind="leader")
+        s.add(person)
+    with pytest.raises(IntegrityError), factory.begin() as s:
+        s.add(Assignment(kind="leader_building", person_id=person.id,
+                         start_date=dt.date(2025, 1, 1)))
+
+
+def test_foreign_keys_are_enforced(engine):
+    factory = session_factory(engine)
+    with pytest.raises(IntegrityError), factory.begin() as s:
+        s.add(Enterprise(uscc=complete("91500105MA000002"), name="无街道企业", street_id=99999))
