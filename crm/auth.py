@@ -88,7 +88,7 @@ class Actor:
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "liaison": ("home", "enterprises", "appeals"),
     "cadre": ("home", "enterprises", "appeals"),
-    "handler": ("home", "appeals"),
+    "handler": ("home", "appeals", "enterprises"),
     "chamber": ("home", "enterprises"),
     "employment": ("home", "enterprises"),
     "official": ("home", "enterprises", "appeals"),

@@ -34,12 +34,15 @@ def test_init_db_migrates_and_loads_reference_data_then_changes_nothing(fresh_ur
     assert "none (already loaded)" in second.stdout
 
 
-def test_init_db_works_on_postgresql(db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("covered by the SQLite test above")
-    result = crm("init-db", url=db_url)
-    assert result.returncode == 0, result.stderr
-    assert "already loaded" in result.stdout
+def test_init_db_works_on_an_empty_postgresql_database(pg_server):
+    from tests.conftest import _sa_url
+
+    name = pg_server.create(f"{pg_server.prefix}_cli")
+    url = _sa_url(name)
+    first = crm("init-db", url=url)
+    assert first.returncode == 0, first.stderr
+    assert "empty → 0001" in first.stdout and "street 12" in first.stdout
+    assert "already loaded" in crm("init-db", url=url).stdout
 
 
 def test_users_add_list_and_set_password(fresh_url):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from crm.uscc import complete
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crm import migrate
 from crm.db import Base, make_engine, session_factory
 from crm.models import Assignment, AuditLog, Enterprise, Person
+from crm.uscc import complete
 
 
 def test_the_migrated_schema_matches_the_models_exactly(engine):

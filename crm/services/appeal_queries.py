@@ -1,0 +1,165 @@
+"""Reading appeals: filtered, scoped lists with counts; due-soon and overdue; timelines.
+
+Every query carries the actor's scope (crm.services.scope) so a page can only
+ever show what its user may see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from crm.auth import Actor
+from crm.db import today as _today
+from crm.lifecycle import OPEN_STATUSES
+from crm.models import (
+    Appeal,
+    AppealEvent,
+    AppealUnit,
+    Category,
+    Enterprise,
+    Extension,
+    Street,
+    Unit,
+    User,
+)
+from crm.services.scope import appeal_scope
+
+
+@dataclass
+class AppealFilter:
+    statuses: tuple[str, ...] = ()
+    street_id: int | None = None
+    unit_id: int | None = None          # lead or co-handling
+    category_id: int | None = None
+    enterprise_id: int | None = None
+    open_only: bool = False
+    overdue_only: bool = False
+    due_within_days: int | None = None  # open and due within N days (not yet overdue)
+    text: str = ""
+    received_from: dt.date | None = None
+    received_to: dt.date | None = None
+    as_of: dt.date = field(default_factory=_today)
+
+
+def _conditions(f: AppealFilter) -> list:
+    conds = []
+    if f.statuses:
+        conds.append(Appeal.status.in_(f.statuses))
+    if f.open_only or f.overdue_only or f.due_within_days is not None:
+        conds.append(Appeal.status.in_(OPEN_STATUSES))
+    if f.overdue_only:
+        conds.append(Appeal.due_date < f.as_of)
+    if f.due_within_days is not None:
+        conds.append(and_(Appeal.due_date >= f.as_of,
+                          Appeal.due_date <= f.as_of + dt.timedelta(days=f.due_within_days)))
+    if f.street_id:
+        conds.append(Appeal.street_id == f.street_id)
+    if f.category_id:
+        conds.append(Appeal.category_id == f.category_id)
+    if f.enterprise_id:
+        conds.append(Appeal.enterprise_id == f.enterprise_id)
+    if f.unit_id:
+        conds.append(Appeal.id.in_(select(AppealUnit.appeal_id).where(
+            AppealUnit.unit_id == f.unit_id, AppealUnit.active)))
+    if f.received_from:
+        conds.append(Appeal.received_at >= dt.datetime.combine(f.received_from, dt.time()))
+    if f.received_to:
+        conds.append(Appeal.received_at < dt.datetime.combine(
+            f.received_to + dt.timedelta(days=1), dt.time()))
+    text = f.text.strip()
+    if text:
+        like = f"%{text}%"
+        conds.append(or_(Appeal.title.like(like), Appeal.code == text,
+                         Enterprise.name.like(like)))
+    return conds
+
+
+def _base(actor: Actor, f: AppealFilter) -> Select:
+    return (select(Appeal.id)
+            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+            .where(appeal_scope(actor), *_conditions(f)))
+
+
+def list_appeals(session: Session, actor: Actor, f: AppealFilter | None = None, *,
+                 limit: int = 200, offset: int = 0, order: str = "due") -> list[dict]:
+    """Rows for a table, ordered by due date (open work) or newest first."""
+    f = f or AppealFilter()
+    lead = aliased(Unit)
+    ordering = {"due": (Appeal.due_date, Appeal.id),
+                "newest": (Appeal.received_at.desc(), Appeal.id.desc())}[order]
+    stmt = (select(Appeal.id, Appeal.code, Appeal.title, Appeal.status, Appeal.priority,
+                   Appeal.received_at, Appeal.due_date, Appeal.replied_at, Appeal.version,
+                   Enterprise.name.label("enterprise"), Street.name.label("street"),
+                   Category.name.label("category"), lead.name.label("lead_unit"))
+            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+            .join(Category, Category.id == Appeal.category_id)
+            .outerjoin(Street, Street.id == Appeal.street_id)
+            .outerjoin(lead, lead.id == Appeal.lead_unit_id)
+            .where(appeal_scope(actor), *_conditions(f))
+            .order_by(*ordering).limit(limit).offset(offset))
+    rows = []
+    for r in session.execute(stmt):
+        row = r._asdict()
+        row["overdue"] = r.status in OPEN_STATUSES and r.due_date < f.as_of
+        row["late"] = r.replied_at is not None and r.replied_at.date() > r.due_date
+        rows.append(row)
+    return rows
+
+
+def count_appeals(session: Session, actor: Actor, f: AppealFilter | None = None) -> int:
+    stmt = _base(actor, f or AppealFilter()).with_only_columns(func.count())
+    return session.scalar(stmt) or 0
+
+
+def counts_by_status(session: Session, actor: Actor, f: AppealFilter | None = None
+                     ) -> dict[str, int]:
+    f = f or AppealFilter()
+    stmt = (select(Appeal.status, func.count())
+            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+            .where(appeal_scope(actor), *_conditions(f)).group_by(Appeal.status))
+    return dict(session.execute(stmt).all())
+
+
+def workload(session: Session, actor: Actor, f: AppealFilter | None = None,
+             soon_days: int = 3) -> dict[str, int]:
+    """The three numbers at the top of an inbox: open, overdue, due soon."""
+    f = f or AppealFilter()
+    base = dict(f.__dict__)
+    base.update(open_only=True, overdue_only=False, due_within_days=None)
+    return {
+        "open": count_appeals(session, actor, AppealFilter(**base)),
+        "overdue": count_appeals(session, actor, AppealFilter(**{**base, "overdue_only": True})),
+        "due_soon": count_appeals(session, actor,
+                                  AppealFilter(**{**base, "due_within_days": soon_days})),
+    }
+
+
+def timeline(session: Session, appeal_id: int) -> list[dict]:
+    """The events of an appeal (the caller has already checked the actor may see it)."""
+    stmt = (select(AppealEvent, User.display_name, Unit.name)
+            .outerjoin(User, User.id == AppealEvent.actor_id)
+            .outerjoin(Unit, Unit.id == AppealEvent.unit_id)
+            .where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.id))
+    return [{"at": e.at, "action": e.action, "from_status": e.from_status,
+             "to_status": e.to_status, "actor": who, "unit": unit, "note": e.note,
+             "data": e.data or {}} for e, who, unit in session.execute(stmt)]
+
+
+def handling_units(session: Session, appeal_id: int) -> list[dict]:
+    stmt = (select(Unit.name, AppealUnit.role, AppealUnit.active, Unit.id)
+            .join(Unit, Unit.id == AppealUnit.unit_id)
+            .where(AppealUnit.appeal_id == appeal_id)
+            .order_by(AppealUnit.role.desc(), Unit.name))
+    return [{"unit": n, "unit_id": i, "role": r, "active": a}
+            for n, r, a, i in session.execute(stmt)]
+
+
+def extensions(session: Session, appeal_id: int) -> list[dict]:
+    stmt = select(Extension).where(Extension.appeal_id == appeal_id).order_by(Extension.id)
+    return [{"days": e.days, "reason": e.reason, "status": e.status,
+             "requested_at": e.requested_at, "decided_at": e.decided_at}
+            for e in session.scalars(stmt)]

@@ -1,0 +1,250 @@
+"""Read-only numbers and lists for the home pages and the appeal list.
+
+Everything is counted in the database (COUNT / SUM CASE) within the viewer's
+scope, so a page never pulls whole tables into memory, and a liaison's
+"overdue" is the same number an official sees for that street. Results are
+plain dicts: the UI may cache them, and no ORM object leaks out of a session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from crm.auth import Actor
+from crm.db import today as _today
+from crm.lifecycle import FINAL_STATUSES, OPEN_STATUSES
+from crm.models import (
+    Appeal,
+    Assignment,
+    Category,
+    Chamber,
+    Enterprise,
+    FairParticipation,
+    FairPosition,
+    FinancingMatch,
+    FinancingNeed,
+    JobFair,
+    Street,
+    Unit,
+    Visit,
+    chamber_member,
+)
+from crm.models.appeal import STATUSES
+from crm.services.reference import get_setting
+from crm.services.scope import appeal_scope, enterprise_scope
+
+DUE_SOON_DAYS = 3
+LIST_LIMIT = 200
+# A handler's to-do list is what their unit must sign for or answer; everyone
+# else follows an appeal until it is archived (callback and archiving are theirs).
+WORKLIST_STATUSES = {"handler": ("dispatched", "accepted")}
+ACTIVE_STATUSES = tuple(s for s in STATUSES if s not in FINAL_STATUSES)
+
+
+def _sum(condition) -> object:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _is_overdue(today: dt.date):
+    return and_(Appeal.status.in_(OPEN_STATUSES), Appeal.due_date < today)
+
+
+def _appeal_rows(actor: Actor):
+    return (
+        select(Appeal.id, Appeal.code, Appeal.title, Appeal.status, Appeal.received_at,
+               Appeal.due_date, Enterprise.name.label("enterprise"),
+               Street.name.label("street"), Category.name.label("category"),
+               Unit.name.label("lead_unit"))
+        .join(Enterprise, Appeal.enterprise_id == Enterprise.id)
+        .join(Category, Appeal.category_id == Category.id)
+        .outerjoin(Street, Appeal.street_id == Street.id)
+        .outerjoin(Unit, Appeal.lead_unit_id == Unit.id)
+        .where(appeal_scope(actor))
+    )
+
+
+def _as_dicts(rows, today: dt.date) -> list[dict]:
+    out = []
+    for row in rows:
+        item = dict(row._mapping)
+        open_ = item["status"] in OPEN_STATUSES
+        item["days_left"] = (item["due_date"] - today).days if open_ else None
+        item["overdue"] = open_ and item["due_date"] < today
+        out.append(item)
+    return out
+
+
+def worklist_statuses(role: str) -> tuple[str, ...]:
+    return WORKLIST_STATUSES.get(role, ACTIVE_STATUSES)
+
+
+def my_open_appeals(session: Session, *, actor: Actor, today: dt.date | None = None,
+                    limit: int = LIST_LIMIT) -> list[dict]:
+    """The actor's to-do list, most urgent (earliest due) first."""
+    today = today or _today()
+    query = (_appeal_rows(actor).where(Appeal.status.in_(worklist_statuses(actor.role)))
+             .order_by(Appeal.due_date, Appeal.received_at, Appeal.id).limit(limit))
+    return _as_dicts(session.execute(query), today)
+
+
+def appeal_counts(session: Session, *, actor: Actor, today: dt.date | None = None) -> dict:
+    """Open, overdue, due within DUE_SOON_DAYS, and replied-awaiting-callback, in scope."""
+    today = today or _today()
+    soon = today + dt.timedelta(days=DUE_SOON_DAYS)
+    is_open = Appeal.status.in_(OPEN_STATUSES)
+    row = session.execute(
+        select(_sum(is_open), _sum(_is_overdue(today)),
+               _sum(and_(is_open, Appeal.due_date >= today, Appeal.due_date <= soon)),
+               _sum(Appeal.status == "replied"))
+        .select_from(Appeal).where(appeal_scope(actor))
+    ).one()
+    return {"open": row[0], "overdue": row[1], "due_soon": row[2], "awaiting_callback": row[3]}
+
+
+def headline(session: Session, *, actor: Actor, today: dt.date | None = None) -> dict:
+    """District headline numbers and the two KPI rates officials are scored by.
+
+    按期办结率 = replied on or before the due date ÷ replied;
+    满意率 = (满意 + w × 基本满意) ÷ valid callbacks, w from the setting
+    `kpi.basic_satisfied_weight` (0.9 by default). A rate with no denominator is None.
+    """
+    today = today or _today()
+    enterprises = session.scalar(select(func.count()).select_from(Enterprise)
+                                 .where(enterprise_scope(actor), Enterprise.active))
+    replied = Appeal.replied_at.is_not(None)
+    row = session.execute(
+        select(func.count(Appeal.id), _sum(Appeal.status.in_(OPEN_STATUSES)),
+               _sum(_is_overdue(today)), _sum(replied),
+               _sum(and_(replied, func.date(Appeal.replied_at) <= Appeal.due_date)),
+               _sum(Appeal.satisfaction.is_not(None)),
+               _sum(Appeal.satisfaction == "satisfied"), _sum(Appeal.satisfaction == "basic"))
+        .where(appeal_scope(actor))
+    ).one()
+    total, open_, overdue, n_replied, on_time, callbacks, satisfied, basic = row
+    weight = float(get_setting(session, "kpi.basic_satisfied_weight", 0.9))
+    return {"enterprises": enterprises, "appeals": total, "open": open_, "overdue": overdue,
+            "replied": n_replied, "callbacks": callbacks,
+            "closed_on_time_rate": _rate(on_time, n_replied),
+            "satisfaction_rate": _rate(satisfied + weight * basic, callbacks)}
+
+
+def appeals_by_street(session: Session, *, actor: Actor,
+                      today: dt.date | None = None) -> list[dict]:
+    """Per street/town, in the district's order: total, open and overdue appeals."""
+    today = today or _today()
+    rows = session.execute(
+        select(Street.name, func.count(Appeal.id), _sum(Appeal.status.in_(OPEN_STATUSES)),
+               _sum(_is_overdue(today)))
+        .outerjoin(Appeal, and_(Appeal.street_id == Street.id, appeal_scope(actor)))
+        .group_by(Street.id, Street.name, Street.sort_order)
+        .order_by(Street.sort_order, Street.name)
+    ).all()
+    return [{"street": name, "total": total, "open": open_, "overdue": overdue}
+            for name, total, open_, overdue in rows]
+
+
+def list_appeals(session: Session, *, actor: Actor, status: str | None = None,
+                 today: dt.date | None = None, limit: int = LIST_LIMIT) -> list[dict]:
+    """Scoped appeals, newest first, optionally of one status."""
+    today = today or _today()
+    query = _appeal_rows(actor)
+    if status:
+        query = query.where(Appeal.status == status)
+    query = query.order_by(Appeal.received_at.desc(), Appeal.id.desc()).limit(limit)
+    return _as_dicts(session.execute(query), today)
+
+
+def status_counts(session: Session, *, actor: Actor) -> dict[str, int]:
+    """How many scoped appeals are in each status (every status, zeros included)."""
+    rows = dict(session.execute(select(Appeal.status, func.count()).where(appeal_scope(actor))
+                                .group_by(Appeal.status)).all())
+    return {status: rows.get(status, 0) for status in STATUSES}
+
+
+def cadre_firms(session: Session, *, actor: Actor, today: dt.date | None = None) -> list[dict]:
+    """The firms a cadre serves now (包联), the least recently visited first."""
+    if not actor.person_id:
+        return []
+    today = today or _today()
+    stale_days = int(get_setting(session, "visits.stale_days", 90))
+    last_visit = (select(Visit.enterprise_id, func.max(Visit.visited_on).label("last"))
+                  .group_by(Visit.enterprise_id).subquery())
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.name, Enterprise.uscc, Street.name.label("street"),
+               Assignment.start_date.label("since"), last_visit.c.last.label("last_visit"))
+        .join(Assignment, Assignment.enterprise_id == Enterprise.id)
+        .outerjoin(Street, Enterprise.street_id == Street.id)
+        .outerjoin(last_visit, last_visit.c.enterprise_id == Enterprise.id)
+        .where(Assignment.kind == "cadre_enterprise", Assignment.person_id == actor.person_id,
+               Assignment.end_date.is_(None))
+        .order_by(last_visit.c.last.asc().nulls_first(), Enterprise.name)
+    ).all()
+    out = []
+    for row in rows:
+        item = dict(row._mapping)
+        last = item["last_visit"]
+        item["days_since_visit"] = (today - last).days if last else None
+        item["stale"] = last is None or (today - last).days > stale_days
+        out.append(item)
+    return out
+
+
+def chamber_summary(session: Session, *, actor: Actor) -> dict:
+    """Member firms and financing needs of the actor's chamber, in counts and 万元."""
+    chamber_id = actor.chamber_id
+    name = session.scalar(select(Chamber.name).where(Chamber.id == chamber_id)) \
+        if chamber_id else None
+    members = session.scalar(select(func.count()).select_from(chamber_member)
+                             .where(chamber_member.c.chamber_id == chamber_id)) or 0
+    needs = session.execute(
+        select(FinancingNeed.status, func.count(), func.coalesce(func.sum(FinancingNeed.amount), 0))
+        .where(FinancingNeed.chamber_id == chamber_id).group_by(FinancingNeed.status)
+    ).all()
+    money = session.execute(
+        select(func.coalesce(func.sum(FinancingMatch.approved_amount), 0),
+               func.coalesce(func.sum(FinancingMatch.disbursed_amount), 0))
+        .join(FinancingNeed, FinancingMatch.need_id == FinancingNeed.id)
+        .where(FinancingNeed.chamber_id == chamber_id)
+    ).one()
+    by_status = [{"status": s, "count": n, "amount": float(a)} for s, n, a in needs]
+    return {"chamber": name, "members": members,
+            "needs": sum(r["count"] for r in by_status),
+            "amount_needed": sum(r["amount"] for r in by_status),
+            "amount_approved": float(money[0]), "amount_disbursed": float(money[1]),
+            "by_status": by_status}
+
+
+def job_fairs(session: Session, *, actor: Actor, limit: int = LIST_LIMIT) -> list[dict]:
+    """Job fairs, latest first, with their firms, posts and funnel totals."""
+    posts = (select(FairParticipation.fair_id, func.sum(FairPosition.headcount).label("headcount"))
+             .join(FairPosition, FairPosition.participation_id == FairParticipation.id)
+             .group_by(FairParticipation.fair_id).subquery())
+    rows = session.execute(
+        select(JobFair.id, JobFair.name, JobFair.held_on, JobFair.place,
+               Street.name.label("street"), func.count(FairParticipation.id).label("firms"),
+               func.coalesce(func.sum(FairParticipation.applicants), 0).label("applicants"),
+               func.coalesce(func.sum(FairParticipation.hired), 0).label("hired"),
+               func.coalesce(func.max(posts.c.headcount), 0).label("headcount"))
+        .outerjoin(Street, JobFair.street_id == Street.id)
+        .outerjoin(FairParticipation, FairParticipation.fair_id == JobFair.id)
+        .outerjoin(posts, posts.c.fair_id == JobFair.id)
+        .group_by(JobFair.id, JobFair.name, JobFair.held_on, JobFair.place, Street.name)
+        .order_by(JobFair.held_on.desc(), JobFair.id.desc()).limit(limit)
+    ).all()
+    return [dict(row._mapping) for row in rows]
+
+
+def scope_name(session: Session, *, actor: Actor) -> str | None:
+    """The street, unit or chamber the actor works for, as the sidebar names it."""
+    for model, key in ((Street, actor.street_id), (Unit, actor.unit_id),
+                       (Chamber, actor.chamber_id)):
+        if key:
+            return session.scalar(select(model.name).where(model.id == key))
+    return None

@@ -1,0 +1,85 @@
+"""Calling services from a page: one transaction per action, errors as messages.
+
+`run_action` is the only way a page writes. It owns the unit of work
+(`sessionmaker.begin()` commits, or rolls back on any error), passes the
+logged-in actor, shows a domain refusal in the user's language, and turns
+anything unexpected into a friendly message while the traceback goes to the
+log, never to the browser. Reads go through `load` (cached briefly per actor,
+cleared after every successful write) or `read` (uncached).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from crm.config import database_url
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.errors import Conflict, CrmError
+from crm.i18n import error_text
+from crm.ui.resources import sessions, sessions_for
+from crm.ui.state import current_actor, language, tr
+
+log = logging.getLogger(__name__)
+CACHE_SECONDS = 60
+
+
+def _show_failure(fn: Callable, err: Exception) -> None:
+    if isinstance(err, StaleDataError):
+        # Someone saved the same record between our read and our write (version column).
+        err = Conflict(str(err))
+    if isinstance(err, CrmError):
+        st.error(error_text(err, language()))
+    else:
+        log.error("%s.%s failed", fn.__module__, fn.__qualname__, exc_info=err)
+        st.error(tr("app.error_page"))
+
+
+def run_action(fn: Callable[..., Any], *args: Any, success: str | None = None,
+               **kwargs: Any) -> Any | None:
+    """Run `fn(session, *args, actor=…, **kwargs)` in one transaction.
+
+    Returns the service's result, or None after showing why it failed.
+    """
+    try:
+        with sessions().begin() as session:
+            result = fn(session, *args, actor=current_actor(), **kwargs)
+    except Exception as err:  # noqa: BLE001 - every failure becomes a message
+        _show_failure(fn, err)
+        return None
+    st.cache_data.clear()
+    if success:
+        st.success(success)
+    return result
+
+
+def read(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a read-only service with the actor; on failure show why and stop the page."""
+    try:
+        with sessions()() as session:
+            return fn(session, *args, actor=current_actor(), **kwargs)
+    except Exception as err:  # noqa: BLE001
+        _show_failure(fn, err)
+        st.stop()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _cached(module: str, name: str, url: str, actor: Any, args: tuple, kwargs: dict) -> Any:
+    fn = getattr(importlib.import_module(module), name)
+    with sessions_for(url)() as session:
+        return fn(session, *args, actor=actor, **kwargs)
+
+
+def load(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Like `read`, but the result is cached per database, actor and arguments."""
+    try:
+        return _cached(fn.__module__, fn.__qualname__, database_url(), current_actor(),
+                       args, kwargs)
+    except Exception as err:  # noqa: BLE001
+        _show_failure(fn, err)
+        st.stop()

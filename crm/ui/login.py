@@ -1,0 +1,91 @@
+"""The login form.
+
+A failed attempt is committed like a success (the service counts misses on
+the account and locks it after a few), and this browser session also waits a
+little longer after each consecutive miss, so guessing is slow from both ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import streamlit as st
+
+from crm.auth import Actor
+from crm.config import get_settings
+from crm.errors import AuthError
+from crm.i18n import error_text
+from crm.services import users
+from crm.ui.resources import sessions
+from crm.ui.state import FAILURES_KEY, language, lbl, log_in, tr
+
+log = logging.getLogger(__name__)
+DELAY_PER_FAILURE = 0.5  # seconds
+MAX_DELAY = 2.0
+
+
+def failure_delay(failures: int) -> float:
+    return min(DELAY_PER_FAILURE * failures, MAX_DELAY)
+
+
+def attempt(username: str, password: str) -> Actor | AuthError:
+    """Check the credentials; the transaction commits whether or not they are right."""
+    with sessions()() as session:
+        try:
+            actor = users.authenticate(session, username, password)
+        except AuthError as err:
+            session.commit()
+            return err
+        session.commit()
+        return actor
+
+
+def render() -> None:
+    settings = get_settings()
+    st.title(tr("app.title", district=settings.district_name))
+    st.subheader(tr("login.title"))
+    left, _ = st.columns([2, 3])
+    with left, st.form("login", border=True):
+        username = st.text_input(tr("login.username"), key="login_username")
+        password = st.text_input(tr("login.password"), type="password", key="login_password")
+        submitted = st.form_submit_button(tr("login.submit"), type="primary")
+    if submitted:
+        _submit(username, password)
+    if settings.demo_mode:
+        _demo_hint()
+
+
+def _submit(username: str, password: str) -> None:
+    failures = st.session_state.get(FAILURES_KEY, 0)
+    time.sleep(failure_delay(failures))
+    if not username.strip() or not password:
+        st.warning(tr("login.missing"))
+        return
+    try:
+        result = attempt(username, password)
+    except Exception:  # noqa: BLE001 - a broken database must not show a traceback
+        log.exception("login failed unexpectedly")
+        st.error(tr("app.error_page"))
+        return
+    if isinstance(result, Actor):
+        log_in(result)
+        st.rerun()
+    st.session_state[FAILURES_KEY] = failures + 1
+    st.error(error_text(result, language()))
+
+
+def _demo_hint() -> None:
+    try:
+        from crm.demo import DEMO_PASSWORD  # only demo deployments ship demo accounts
+    except ImportError:
+        log.warning("CRM_DEMO_MODE is on but crm.demo is not installed")
+        return
+    st.info(tr("login.demo_hint", password=DEMO_PASSWORD))
+    with sessions()() as session:
+        rows = users.list_users(session)
+    table = [{tr("login.col.username"): u["username"], tr("login.col.role"): lbl("role", u["role"]),
+              tr("login.col.scope"): u["street"] or u["unit"] or u["chamber"] or ""}
+             for u in rows if u["active"] and u["has_password"]]
+    with st.expander(tr("login.demo_accounts"), expanded=True):
+        st.dataframe(table, hide_index=True, width="content")

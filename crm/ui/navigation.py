@@ -1,0 +1,63 @@
+"""The screens, as data: the router builds each role's menu from this and crm.auth.ROLE_PAGES."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from crm.auth import ROLE_PAGES
+from crm.config import ROOT
+from crm.ui.state import tr
+
+PAGES_DIR = ROOT / "pages"
+
+
+@dataclass(frozen=True)
+class Screen:
+    name: str       # the key in ROLE_PAGES, and the page file's stem
+    title_key: str  # i18n key of the menu title
+    icon: str       # Material icons ship with Streamlit; emoji fonts may be missing
+    section: str    # i18n key of the menu section
+
+    @property
+    def path(self) -> Path:
+        return PAGES_DIR / f"{self.name}.py"
+
+
+SCREENS: dict[str, Screen] = {s.name: s for s in (
+    Screen("home", "nav.home", ":material/home:", "nav.section.work"),
+    Screen("enterprises", "nav.enterprises", ":material/domain:", "nav.section.work"),
+    Screen("appeals", "nav.appeals", ":material/assignment:", "nav.section.work"),
+    Screen("users", "nav.users", ":material/group:", "nav.section.admin"),
+    Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
+)}
+
+
+def screens_for(role: str) -> list[Screen]:
+    """The screens a role may open, in menu order."""
+    allowed = ROLE_PAGES.get(role, ())
+    return [screen for name, screen in SCREENS.items() if name in allowed]
+
+
+def login_pages(render) -> list[st.Page]:
+    """The login form, also under every screen's address.
+
+    A reload or a bookmarked link (/appeals) starts a fresh, logged-out
+    session; answering it with the login form instead of "page not found"
+    lets the user sign in and land on the page they asked for.
+    """
+    title = tr("login.title")
+    return [st.Page(render, title=title, icon=":material/login:", default=True),
+            *(st.Page(render, title=title, url_path=name) for name in SCREENS)]
+
+
+def menu(role: str) -> dict[str, list[st.Page]]:
+    """The role's screens as st.navigation sections, home first."""
+    sections: dict[str, list[st.Page]] = {}
+    for i, screen in enumerate(screens_for(role)):
+        sections.setdefault(tr(screen.section), []).append(
+            st.Page(screen.path, title=tr(screen.title_key), icon=screen.icon,
+                    url_path=screen.name, default=i == 0))
+    return sections

@@ -1,0 +1,147 @@
+"""Shared display helpers: Chinese-friendly dates, rates, amounts, metric rows, appeal tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from crm.services.dashboard import DUE_SOON_DAYS
+from crm.ui.state import language, lbl, tr
+
+DATE_FORMAT = {"zh": "YYYY年MM月DD日", "en": "YYYY-MM-DD"}
+DATETIME_FORMAT = {"zh": "YYYY年MM月DD日 HH:mm", "en": "YYYY-MM-DD HH:mm"}
+FLASH_KEY = "flash"
+
+
+def flash(message: str) -> None:
+    """Keep a success message for the next run (a page reruns to show fresh data)."""
+    st.session_state[FLASH_KEY] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message)
+
+
+def fmt_date(day: dt.date | None) -> str:
+    if day is None:
+        return "—"
+    if language() == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.isoformat()
+
+
+def fmt_rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
+def fmt_amount(wan: float | None) -> str:
+    """Amounts are kept in 万元 (10,000 yuan), as the chambers and banks report them."""
+    return "—" if wan is None else tr("fmt.wan", amount=f"{wan:,.1f}")
+
+
+def date_column(label: str) -> st.column_config.DateColumn:
+    return st.column_config.DateColumn(label, format=DATE_FORMAT[language()])
+
+
+def datetime_column(label: str) -> st.column_config.DatetimeColumn:
+    return st.column_config.DatetimeColumn(label, format=DATETIME_FORMAT[language()])
+
+
+def metric_row(items: Sequence[tuple[str, object]]) -> None:
+    for column, (caption, value) in zip(st.columns(len(items)), items, strict=True):
+        column.metric(caption, value)
+
+
+def urgency(row: dict) -> tuple[str | None, str]:
+    """(kind, text) of the flag the eye should catch first: overdue, or due within 3 days."""
+    days = row.get("days_left")
+    if days is None:
+        return None, ""
+    if days < 0:
+        return "overdue", tr("worklist.overdue_by", days=-days)
+    if days == 0:
+        return "soon", tr("worklist.due_today")
+    if days <= DUE_SOON_DAYS:  # the same window the home page counts
+        return "soon", tr("worklist.due_in", days=days)
+    return None, ""
+
+
+_ROW_STYLE = {"overdue": "background-color: #fdecea; color: #8a1c12",
+              "soon": "background-color: #fff4e0"}
+
+
+def appeal_table(rows: list[dict], *, key: str, show_street: bool = True,
+                 show_unit: bool = True) -> None:
+    """Appeals with overdue rows tinted red and those due within three days amber."""
+    if not rows:
+        st.info(tr("worklist.none"))
+        return
+    cols = {"urgency": tr("col.urgency"), "due_date": tr("col.due_date"),
+            "code": tr("col.code"), "title": tr("col.title"),
+            "enterprise": tr("col.enterprise"), "category": tr("col.category"),
+            "status": tr("col.status"), "street": tr("col.street"),
+            "lead_unit": tr("col.lead_unit"), "received_at": tr("col.received_at")}
+    if not show_street:
+        del cols["street"]
+    if not show_unit:
+        del cols["lead_unit"]
+    kinds, table = [], []
+    for row in rows:
+        kind, flag = urgency(row)
+        kinds.append(kind)
+        shown = {**row, "urgency": flag, "status": lbl("status", row["status"])}
+        table.append({caption: _blank(shown.get(field)) for field, caption in cols.items()})
+    frame = pd.DataFrame(table)
+    styled = frame.style.apply(
+        lambda r: [_ROW_STYLE.get(kinds[r.name], "")] * len(r), axis=1)
+    st.dataframe(styled, hide_index=True, key=key, width="stretch",
+                 column_config={cols["due_date"]: date_column(cols["due_date"]),
+                                cols["received_at"]: datetime_column(cols["received_at"])})
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+
+
+def records_table(rows: list[dict], columns: dict[str, str], *, key: str,
+                  dates: Sequence[str] = (), datetimes: Sequence[str] = (),
+                  labels: dict[str, str] | None = None, empty: str = "common.none") -> None:
+    """A read-only table: `columns` maps field → i18n key; `labels` maps field → label kind."""
+    if not rows:
+        st.caption(tr(empty))
+        return
+    labels = labels or {}
+    captions = {field: tr(key_) for field, key_ in columns.items()}
+    texts = {f for f in columns if f not in dates and f not in datetimes
+             and all(isinstance(r.get(f), str | type(None)) for r in rows)}
+    table = []
+    for row in rows:
+        values = {f: lbl(labels[f], row.get(f)) if f in labels else row.get(f) for f in columns}
+        table.append({captions[f]: _blank(v) if f in texts or f in labels else v
+                      for f, v in values.items()})
+    st.dataframe(table, hide_index=True, key=key, width="stretch",
+                 column_config={**{captions[f]: date_column(captions[f]) for f in dates},
+                                **{captions[f]: datetime_column(captions[f]) for f in datetimes}})
+
+
+def edited_rows(edited: list[dict], original: list[dict],
+                fields: Sequence[str]) -> dict[int, dict]:
+    """{row id: {field: new value}} for the rows a st.data_editor changed."""
+    changes = {}
+    for new, old in zip(edited, original, strict=True):
+        diff = {f: new[f] for f in fields if new[f] != old[f]}
+        if diff:
+            changes[old["id"]] = diff
+    return changes
+
+
+def facts_list(pairs: Sequence[tuple[str, object]]) -> str:
+    """Markdown bullets "**label**: value" for a record's facts; blanks show a dash."""
+    sep = "：" if language() == "zh" else ": "
+    return "\n".join(f"- **{tr(key)}**{sep}{value if value not in (None, '') else '—'}"
+                     for key, value in pairs)

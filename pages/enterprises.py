@@ -1,0 +1,86 @@
+"""企业: find a firm by name or credit code, then see everything about it in one place."""
+
+import streamlit as st
+
+from crm.services import enterprises
+from crm.ui.actions import load
+from crm.ui.state import lbl, require_page, tr
+from crm.ui.widgets import facts_list, fmt_amount, fmt_date, records_table
+
+require_page("enterprises")
+st.title(tr("enterprises.title"))
+
+query = st.text_input(tr("enterprises.search"), key="ent_query",
+                      placeholder=tr("enterprises.search_hint"))
+found = load(enterprises.search, query)
+total = load(enterprises.count, query)
+st.caption(tr("enterprises.showing", shown=len(found), total=total))
+records_table(found, {"name": "col.enterprise", "uscc": "col.uscc", "street": "col.street",
+                      "industry": "col.industry", "size": "col.size"},
+              key="ent_table", labels={"size": "size"}, empty="enterprises.none")
+
+names = {row["id"]: row["name"] for row in found}
+chosen = st.selectbox(tr("enterprises.pick"), options=list(names), format_func=names.get,
+                      index=None, key="ent_pick", placeholder=tr("enterprises.pick_hint"))
+if chosen is None:
+    st.stop()
+
+firm = load(enterprises.detail, chosen)
+facts = firm["facts"]
+st.header(facts["name"])
+if firm["tags"] or firm["chambers"] or facts["is_above_scale"]:
+    badges = ([tr("enterprises.above_scale")] if facts["is_above_scale"] else []) \
+        + firm["tags"] + firm["chambers"]
+    st.markdown(" ".join(f":blue-badge[{name}]" for name in badges))
+
+tabs = st.tabs([tr("enterprises.tab.facts"), tr("enterprises.tab.appeals"),
+                tr("enterprises.tab.service"), tr("enterprises.tab.financing"),
+                tr("enterprises.tab.job_fairs")])
+with tabs[0]:
+    left, right = st.columns(2)
+    left.markdown(facts_list((
+        ("col.uscc", facts["uscc"]), ("col.street", facts["street"]),
+        ("col.community", facts["community"]), ("col.building", facts["building"]),
+        ("col.address", facts["address"]))))
+    capital = facts["registered_capital"]
+    right.markdown(facts_list((
+        ("col.industry", facts["industry"]), ("col.size", lbl("size", facts["size"])),
+        ("col.legal_rep", facts["legal_rep"]),
+        ("col.registered_on", fmt_date(facts["registered_on"])),
+        ("col.registered_capital", fmt_amount(capital)))))
+    st.subheader(tr("enterprises.contacts"))
+    records_table(firm["contacts"], {"name": "col.name", "title": "col.job_title",
+                                     "phone": "col.phone"}, key="ent_contacts")
+with tabs[1]:
+    records_table(firm["appeals"], {"code": "col.code", "title": "col.title",
+                                    "category": "col.category", "status": "col.status",
+                                    "received_at": "col.received_at", "due_date": "col.due_date",
+                                    "lead_unit": "col.lead_unit",
+                                    "satisfaction": "col.satisfaction"},
+                  key="ent_appeals", dates=("due_date",), datetimes=("received_at",),
+                  labels={"status": "status", "satisfaction": "satisfaction"})
+with tabs[2]:
+    st.subheader(tr("enterprises.assignments"))
+    records_table(firm["assignments"], {"kind": "col.assignment_kind", "person": "col.person",
+                                        "unit": "col.unit", "start_date": "col.start_date",
+                                        "end_date": "col.end_date"},
+                  key="ent_assignments", dates=("start_date", "end_date"),
+                  labels={"kind": "assignment"})
+    st.subheader(tr("enterprises.visits"))
+    records_table(firm["visits"], {"visited_on": "col.visited_on", "way": "col.way",
+                                   "person": "col.person", "notes": "col.notes"},
+                  key="ent_visits", dates=("visited_on",), labels={"way": "visit_way"})
+with tabs[3]:
+    records_table(firm["financing"], {"requested_on": "col.requested_on",
+                                      "amount": "col.amount_wan", "purpose": "col.purpose",
+                                      "term_months": "col.term_months",
+                                      "collateral": "col.collateral", "status": "col.status",
+                                      "chamber": "col.chamber"},
+                  key="ent_financing", dates=("requested_on",),
+                  labels={"collateral": "collateral", "status": "need_status"})
+with tabs[4]:
+    records_table(firm["job_fairs"], {"name": "col.fair", "held_on": "col.held_on",
+                                      "applicants": "col.applicants", "intents": "col.intents",
+                                      "medical_checks": "col.medical_checks",
+                                      "hired": "col.hired"},
+                  key="ent_fairs", dates=("held_on",))

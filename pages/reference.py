@@ -1,0 +1,53 @@
+"""基础数据 (admin): appeal categories' time limits, and handling units' names."""
+
+import streamlit as st
+
+from crm.services import admin
+from crm.ui.actions import read, run_action
+from crm.ui.state import lbl, require_page, tr
+from crm.ui.widgets import edited_rows, flash, show_flash
+
+require_page("reference")
+st.title(tr("reference.title"))
+show_flash()
+
+
+def save(service, changes: dict, editor_key: str) -> None:
+    """One transaction for the whole table; on success start the editor afresh."""
+    if run_action(service, changes) is not None:
+        flash(tr("reference.saved", n=len(changes)))
+        del st.session_state[editor_key]
+        st.rerun()
+
+
+st.subheader(tr("reference.categories"))
+st.caption(tr("reference.categories_help"))
+categories = read(admin.list_categories)
+edited = st.data_editor(
+    [{"id": c["id"], "name": c["name"], "limit_days": c["limit_days"]} for c in categories],
+    key="category_editor", hide_index=True, disabled=["id", "name"], width="content",
+    column_config={"id": None, "name": st.column_config.TextColumn(tr("col.category")),
+                   "limit_days": st.column_config.NumberColumn(
+                       tr("col.limit_days"), min_value=admin.MIN_LIMIT_DAYS,
+                       max_value=admin.MAX_LIMIT_DAYS, step=1)})
+limits = {row_id: change["limit_days"]
+          for row_id, change in edited_rows(edited, categories, ("limit_days",)).items()}
+if st.button(tr("reference.save_categories"), key="save_categories", disabled=not limits,
+             type="primary"):
+    save(admin.update_category_limits, limits, "category_editor")
+
+st.subheader(tr("reference.units"))
+st.caption(tr("reference.units_help"))
+units = read(admin.list_units)
+edited_units = st.data_editor(
+    [{"id": u["id"], "name": u["name"], "kind": lbl("unit_kind", u["kind"]),
+      "street": u["street"] or "", "confirmed": u["confirmed"]} for u in units],
+    key="unit_editor", hide_index=True, disabled=["id", "kind", "street"], width="stretch",
+    column_config={"id": None, "name": st.column_config.TextColumn(tr("col.unit"), required=True),
+                   "kind": st.column_config.TextColumn(tr("col.unit_kind")),
+                   "street": st.column_config.TextColumn(tr("col.street")),
+                   "confirmed": st.column_config.CheckboxColumn(tr("col.confirmed"))})
+unit_changes = edited_rows(edited_units, units, ("name", "confirmed"))
+if st.button(tr("reference.save_units"), key="save_units", disabled=not unit_changes,
+             type="primary"):
+    save(admin.update_units, unit_changes, "unit_editor")

@@ -1,0 +1,570 @@
+"""Every screen, run headless with Streamlit's AppTest, as every role that may open it.
+
+Each test points the app at a fresh database (SQLite and PostgreSQL) holding a
+small world: two streets' firms, users of every role, appeals in several
+states, a cadre's firm and visit, a chamber's financing need and a job fair.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+import types
+from decimal import Decimal
+
+import pytest
+import streamlit as st
+from sqlalchemy import func, select
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from crm import auth
+from crm.config import ROOT
+from crm.db import session_factory, today
+from crm.errors import Forbidden, NotFound, ValidationError
+from crm.i18n import MESSAGES, t
+from crm.models import (
+    Appeal,
+    AppealUnit,
+    Assignment,
+    AuditLog,
+    BankProduct,
+    Category,
+    Chamber,
+    Contact,
+    Enterprise,
+    FairParticipation,
+    FairPosition,
+    FinancingMatch,
+    FinancingNeed,
+    JobFair,
+    Street,
+    Tag,
+    Unit,
+    User,
+    Visit,
+)
+from crm.services import admin, dashboard, enterprises, users
+from crm.ui import login
+
+APP = str(ROOT / "streamlit_app.py")
+PAGES = ROOT / "pages"
+PASSWORD = "demo1234"
+TIMEOUT = 30
+ERROR_PAGE = "页面出错了"
+
+# username → (role, street, unit, chamber)
+WORLD_USERS = {
+    "admin": ("admin", None, None, None),
+    "official": ("official", None, None, None),
+    "liaison_jbc": ("liaison", "江北城街道", None, None),
+    "liaison_dsb": ("liaison", "大石坝街道", None, None),
+    "handler_jj": ("handler", None, "区交巡警支队", None),
+    "cadre_jbc": ("cadre", "江北城街道", None, None),
+    "chamber_dsb": ("chamber", None, None, "大石坝街道商会"),
+    "employment": ("employment", None, None, None),
+}
+ROLE_USER = {"admin": "admin", "official": "official", "liaison": "liaison_jbc",
+             "handler": "handler_jj", "cadre": "cadre_jbc", "chamber": "chamber_dsb",
+             "employment": "employment"}
+SECURITIES = "中信证券重庆江北嘴营业部"
+LIGHTING = "重庆齐祥灯饰有限公司"
+TECH = "重庆江北嘴数智科技有限公司"
+PARKING = "写字楼周边车辆乱停乱放"
+
+
+def build_world(session, *, passwords: bool = False) -> None:
+    """A small district: enough for every home page to have something to show."""
+    day = today()
+    by_name = {s.name: s for s in session.scalars(select(Street))}
+    jbc, dsb = by_name["江北城街道"], by_name["大石坝街道"]
+    police = session.scalar(select(Unit).where(Unit.name == "区交巡警支队"))
+    chamber = Chamber(name="大石坝街道商会", street_id=dsb.id, founded_on=dt.date(2019, 6, 1))
+    session.add(chamber)
+    session.flush()
+    for username, (role, street, unit, chamber_name) in WORLD_USERS.items():
+        users.add_user(session, username, role=role, street=street, unit=unit,
+                       chamber=chamber_name, display_name=f"演示{username}",
+                       password=PASSWORD if passwords else None)
+    firms = {}
+    for name, uscc, street in ((SECURITIES, "91500105MA5U7TEST1", jbc),
+                               (TECH, "91500105MA5U7TEST2", jbc),
+                               (LIGHTING, "91500105MA5U7TEST3", dsb)):
+        firms[name] = Enterprise(name=name, uscc=uscc, street_id=street.id, industry="金融业",
+                                 size="medium", address=f"{street.name}某路1号")
+        session.add(firms[name])
+    session.flush()
+    firms[LIGHTING].industry = "制造业"
+    firms[LIGHTING].tags.append(session.scalar(select(Tag).where(Tag.name == "民营")))
+    firms[LIGHTING].is_above_scale = True
+    session.add(Contact(enterprise_id=firms[LIGHTING].id, name="刘经理", phone="13812345678",
+                        is_primary=True))
+    session.execute(chamber.__table__.metadata.tables["chamber_member"].insert().values(
+        chamber_id=chamber.id, enterprise_id=firms[LIGHTING].id))
+
+    cadre = users.get_user(session, "cadre_jbc")
+    session.add(Assignment(kind="cadre_enterprise", person_id=cadre.person_id,
+                           enterprise_id=firms[SECURITIES].id,
+                           start_date=day - dt.timedelta(days=200)))
+    session.add(Visit(enterprise_id=firms[SECURITIES].id, person_id=cadre.person_id,
+                      visited_on=day - dt.timedelta(days=10), way="onsite", notes="了解停车难"))
+
+    cats = {c.name: c for c in session.scalars(select(Category))}
+    now = dt.datetime.combine(day, dt.time(9, 30))
+
+    def appeal(code, firm, cat, status, received_days_ago, *, title, lead=None, **extra):
+        received = now - dt.timedelta(days=received_days_ago)
+        row = Appeal(code=code, enterprise_id=firms[firm].id, street_id=firms[firm].street_id,
+                     category_id=cats[cat].id, channel="visit", title=title, status=status,
+                     received_at=received,
+                     due_date=received.date() + dt.timedelta(days=cats[cat].limit_days),
+                     lead_unit_id=lead.id if lead else None, **extra)
+        session.add(row)
+        session.flush()
+        if lead:
+            session.add(AppealUnit(appeal_id=row.id, unit_id=lead.id, role="lead"))
+        return row
+
+    appeal("SQ-001", SECURITIES, "交通", "dispatched", 10, title=PARKING, lead=police)
+    appeal("SQ-002", TECH, "政策咨询", "received", 0, title="咨询研发费用加计扣除政策")
+    appeal("SQ-003", LIGHTING, "融资", "callback", 30, title="流动资金周转困难",
+           replied_at=now - dt.timedelta(days=25), solved=True,
+           callback_at=now - dt.timedelta(days=24), satisfaction="satisfied",
+           callback_solved=True)
+    appeal("SQ-004", TECH, "其他", "archived", 40, title="办公楼宇网络接入",
+           replied_at=now - dt.timedelta(days=20), solved=True,
+           callback_at=now - dt.timedelta(days=19), satisfaction="basic",
+           callback_solved=True, archived_at=now - dt.timedelta(days=18))
+
+    need = FinancingNeed(enterprise_id=firms[LIGHTING].id, chamber_id=chamber.id,
+                         amount=Decimal("100"), purpose="采购原材料", term_months=12,
+                         collateral="credit", requested_on=day - dt.timedelta(days=30),
+                         status="funded")
+    product = BankProduct(bank="重庆农村商业银行", name="渝快贷", active=True)
+    session.add_all([need, product])
+    session.flush()
+    session.add(FinancingMatch(need_id=need.id, product_id=product.id, status="disbursed",
+                               approved_amount=Decimal("100"), disbursed_amount=Decimal("100"),
+                               disbursed_on=day - dt.timedelta(days=5)))
+    fair = JobFair(name="2022年春风行动招聘会", held_on=dt.date(2022, 3, 1), place="鱼嘴镇",
+                   street_id=by_name["鱼嘴镇"].id)
+    session.add(fair)
+    session.flush()
+    part = FairParticipation(fair_id=fair.id, enterprise_id=firms[LIGHTING].id, applicants=30,
+                             intents=12, medical_checks=10, hired=8)
+    part.positions.append(FairPosition(title="装配工", headcount=20, pay_min=4500, pay_max=6500))
+    session.add(part)
+    session.flush()
+
+
+def _navigation_only(monkeypatch) -> None:
+    """Run every AppTest rerun through the router, as a live server does.
+
+    Streamlit still honours its old `pages/` directory convention until the
+    first `st.navigation` call of the process switches it off for good; AppTest
+    resets that switch before every run, so without this a rerun would execute
+    a page file on its own, without the router and its sidebar.
+    """
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def world(engine, db_url, monkeypatch):
+    """The app's environment: this test's database, Chinese, no demo mode, no delays."""
+    _navigation_only(monkeypatch)
+    with session_factory(engine).begin() as session:
+        build_world(session)
+    monkeypatch.setenv("CRM_DATABASE_URL", db_url)
+    monkeypatch.delenv("CRM_LANG", raising=False)
+    monkeypatch.delenv("CRM_DEMO_MODE", raising=False)
+    monkeypatch.setattr(login, "DELAY_PER_FAILURE", 0.0)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield engine
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def actor(engine, username: str) -> auth.Actor:
+    with session_factory(engine)() as session:
+        return users.actor_of(users.get_user(session, username))
+
+
+def logged_in(engine, username: str, script: str = APP) -> AppTest:
+    at = AppTest.from_file(script, default_timeout=TIMEOUT)
+    at.session_state["actor"] = actor(engine, username)
+    return at.run()
+
+
+def page_text(at: AppTest) -> str:
+    """Everything a user could read on the page, as one string."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
+                 "error", "success"):
+        parts += [str(el.value) for el in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [t.label for t in at.tabs]
+    parts += [df.value.to_string() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+# A catalogue key shown as-is ("home.headline") means a message is missing.
+RAW_KEY = re.compile(r"\b(?:{})\.[a-z_]+".format("|".join(
+    sorted({key.split(".", 1)[0] for key in MESSAGES}, key=len, reverse=True))))
+
+
+def assert_healthy(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(ERROR_PAGE in str(e.value) for e in at.error), [e.value for e in at.error]
+    assert not RAW_KEY.findall(page_text(at)), RAW_KEY.findall(page_text(at))
+
+
+# What each role must see on each page it may open.
+EXPECTED = {
+    ("liaison", "home"): ["我的在办诉求（按期限排序）", PARKING, "已超期",
+                          "咨询研发费用加计扣除政策"],
+    ("handler", "home"): ["本单位待办诉求", PARKING, "已超期"],
+    ("cadre", "home"): ["我包联的企业", SECURITIES],
+    ("chamber", "home"): ["本商会会员企业", "大石坝街道商会", "100.0 万元"],
+    ("employment", "home"): ["招聘会", "2022年春风行动招聘会"],
+    ("official", "home"): ["全区概况", "按期办结率 50.0%", "满意率 95.0%", "各镇街诉求"],
+    ("admin", "home"): ["全区概况", "诉求总数 4"],
+    ("liaison", "enterprises"): ["企业", SECURITIES, TECH],
+    ("cadre", "enterprises"): [SECURITIES],
+    ("handler", "enterprises"): [LIGHTING],
+    ("chamber", "enterprises"): [LIGHTING],
+    ("employment", "enterprises"): [LIGHTING],
+    ("official", "enterprises"): [LIGHTING, SECURITIES],
+    ("admin", "enterprises"): [LIGHTING, SECURITIES],
+    ("liaison", "appeals"): ["诉求", "已派单", PARKING],
+    ("handler", "appeals"): [PARKING],
+    ("cadre", "appeals"): [PARKING],
+    ("official", "appeals"): ["已归档", "办公楼宇网络接入"],
+    ("admin", "appeals"): ["已回访", "流动资金周转困难"],
+    ("admin", "users"): ["用户管理", "liaison_jbc", "街道企业服务专员"],
+    ("admin", "reference"): ["诉求类别与办理时限", "责任单位"],
+}
+# What each role must NOT see (scope is enforced by the services, not by hiding).
+UNEXPECTED = {
+    ("liaison", "home"): [LIGHTING],
+    ("liaison", "enterprises"): [LIGHTING],
+    ("cadre", "enterprises"): [TECH, LIGHTING],
+    ("chamber", "enterprises"): [SECURITIES],
+    ("handler", "appeals"): ["咨询研发费用加计扣除政策"],
+    ("liaison", "appeals"): ["流动资金周转困难"],
+}
+
+
+def test_every_role_has_expectations_for_every_page_it_may_open():
+    assert {(role, page) for role, pages in auth.ROLE_PAGES.items() for page in pages} \
+        == set(EXPECTED)
+
+
+@pytest.mark.parametrize("role", sorted(auth.ROLE_PAGES))
+def test_every_page_renders_for_every_role_that_may_see_it(world, role):
+    at = logged_in(world, ROLE_USER[role])
+    assert_healthy(at)
+    sidebar = "\n".join(str(m.value) for m in at.sidebar.markdown)
+    assert f"演示{ROLE_USER[role]}" in sidebar
+    for page in auth.ROLE_PAGES[role]:
+        at.switch_page(f"pages/{page}.py").run()
+        assert_healthy(at)
+        assert f"演示{ROLE_USER[role]}" in "\n".join(str(m.value) for m in at.sidebar.markdown)
+        text = page_text(at)
+        for expected in EXPECTED[(role, page)]:
+            assert expected in text, f"{role} on {page}: {expected!r} missing"
+        for hidden in UNEXPECTED.get((role, page), []):
+            assert hidden not in text, f"{role} on {page}: {hidden!r} is out of scope"
+
+
+@pytest.mark.parametrize("role", sorted(r for r, pages in auth.ROLE_PAGES.items()
+                                        if "users" not in pages))
+def test_the_router_does_not_offer_a_page_outside_the_role(world, role):
+    at = logged_in(world, ROLE_USER[role])
+    with pytest.raises(ValueError, match="navigation page"):
+        at.switch_page("pages/users.py")
+
+
+def test_a_page_reached_directly_refuses_a_role_that_may_not_open_it(world):
+    at = logged_in(world, "liaison_jbc", script=str(PAGES / "users.py"))
+    assert not at.exception
+    assert "您的角色无权打开此页面。" in [e.value for e in at.error]
+    assert not at.dataframe
+    at = logged_in(world, "chamber_dsb", script=str(PAGES / "appeals.py"))
+    assert "您的角色无权打开此页面。" in [e.value for e in at.error]
+    at = logged_in(world, "handler_jj", script=str(PAGES / "enterprises.py"))
+    assert "您的角色无权打开此页面。" not in [e.value for e in at.error]
+
+
+def test_a_page_reached_without_logging_in_asks_for_a_login(world):
+    at = AppTest.from_file(str(PAGES / "home.py"), default_timeout=TIMEOUT).run()
+    assert [w.value for w in at.warning] == ["请先登录。"]
+
+
+def test_logging_in_with_the_real_form_opens_the_home_page(world):
+    with session_factory(world).begin() as session:
+        users.set_password(session, "liaison_jbc", PASSWORD)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert_healthy(at)
+    assert "登录" in [s.value for s in at.subheader]
+    at.text_input(key="login_username").input("liaison_jbc")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert_healthy(at)
+    assert at.session_state["actor"].username == "liaison_jbc"
+    assert "我的在办诉求（按期限排序）" in page_text(at)
+
+
+def test_a_wrong_password_shows_an_error_and_is_counted_on_the_account(world):
+    with session_factory(world).begin() as session:
+        users.set_password(session, "liaison_jbc", PASSWORD)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.text_input(key="login_username").input("liaison_jbc")
+    at.text_input(key="login_password").input("wrong-password1")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["用户名或密码错误。"]
+    assert "actor" not in at.session_state
+    assert at.session_state["login_failures"] == 1
+    with session_factory(world)() as session:
+        assert users.get_user(session, "liaison_jbc").failed_logins == 1
+
+
+def test_repeated_failures_lock_the_account_and_say_how_long_to_wait(world):
+    with session_factory(world).begin() as session:
+        users.set_password(session, "liaison_jbc", PASSWORD)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    for _ in range(auth.FREE_ATTEMPTS + 1):
+        at.text_input(key="login_username").input("liaison_jbc")
+        at.text_input(key="login_password").input("wrong-password1")
+        at.button[0].click().run()
+    assert "尝试次数过多" in at.error[0].value
+
+
+def test_the_browser_session_waits_longer_after_each_failure_up_to_two_seconds():
+    assert [login.failure_delay(n) for n in (0, 1, 2, 10)] == [0.0, 0.5, 1.0, 2.0]
+
+
+def test_demo_mode_lists_the_demo_logins_and_normal_mode_does_not(world, monkeypatch):
+    try:
+        from crm.demo import DEMO_PASSWORD  # noqa: F401
+    except ImportError:  # the demo package is optional; the hint only needs its password
+        fake = types.ModuleType("crm.demo")
+        fake.DEMO_PASSWORD = PASSWORD
+        monkeypatch.setitem(sys.modules, "crm.demo", fake)
+    with session_factory(world).begin() as session:
+        users.set_password(session, "official", PASSWORD)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert "演示模式" not in page_text(at)
+    monkeypatch.setenv("CRM_DEMO_MODE", "1")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    text = page_text(at)
+    assert "演示模式" in text and "official" in text
+
+
+def test_switching_to_english_changes_the_words_on_the_page(world):
+    at = logged_in(world, "official")
+    at.selectbox(key="lang").set_value("en").run()
+    assert_healthy(at)
+    text = page_text(at)
+    assert "District at a glance" in text and "全区概况" not in text
+
+
+@pytest.mark.parametrize("username", ["admin", "liaison_jbc", "cadre_jbc", "chamber_dsb",
+                                      "employment", "handler_jj"])
+def test_every_page_reads_in_english_too(world, username):
+    at = logged_in(world, username)
+    at.selectbox(key="lang").set_value("en").run()
+    for page in auth.ROLE_PAGES[at.session_state["actor"].role]:
+        at.switch_page(f"pages/{page}.py").run()
+        assert_healthy(at)
+        assert "Log out" in [b.label for b in at.sidebar.button]
+
+
+def test_logging_out_returns_to_the_login_form(world):
+    at = logged_in(world, "official")
+    at.button(key="logout").click().run()
+    assert "actor" not in at.session_state
+    assert at.text_input(key="login_username") is not None
+
+
+def test_an_admin_adds_a_user_through_the_form(world):
+    at = logged_in(world, "admin")
+    at.switch_page("pages/users.py").run()
+    at.text_input(key="new_username").input("liaison_gyq")
+    at.text_input(key="new_display_name").input("张专员")
+    at.selectbox(key="new_role").set_value("liaison")
+    at.selectbox(key="new_street").set_value("观音桥街道")
+    at.text_input(key="new_password").input("abc12345")
+    at.button[0].click().run()
+    assert_healthy(at)
+    assert "已添加用户“liaison_gyq”。" in [s.value for s in at.success]
+    with session_factory(world)() as session:
+        assert users.get_user(session, "liaison_gyq").street.name == "观音桥街道"
+
+
+def test_a_refused_action_shows_the_reason_in_chinese_not_a_traceback(world):
+    at = logged_in(world, "admin")
+    at.switch_page("pages/users.py").run()
+    at.text_input(key="new_username").input("official")
+    at.selectbox(key="new_role").set_value("official")
+    at.button[0].click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["用户“official”已存在。"]
+
+
+def test_an_unexpected_failure_rolls_back_and_shows_a_friendly_message(world, caplog):
+    def script():
+        from crm.services import users
+        from crm.ui.actions import run_action
+
+        def half_done(session, *, actor):
+            users.add_user(session, "ghost", role="official")
+            raise RuntimeError("secret detail")
+
+        run_action(half_done)
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("app.error_page")]
+    assert "secret detail" in caplog.text
+    with session_factory(world)() as session, pytest.raises(NotFound):
+        users.get_user(session, "ghost")
+
+
+def test_a_database_that_is_not_migrated_gets_a_plain_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    finally:
+        st.cache_resource.clear()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("app.no_database")]
+
+
+def test_a_firm_detail_shows_everything_about_it(world):
+    at = logged_in(world, "liaison_dsb")
+    at.switch_page("pages/enterprises.py").run()
+    at.selectbox(key="ent_pick").set_value(_firm_id(world, LIGHTING)).run()
+    assert_healthy(at)
+    text = page_text(at)
+    for expected in (LIGHTING, "民营", "大石坝街道商会", "刘经理", "流动资金周转困难", "采购原材料",
+                     "2022年春风行动招聘会", "四上企业"):
+        assert expected in text, expected
+
+
+def test_the_name_filter_narrows_the_list(world):
+    at = logged_in(world, "official")
+    at.switch_page("pages/enterprises.py").run()
+    at.text_input(key="ent_query").input("齐祥").run()
+    text = page_text(at)
+    assert LIGHTING in text and SECURITIES not in text
+    assert "共 1 家" in text
+
+
+def test_the_status_filter_shows_only_that_status(world):
+    at = logged_in(world, "official")
+    at.switch_page("pages/appeals.py").run()
+    at.selectbox(key="appeal_status").set_value("archived").run()
+    table = at.dataframe[0].value.to_string()
+    assert "办公楼宇网络接入" in table and PARKING not in table
+
+
+def _firm_id(engine, name: str) -> int:
+    with session_factory(engine)() as session:
+        return session.scalar(select(Enterprise.id).where(Enterprise.name == name))
+
+
+# --- the read services behind the pages, checked on their own ---
+
+def test_the_headline_counts_on_time_replies_and_weighted_satisfaction(world):
+    with session_factory(world)() as session:
+        numbers = dashboard.headline(session, actor=actor(world, "official"))
+    assert (numbers["enterprises"], numbers["appeals"], numbers["open"], numbers["overdue"]) \
+        == (3, 4, 2, 1)
+    assert numbers["closed_on_time_rate"] == 0.5  # SQ-003 on time, SQ-004 ten days late
+    assert numbers["satisfaction_rate"] == pytest.approx((1 + 0.9) / 2)
+
+
+def test_a_liaison_worklist_is_their_street_only_earliest_due_first(world):
+    with session_factory(world)() as session:
+        rows = dashboard.my_open_appeals(session, actor=actor(world, "liaison_jbc"))
+        counts = dashboard.appeal_counts(session, actor=actor(world, "liaison_jbc"))
+    assert [r["title"] for r in rows] == [PARKING, "咨询研发费用加计扣除政策"]
+    assert rows[0]["overdue"] and rows[0]["days_left"] == -3
+    assert counts == {"open": 2, "overdue": 1, "due_soon": 0, "awaiting_callback": 0}
+
+
+def test_rates_are_none_when_nothing_was_replied(engine):
+    with session_factory(engine)() as session:
+        numbers = dashboard.headline(session, actor=auth.Actor(1, "a", "a", "official"))
+    assert numbers["closed_on_time_rate"] is None and numbers["satisfaction_rate"] is None
+
+
+def test_a_firm_outside_the_scope_is_not_found(world):
+    with session_factory(world)() as session, pytest.raises(NotFound):
+        enterprises.detail(session, _firm_id(world, LIGHTING), actor=actor(world, "liaison_jbc"))
+
+
+def test_like_wildcards_typed_by_a_user_match_literally(world):
+    with session_factory(world)() as session:
+        assert enterprises.search(session, "%", actor=actor(world, "official")) == []
+
+
+def test_an_admin_changes_a_time_limit_and_the_change_is_audited(world):
+    with session_factory(world).begin() as session:
+        cat = session.scalar(select(Category).where(Category.name == "交通"))
+        admin.update_category_limits(session, {cat.id: 5}, actor=actor(world, "admin"))
+    with session_factory(world)() as session:
+        assert session.get(Category, cat.id).limit_days == 5
+        assert session.scalar(select(func.count()).select_from(AuditLog)
+                              .where(AuditLog.action == "category.limit")) == 1
+
+
+@pytest.mark.parametrize("days", [0, 366, "x"])
+def test_a_time_limit_outside_one_to_365_days_is_refused(world, days):
+    with session_factory(world)() as session, pytest.raises(ValidationError):
+        admin.update_category_limit(session, 1, days, actor=actor(world, "admin"))
+
+
+def test_only_an_admin_edits_reference_data(world):
+    with session_factory(world)() as session:
+        with pytest.raises(Forbidden):
+            admin.update_category_limit(session, 1, 5, actor=actor(world, "official"))
+        with pytest.raises(Forbidden):
+            admin.rename_unit(session, 1, "新名称", actor=actor(world, "liaison_jbc"))
+
+
+def test_an_admin_renames_and_confirms_a_unit_but_not_onto_another_name(world):
+    boss = actor(world, "admin")
+    with session_factory(world).begin() as session:
+        unit = Unit(name="区交警", kind="other", confirmed=False)
+        session.add(unit)
+        session.flush()
+        admin.update_units(session, {unit.id: {"name": " 区 城市管理局 ", "confirmed": True}},
+                           actor=boss)
+    with session_factory(world)() as session:
+        renamed = session.get(Unit, unit.id)
+        assert (renamed.name, renamed.confirmed) == ("区 城市管理局", True)
+        with pytest.raises(ValidationError):
+            admin.rename_unit(session, unit.id, "区交巡警支队", actor=boss)
+
+
+def test_users_are_listed_only_for_an_admin(world):
+    with session_factory(world)() as session:
+        assert len(admin.list_users(session, actor=actor(world, "admin"))) == len(WORLD_USERS)
+        with pytest.raises(Forbidden):
+            admin.list_users(session, actor=actor(world, "official"))
+
+
+def test_the_world_has_one_user_per_role(world):
+    with session_factory(world)() as session:
+        roles = set(session.scalars(select(User.role)))
+    assert roles == set(auth.ROLE_PAGES)

@@ -1,0 +1,226 @@
+"""The real app in a real browser: `streamlit run` in a subprocess, headless Chromium.
+
+Checks what AppTest cannot: the server starts with our config, the login form
+works with a mouse and keyboard, Chinese renders, and the developer chrome
+(Deploy button, main menu) is hidden. Screenshots go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crm import migrate
+from crm.config import ROOT
+from crm.db import make_engine, session_factory
+from crm.services.reference import init_reference_data
+from tests.conftest import skip_or_fail
+from tests.test_app_pages import PARKING, PASSWORD, build_world
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+START_TIMEOUT = 60
+WAIT_MS = 30_000
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _migrated(path: Path):
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with session_factory(engine).begin() as session:
+        init_reference_data(session)
+    return engine
+
+
+def _seed(path: Path) -> str:
+    """A database with people to log in as: the demo data if it loads, else the small world.
+
+    The demo data makes better screenshots; the small world keeps this test
+    independent of it (the demo package has its own tests).
+    """
+    engine = _migrated(path)
+    try:
+        from crm.demo import seed_demo
+
+        seed_demo(engine, enterprises=300, appeals=1500, seed=7)
+        return "demo"
+    except Exception as exc:  # noqa: BLE001 - fall back, say why
+        warnings.warn(f"demo data unavailable ({exc!r}); using the small test world",
+                      stacklevel=1)
+    finally:
+        engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = _migrated(path)
+    with session_factory(engine).begin() as session:
+        build_world(session, passwords=True)
+    engine.dispose()
+    return "world"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """A `streamlit run` of the app on a free port, on its own seeded SQLite file."""
+    if not CHROMIUM.exists():
+        skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        skip_or_fail("the playwright package is not installed (pip install playwright)")
+    path = tmp_path_factory.mktemp("browser") / "qifu.db"
+    _seed(path)
+    url = f"sqlite:///{path}"
+    port = _free_port()
+    env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_DEMO_MODE": "1", "CRM_LANG": "zh"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit did not answer on {base} within {START_TIMEOUT} s")
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 960}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    yield page
+    context.close()
+
+
+def _settle(page) -> None:
+    """Wait until Streamlit has finished the run and the tables have painted."""
+    page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+    page.wait_for_timeout(800)
+
+
+def _log_in(page, username: str) -> None:
+    page.get_by_label("用户名", exact=True).fill(username)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_a_bookmarked_page_asks_for_a_login_then_opens(browser, server):
+    """Runs first, so the very first request of the fresh server is this deep link.
+
+    That first one lands on the home page (Streamlit's old pages/ mode hands
+    over to the router at "/"); every later session lands on the bookmarked page.
+    """
+    from playwright.sync_api import expect
+
+    for attempt, heading in (("first request of the server", "我的在办诉求（按期限排序）"),
+                             ("any later session", "诉求")):
+        context = browser.new_context(locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(f"{server}/appeals")
+        expect(page.get_by_role("button", name="登录"), attempt).to_be_visible()
+        expect(page.get_by_text("Page not found"), attempt).to_have_count(0)
+        _log_in(page, "liaison_jbc")
+        expect(page.get_by_role("heading", name=heading, exact=True), attempt).to_be_visible()
+        context.close()
+
+
+def test_the_login_page_is_in_chinese_without_developer_chrome(page):
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="企服 · 江北区企业服务平台")).to_be_visible()
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    expect(page.get_by_text("演示模式：所有演示账号的密码均为 demo1234")).to_be_visible()
+    assert page.title() == "企服 · 江北区企业服务平台"
+    _settle(page)
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    expect(page.locator('[data-testid="stMainMenu"]')).to_be_hidden()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "login.png", full_page=True)
+
+
+def test_a_liaison_logs_in_and_sees_their_open_appeals_by_due_date(page):
+    from playwright.sync_api import expect
+
+    _log_in(page, "liaison_jbc")
+    expect(page.get_by_role("heading", name="我的在办诉求（按期限排序）")).to_be_visible()
+    expect(page.get_by_text("江北城街道 · 街道企业服务专员")).to_be_visible()
+    expect(page.get_by_text("超期未办结")).to_be_visible()
+    _settle(page)
+    page.screenshot(path=SCREENSHOTS / "home-liaison.png", full_page=True)
+
+
+def test_an_official_sees_the_district_headline_and_the_chart_by_street(page):
+    from playwright.sync_api import expect
+
+    _log_in(page, "official")
+    expect(page.get_by_role("heading", name="全区概况")).to_be_visible()
+    expect(page.get_by_text("按期办结率")).to_be_visible()
+    expect(page.get_by_role("heading", name="各镇街诉求")).to_be_visible()
+    _settle(page)
+    page.screenshot(path=SCREENSHOTS / "home-official.png", full_page=True)
+
+
+def test_a_wrong_password_is_refused_in_the_browser(page):
+    from playwright.sync_api import expect
+
+    page.get_by_label("用户名", exact=True).fill("liaison_dsb")
+    page.get_by_label("密码", exact=True).fill("not-the-password1")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("用户名或密码错误。")).to_be_visible()
+    expect(page.get_by_text(PARKING)).to_have_count(0)
+
