@@ -16,10 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
-
-from crm.config import database_url
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm.config import database_url
 from crm.errors import Conflict, CrmError
 from crm.i18n import error_text
 from crm.ui.resources import sessions, sessions_for
