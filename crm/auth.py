@@ -86,13 +86,13 @@ class Actor:
 
 # Which pages each role may open; the router builds its menu from this.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "liaison": ("home", "enterprises", "appeals"),
-    "cadre": ("home", "enterprises", "appeals"),
-    "handler": ("home", "appeals", "enterprises"),
+    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
+    "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
+    "handler": ("home", "appeals", "appeal", "enterprises"),
     "chamber": ("home", "enterprises"),
     "employment": ("home", "enterprises"),
-    "official": ("home", "enterprises", "appeals"),
-    "admin": ("home", "enterprises", "appeals", "users", "reference"),
+    "official": ("home", "enterprises", "appeals", "appeal"),
+    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "users", "reference"),
 }
 
 

@@ -1,25 +1,49 @@
-"""诉求: the appeals the user may see, with counts per status and a status filter."""
+"""诉求: my appeals (liaison) or my unit's inbox (handler), with filters, counts and a way in."""
 
 import streamlit as st
 
-from crm.services import dashboard
+from crm.models.appeal import STATUSES
+from crm.services import appeal_queries
+from crm.services.appeal_queries import AppealFilter
 from crm.ui.actions import load
-from crm.ui.state import lbl, require_page, tr
-from crm.ui.widgets import appeal_table
+from crm.ui.state import labeller, require_page, tr
+from crm.ui.widgets import appeal_table, metric_row
 
-require_page("appeals")
+actor = require_page("appeals")
 st.title(tr("appeals.title"))
 
-counts = load(dashboard.status_counts)
-shown = [status for status, n in counts.items() if n] or list(counts)
-for column, status in zip(st.columns(len(shown)), shown, strict=True):
-    column.metric(lbl("status", status), counts[status])
+counts = load(appeal_queries.counts_by_status)
+statuses = STATUSES
+status_label = labeller("status")
+left, mid, right = st.columns([2, 2, 3])
+# Labels are computed now: Streamlit may format options outside the script run.
+status_labels = {None: tr("appeals.all_statuses", n=sum(counts.values())),
+                 **{s: f"{status_label(s)} ({counts.get(s, 0)})" for s in statuses}}
+status = left.selectbox(tr("appeals.filter_status"), list(status_labels), key="appeal_status",
+                        format_func=status_labels.get)
+categories = {None: tr("appeals.any"),
+              **{c["id"]: c["name"] for c in load(appeal_queries.categories)}}
+category = mid.selectbox(tr("col.category"), list(categories), key="appeal_category",
+                         format_func=categories.get)
+text = right.text_input(tr("appeals.search"), key="appeal_text")
+views = {v: tr(f"appeals.view.{v}") for v in ("all", "open", "due_soon", "overdue")}
+view = st.radio(tr("appeals.view"), list(views), horizontal=True, key="appeal_view",
+                format_func=views.get)
+f = AppealFilter(statuses=(status,) if status else (), category_id=category, text=text,
+                 open_only=view == "open", due_within_days=3 if view == "due_soon" else None,
+                 overdue_only=view == "overdue")
+work = load(appeal_queries.workload, f)
+metric_row([(tr("home.appeals_open"), work["open"]), (tr("home.overdue_open"), work["overdue"]),
+            (tr("appeals.due_soon"), work["due_soon"])])
+total = load(appeal_queries.count_appeals, f)
+rows = load(appeal_queries.list_appeals, f, order="due" if view != "all" else "newest")
+if total > len(rows):
+    st.caption(tr("appeals.limited", limit=len(rows)))
+appeal_table(rows, key="appeal_table", show_street=actor.role != "liaison")
 
-captions = {None: tr("appeals.all_statuses", n=sum(counts.values())),
-            **{s: f"{lbl('status', s)} ({n})" for s, n in counts.items()}}
-status = st.selectbox(tr("appeals.filter_status"), options=list(captions), key="appeal_status",
-                      format_func=captions.__getitem__)
-rows = load(dashboard.list_appeals, status=status)
-if len(rows) >= dashboard.LIST_LIMIT:
-    st.caption(tr("appeals.limited", limit=dashboard.LIST_LIMIT))
-appeal_table(rows, key="appeal_table")
+options = {r["id"]: f"{r['code']} · {r['title']}" for r in rows}
+chosen = st.selectbox(tr("appeals.open_one"), list(options), format_func=options.get,
+                      index=None, key="appeal_open", placeholder=tr("appeals.open_hint"))
+if chosen is not None:
+    st.session_state["appeal_id"] = chosen
+    st.switch_page("pages/appeal.py")

@@ -72,10 +72,10 @@ def run(url: str, label: str, rounds: int) -> dict[str, float]:
                     core[0] + core[-1]]
     search_ms = []
     with factory() as s:
-        search_firms(s, official, "重庆")  # warm
+        search_firms(s, "重庆", actor=official)  # warm
         for q in queries:
             t = time.perf_counter()
-            search_firms(s, official, q)
+            search_firms(s, q, actor=official)
             search_ms.append((time.perf_counter() - t) * 1000)
     save_ms = []
     for i in range(rounds):

@@ -249,6 +249,14 @@ EXPECTED = {
     ("official", "appeals"): ["已归档", "办公楼宇网络接入"],
     ("admin", "appeals"): ["已回访", "流动资金周转困难"],
     ("admin", "users"): ["用户管理", "liaison_jbc", "街道企业服务专员"],
+    ("liaison", "log_appeal"): ["登记企业诉求"],
+    ("cadre", "log_appeal"): ["登记企业诉求"],
+    ("admin", "log_appeal"): ["登记企业诉求"],
+    ("liaison", "appeal"): ["诉求详情", "请从诉求列表中打开一条诉求。"],
+    ("cadre", "appeal"): ["诉求详情"],
+    ("handler", "appeal"): ["诉求详情"],
+    ("official", "appeal"): ["诉求详情"],
+    ("admin", "appeal"): ["诉求详情"],
     ("admin", "reference"): ["诉求类别与办理时限", "责任单位"],
 }
 # What each role must NOT see (scope is enforced by the services, not by hiding).

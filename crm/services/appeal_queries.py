@@ -84,7 +84,7 @@ def _base(actor: Actor, f: AppealFilter) -> Select:
             .where(appeal_scope(actor), *_conditions(f)))
 
 
-def list_appeals(session: Session, actor: Actor, f: AppealFilter | None = None, *,
+def list_appeals(session: Session, f: AppealFilter | None = None, *, actor: Actor,
                  limit: int = 200, offset: int = 0, order: str = "due") -> list[dict]:
     """Rows for a table, ordered by due date (open work) or newest first."""
     f = f or AppealFilter()
@@ -104,18 +104,20 @@ def list_appeals(session: Session, actor: Actor, f: AppealFilter | None = None, 
     rows = []
     for r in session.execute(stmt):
         row = r._asdict()
-        row["overdue"] = r.status in OPEN_STATUSES and r.due_date < f.as_of
+        is_open = r.status in OPEN_STATUSES
+        row["overdue"] = is_open and r.due_date < f.as_of
+        row["days_left"] = (r.due_date - f.as_of).days if is_open else None
         row["late"] = r.replied_at is not None and r.replied_at.date() > r.due_date
         rows.append(row)
     return rows
 
 
-def count_appeals(session: Session, actor: Actor, f: AppealFilter | None = None) -> int:
+def count_appeals(session: Session, f: AppealFilter | None = None, *, actor: Actor) -> int:
     stmt = _base(actor, f or AppealFilter()).with_only_columns(func.count())
     return session.scalar(stmt) or 0
 
 
-def counts_by_status(session: Session, actor: Actor, f: AppealFilter | None = None
+def counts_by_status(session: Session, f: AppealFilter | None = None, *, actor: Actor
                      ) -> dict[str, int]:
     f = f or AppealFilter()
     stmt = (select(Appeal.status, func.count())
@@ -124,17 +126,19 @@ def counts_by_status(session: Session, actor: Actor, f: AppealFilter | None = No
     return dict(session.execute(stmt).all())
 
 
-def workload(session: Session, actor: Actor, f: AppealFilter | None = None,
+def workload(session: Session, f: AppealFilter | None = None, *, actor: Actor,
              soon_days: int = 3) -> dict[str, int]:
     """The three numbers at the top of an inbox: open, overdue, due soon."""
     f = f or AppealFilter()
     base = dict(f.__dict__)
     base.update(open_only=True, overdue_only=False, due_within_days=None)
     return {
-        "open": count_appeals(session, actor, AppealFilter(**base)),
-        "overdue": count_appeals(session, actor, AppealFilter(**{**base, "overdue_only": True})),
-        "due_soon": count_appeals(session, actor,
-                                  AppealFilter(**{**base, "due_within_days": soon_days})),
+        "open": count_appeals(session, AppealFilter(**base), actor=actor),
+        "overdue": count_appeals(session, AppealFilter(**{**base, "overdue_only": True}),
+                                 actor=actor),
+        "due_soon": count_appeals(session,
+                                  AppealFilter(**{**base, "due_within_days": soon_days}),
+                                  actor=actor),
     }
 
 
@@ -163,3 +167,43 @@ def extensions(session: Session, appeal_id: int) -> list[dict]:
     return [{"days": e.days, "reason": e.reason, "status": e.status,
              "requested_at": e.requested_at, "decided_at": e.decided_at}
             for e in session.scalars(stmt)]
+
+
+def categories(session: Session, *, actor: Actor | None = None) -> list[dict]:
+    stmt = select(Category).where(Category.active).order_by(Category.sort_order, Category.id)
+    return [{"id": c.id, "name": c.name, "limit_days": c.limit_days}
+            for c in session.scalars(stmt)]
+
+
+def units(session: Session, *, actor: Actor | None = None) -> list[dict]:
+    stmt = (select(Unit).where(Unit.active, Unit.merged_into_id.is_(None))
+            .order_by(Unit.kind, Unit.name))
+    return [{"id": u.id, "name": u.name} for u in session.scalars(stmt)]
+
+
+def appeal_detail(session: Session, appeal_id: int, *, actor: Actor) -> dict:
+    """Everything the detail page shows, and the actions the actor may take now."""
+    from crm.services.appeals import actions_for, get_appeal, pending_extension
+
+    a = get_appeal(session, appeal_id, actor)
+    pending = pending_extension(session, a.id)
+    return {
+        "id": a.id, "code": a.code, "version": a.version, "status": a.status,
+        "title": a.title, "description": a.description, "channel": a.channel,
+        "priority": a.priority, "enterprise": a.enterprise.name,
+        "enterprise_id": a.enterprise_id, "street": a.street.name if a.street else None,
+        "category": a.category.name, "received_at": a.received_at, "due_date": a.due_date,
+        "extension_days": a.extension_days, "lead_unit": a.lead_unit.name if a.lead_unit else None,
+        "lead_unit_id": a.lead_unit_id, "reply_text": a.reply_text, "solved": a.solved,
+        "satisfaction": a.satisfaction, "callback_solved": a.callback_solved,
+        "reopen_count": a.reopen_count, "contact_name": a.contact_name,
+        "contact_phone": a.contact_phone,
+        "merged_into": a.merged_into_id,
+        "overdue": a.status in OPEN_STATUSES and a.due_date < _today(),
+        "pending_extension": ({"days": pending.days, "reason": pending.reason}
+                              if pending else None),
+        "actions": actions_for(session, a, actor),
+        "units": handling_units(session, a.id),
+        "timeline": timeline(session, a.id),
+        "extensions": extensions(session, a.id),
+    }

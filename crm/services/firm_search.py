@@ -59,7 +59,8 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_firms(session: Session, actor: Actor, query: str, limit: int = 20) -> list[FirmHit]:
+def search_firms(session: Session, query: str, *, actor: Actor, limit: int = 20
+                 ) -> list[FirmHit]:
     q = normalize_query(query)
     if not q:
         return []

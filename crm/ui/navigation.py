@@ -29,7 +29,9 @@ class Screen:
 SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("home", "nav.home", ":material/home:", "nav.section.work"),
     Screen("enterprises", "nav.enterprises", ":material/domain:", "nav.section.work"),
+    Screen("log_appeal", "nav.log_appeal", ":material/add_comment:", "nav.section.work"),
     Screen("appeals", "nav.appeals", ":material/assignment:", "nav.section.work"),
+    Screen("appeal", "nav.appeal", ":material/description:", "nav.section.work"),
     Screen("users", "nav.users", ":material/group:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
 )}

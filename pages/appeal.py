@@ -1,0 +1,128 @@
+"""诉求详情: the facts, who holds it, the timeline, and only the actions allowed now."""
+
+import pandas as pd
+import streamlit as st
+
+from crm.services import appeal_queries, appeals
+from crm.ui.actions import read, run_action
+from crm.ui.state import labeller, lbl, require_page, tr
+from crm.ui.widgets import facts_list, fmt_date
+
+actor = require_page("appeal")
+st.title(tr("detail.title"))
+
+if "id" in st.query_params and st.query_params["id"].isdigit():
+    st.session_state["appeal_id"] = int(st.query_params["id"])
+code = st.text_input(tr("detail.open_id"), key="detail_id_input",
+                     value=str(st.session_state.get("appeal_id", "")))
+if not code.strip().isdigit():
+    st.info(tr("detail.pick_hint"))
+    st.stop()
+a = read(appeal_queries.appeal_detail, int(code))
+
+st.header(f"{a['code']} · {a['title']}")
+status_line = lbl("status", a["status"])
+if a["overdue"]:
+    status_line += " · " + tr("detail.overdue")
+st.markdown(f":blue-badge[{status_line}]")
+left, right = st.columns(2)
+left.markdown(facts_list([
+    (tr("col.enterprise"), a["enterprise"]), (tr("col.street"), a["street"]),
+    (tr("col.category"), a["category"]), (tr("log.channel"), lbl("channel", a["channel"])),
+    (tr("log.priority"), lbl("priority", a["priority"])),
+    (tr("log.contact_name"), a["contact_name"]), (tr("log.contact_phone"), a["contact_phone"]),
+]))
+right.markdown(facts_list([
+    (tr("col.received_at"), a["received_at"].strftime("%Y-%m-%d %H:%M")),
+    (tr("col.due_date"), fmt_date(a["due_date"])),
+    (tr("detail.extension_days"), a["extension_days"]),
+    (tr("col.lead_unit"), a["lead_unit"]),
+    (tr("detail.co_units"), "、".join(u["unit"] for u in a["units"]
+                                     if u["active"] and u["role"] == "co") or "—"),
+    (tr("detail.reopen_count"), a["reopen_count"]),
+]))
+if a["description"]:
+    st.markdown(a["description"])
+if a["reply_text"]:
+    st.success(tr("detail.reply", text=a["reply_text"],
+                  solved=tr("detail.yes") if a["solved"] else tr("detail.no")))
+if a["satisfaction"]:
+    st.info(tr("detail.callback", satisfaction=lbl("satisfaction", a["satisfaction"]),
+               solved=tr("detail.yes") if a["callback_solved"] else tr("detail.no")))
+if a["pending_extension"]:
+    st.warning(tr("detail.pending_extension", **a["pending_extension"]))
+
+version = a["version"]
+units = {u["id"]: u["name"] for u in read(appeal_queries.units)}
+done = tr("detail.done")
+
+
+def act(fn, **kwargs):
+    if run_action(fn, a["id"], version=version, success=done, **kwargs) is not None:
+        st.rerun()
+
+
+if a["actions"]:
+    st.subheader(tr("detail.actions"))
+    tabs = st.tabs([tr(f"action.{name}") for name in a["actions"]])
+    for tab, name in zip(tabs, a["actions"], strict=True):
+        with tab, st.form(f"act_{name}"):
+            if name in ("dispatch", "reassign"):
+                lead = st.selectbox(tr("col.lead_unit"), list(units), format_func=units.get,
+                                    key=f"{name}_lead")
+                co = st.multiselect(tr("detail.co_units"), list(units), format_func=units.get,
+                                    key=f"{name}_co")
+                note = st.text_input(tr("detail.note"), key=f"{name}_note")
+                if st.form_submit_button(tr(f"action.{name}"), type="primary"):
+                    act(getattr(appeals, name), lead_unit_id=lead, co_unit_ids=co, note=note)
+            elif name == "accept":
+                if st.form_submit_button(tr("action.accept"), type="primary"):
+                    act(appeals.accept)
+            elif name == "return":
+                reason = st.text_area(tr("detail.reason"), key="return_reason")
+                if st.form_submit_button(tr("action.return")):
+                    act(appeals.return_appeal, reason=reason)
+            elif name == "reply":
+                text = st.text_area(tr("detail.reply_text"), key="reply_text")
+                solved = st.checkbox(tr("detail.solved"), key="reply_solved", value=True)
+                if st.form_submit_button(tr("action.reply"), type="primary"):
+                    act(appeals.reply, reply_text=text, solved=solved)
+            elif name == "request_extension":
+                days = st.number_input(tr("detail.days"), 1, 90, 5, key="ext_days")
+                reason = st.text_area(tr("detail.reason"), key="ext_reason")
+                if st.form_submit_button(tr("action.request_extension")):
+                    act(appeals.request_extension, days=int(days), reason=reason)
+            elif name == "decide_extension":
+                choices = {True: tr("detail.approve"), False: tr("detail.reject")}
+                approve = st.radio(tr("detail.decision"), list(choices), key="ext_decision",
+                                   format_func=choices.get)
+                if st.form_submit_button(tr("action.decide_extension"), type="primary"):
+                    act(appeals.decide_extension, approve=approve)
+            elif name == "callback":
+                sat = st.radio(tr("detail.satisfaction"), ["satisfied", "basic", "unsatisfied"],
+                               format_func=labeller("satisfaction"), key="cb_sat",
+                               horizontal=True)
+                solved = st.checkbox(tr("detail.solved"), key="cb_solved", value=True)
+                note = st.text_input(tr("detail.note"), key="cb_note")
+                if st.form_submit_button(tr("action.callback"), type="primary"):
+                    act(appeals.callback, satisfaction=sat, solved=solved, note=note)
+            elif name == "merge":
+                into = st.number_input(tr("detail.merge_into"), min_value=1, step=1,
+                                       key="merge_into")
+                if st.form_submit_button(tr("action.merge")):
+                    act(appeals.merge, into_id=int(into))
+            else:  # archive, reopen, note
+                note = st.text_input(tr("detail.note"), key=f"{name}_text")
+                if st.form_submit_button(tr(f"action.{name}"), type="primary"):
+                    fn = {"archive": appeals.archive, "reopen": appeals.reopen,
+                          "note": appeals.add_note}[name]
+                    act(fn, note=note)
+
+st.subheader(tr("detail.timeline"))
+st.dataframe(pd.DataFrame([{
+    tr("detail.at"): e["at"].strftime("%Y-%m-%d %H:%M"),
+    tr("detail.step"): tr(f"event.{e['action']}"),
+    tr("col.status"): lbl("status", e["to_status"]),
+    tr("detail.who"): e["actor"] or "", tr("detail.unit"): e["unit"] or "",
+    tr("detail.note"): e["note"] or ""} for e in a["timeline"]]),
+    hide_index=True, width="stretch", key="timeline")

@@ -1,0 +1,69 @@
+"""登记诉求: find the firm (or register it on the spot), then log the appeal in one form."""
+
+import streamlit as st
+
+from crm.models.appeal import CHANNELS, PRIORITIES
+from crm.services import appeal_queries, appeals, registration
+from crm.services.firm_search import search_firms
+from crm.ui.actions import load, read, run_action
+from crm.ui.state import labeller, require_page, tr
+
+actor = require_page("log_appeal")
+st.title(tr("log.title"))
+
+query = st.text_input(tr("log.find_firm"), key="log_query", placeholder=tr("log.find_hint"))
+hits = read(search_firms, query) if query.strip() else []
+firms = {h.id: f"{h.name}（{h.uscc}，{h.street or '—'}）" for h in hits}
+if st.session_state.get("log_new_firm") in firms:
+    pass
+elif st.session_state.get("log_new_firm"):
+    new_id, new_label = st.session_state["log_new_firm"], st.session_state["log_new_label"]
+    firms = {new_id: new_label, **firms}
+if query.strip() and not hits:
+    st.info(tr("log.no_match"))
+firm_id = st.selectbox(tr("col.enterprise"), options=list(firms), format_func=firms.get,
+                       index=0 if firms else None, key="log_firm",
+                       placeholder=tr("log.pick_firm"))
+
+with st.expander(tr("log.register"), expanded=bool(query.strip()) and not hits):
+    with st.form("register_firm", clear_on_submit=False):
+        uscc = st.text_input(tr("col.uscc"), key="reg_uscc")
+        name = st.text_input(tr("log.firm_name"), key="reg_name")
+        address = st.text_input(tr("col.address"), key="reg_address")
+        contact = st.text_input(tr("log.contact_name"), key="reg_contact")
+        phone = st.text_input(tr("log.contact_phone"), key="reg_phone")
+        if st.form_submit_button(tr("log.register_submit")):
+            firm = run_action(registration.register_enterprise, uscc=uscc, name=name,
+                              address=address, contact_name=contact, contact_phone=phone)
+            if firm is not None:
+                st.session_state["log_new_firm"] = firm.id
+                st.session_state["log_new_label"] = f"{firm.name}（{firm.uscc}）"
+                st.session_state["log_firm"] = firm.id
+                st.rerun()
+
+categories = {c["id"]: f"{c['name']}（{tr('log.limit_days', days=c['limit_days'])}）"
+              for c in load(appeal_queries.categories)}
+with st.form("log_appeal", clear_on_submit=True):
+    category = st.selectbox(tr("col.category"), options=list(categories),
+                            format_func=categories.get, key="log_category")
+    left, right = st.columns(2)
+    channel = left.selectbox(tr("log.channel"), options=list(CHANNELS), key="log_channel",
+                             format_func=labeller("channel"))
+    priority = right.selectbox(tr("log.priority"), options=list(PRIORITIES),
+                               key="log_priority", format_func=labeller("priority"))
+    title = st.text_input(tr("log.appeal_title"), key="log_title", max_chars=200)
+    description = st.text_area(tr("log.description"), key="log_description")
+    left, right = st.columns(2)
+    contact_name = left.text_input(tr("log.contact_name"), key="log_contact")
+    contact_phone = right.text_input(tr("log.contact_phone"), key="log_phone")
+    if st.form_submit_button(tr("log.submit"), type="primary"):
+        if firm_id is None:
+            st.error(tr("log.pick_firm"))
+        else:
+            appeal = run_action(appeals.log_appeal, enterprise_id=firm_id, category_id=category,
+                                title=title, description=description, channel=channel,
+                                priority=priority, contact_name=contact_name,
+                                contact_phone=contact_phone)
+            if appeal is not None:
+                st.success(tr("log.saved", code=appeal.code, due=appeal.due_date.isoformat()))
+                st.session_state["appeal_id"] = appeal.id
