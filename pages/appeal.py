@@ -52,7 +52,12 @@ if a["satisfaction"]:
 if a["pending_extension"]:
     st.warning(tr("detail.pending_extension", **a["pending_extension"]))
 
-version = a["version"]
+# The forms are built from the appeal as the user last saw it, and act with that version:
+# if someone changed it since, the service refuses with a conflict instead of overwriting.
+seen = st.session_state.get("appeal_seen")
+if not seen or seen["id"] != a["id"]:
+    seen = a
+version = seen["version"]
 units = {u["id"]: u["name"] for u in read(appeal_queries.units)}
 done = tr("detail.done")
 
@@ -62,10 +67,10 @@ def act(fn, **kwargs):
         st.rerun()
 
 
-if a["actions"]:
+if seen["actions"]:
     st.subheader(tr("detail.actions"))
-    tabs = st.tabs([tr(f"action.{name}") for name in a["actions"]])
-    for tab, name in zip(tabs, a["actions"], strict=True):
+    tabs = st.tabs([tr(f"action.{name}") for name in seen["actions"]])
+    for tab, name in zip(tabs, seen["actions"], strict=True):
         with tab, st.form(f"act_{name}"):
             if name in ("dispatch", "reassign"):
                 lead = st.selectbox(tr("col.lead_unit"), list(units), format_func=units.get,
@@ -126,3 +131,4 @@ st.dataframe(pd.DataFrame([{
     tr("detail.who"): e["actor"] or "", tr("detail.unit"): e["unit"] or "",
     tr("detail.note"): e["note"] or ""} for e in a["timeline"]]),
     hide_index=True, width="stretch", key="timeline")
+st.session_state["appeal_seen"] = a

@@ -21,9 +21,10 @@ elif st.session_state.get("log_new_firm"):
     firms = {new_id: new_label, **firms}
 if query.strip() and not hits:
     st.info(tr("log.no_match"))
+if firms and st.session_state.get("log_firm") not in firms:
+    st.session_state["log_firm"] = next(iter(firms))  # best match preselected
 firm_id = st.selectbox(tr("col.enterprise"), options=list(firms), format_func=firms.get,
-                       index=0 if firms else None, key="log_firm",
-                       placeholder=tr("log.pick_firm"))
+                       key="log_firm", placeholder=tr("log.pick_firm"))
 
 with st.expander(tr("log.register"), expanded=bool(query.strip()) and not hits):
     with st.form("register_firm", clear_on_submit=False):
