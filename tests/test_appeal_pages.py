@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
 from crm.db import session_factory
-from crm.models import Appeal, Unit
+from crm.models import Appeal, Enterprise, Unit
+from crm.services.firm_search import initials
 from tests.test_app_pages import (  # noqa: F401  (world is a fixture)
     SECURITIES,
     assert_healthy,
@@ -36,9 +39,12 @@ def stored(engine, appeal_id: int) -> Appeal:
 
 
 def test_a_liaison_logs_an_appeal_by_pinyin_initials_and_it_is_due_by_the_limit(world):
+    with session_factory(world).begin() as s:  # the world's firms were added without initials
+        for firm in s.scalars(select(Enterprise)):
+            firm.name_initials = initials(firm.name)
     at = logged_in(world, "liaison_jbc")
     at.switch_page("pages/log_appeal.py").run()
-    at.text_input(key="log_query").input("证券").run()
+    at.text_input(key="log_query").input("zxzq").run()
     assert SECURITIES in at.selectbox(key="log_firm").options[0]
     at.text_input(key="log_title").input("地下车库出入口拥堵")
     at.text_area(key="log_description").input("早高峰车辆排队至主干道")
@@ -48,6 +54,8 @@ def test_a_liaison_logs_an_appeal_by_pinyin_initials_and_it_is_due_by_the_limit(
         appeal = s.scalar(select(Appeal).where(Appeal.title == "地下车库出入口拥堵"))
         assert appeal.status == "received" and appeal.enterprise.name == SECURITIES
         assert appeal.events[0].action == "receive"
+        limit = appeal.category.limit_days
+        assert appeal.due_date == appeal.received_at.date() + dt.timedelta(days=limit)
 
 
 def test_an_appeal_walks_the_loop_through_the_detail_page_across_two_roles(world):

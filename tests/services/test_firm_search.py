@@ -49,7 +49,8 @@ def test_full_width_and_spaces_in_the_query_are_ignored(session, firms):
 
 def test_a_liaison_finds_only_firms_of_their_street(session, firms):
     assert search_firms(session, "齐祥", actor=firms.liaison) == []
-    assert names(search_firms(session, "证券", actor=firms.liaison)) == ["重庆江北嘴证券服务有限公司"]
+    assert names(search_firms(session, "证券", actor=firms.liaison)) == [
+        "重庆江北嘴证券服务有限公司"]
 
 
 def test_an_exact_name_ranks_before_a_longer_match(session, firms):
