@@ -64,6 +64,7 @@ done = tr("detail.done")
 
 def act(fn, **kwargs):
     if run_action(fn, a["id"], version=version, success=done, **kwargs) is not None:
+        st.session_state.pop("appeal_seen", None)  # our own change: show it fresh
         st.rerun()
 
 

@@ -224,3 +224,81 @@ def test_a_wrong_password_is_refused_in_the_browser(page):
     expect(page.get_by_text("用户名或密码错误。")).to_be_visible()
     expect(page.get_by_text(PARKING)).to_have_count(0)
 
+
+
+def _metric(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def _open_appeal(page, appeal_id: int) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="诉求详情").click()
+    box = page.get_by_label("诉求序号", exact=True)
+    box.fill(str(appeal_id))
+    box.press("Enter")
+    expect(page.get_by_role("heading", name="办理过程")).to_be_visible()
+
+
+def _as(browser, server, username: str):
+    context = browser.new_context(viewport={"width": 1440, "height": 1200}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server)
+    _log_in(page, username)
+    page.get_by_role("heading", name="您好", exact=False).first.wait_for()
+    return context, page
+
+
+def test_one_appeal_walks_from_logging_to_archive_across_three_users(browser, server):
+    """Liaison logs and dispatches, the traffic police sign and reply, the liaison calls
+    back and archives; the official's headline numbers move with it."""
+    import re
+
+    from playwright.sync_api import expect
+
+    ctx, official = _as(browser, server, "official")
+    total_before = int(_metric(official, "诉求总数").replace(",", ""))
+    ctx.close()
+
+    ctx, page = _as(browser, server, "liaison_jbc")
+    page.get_by_role("link", name="登记诉求").click()
+    search = page.get_by_label("查找企业（名称、信用代码或拼音首字母）", exact=True)
+    search.fill("证券")
+    search.press("Enter")
+    _settle(page)
+    page.get_by_label("诉求标题", exact=True).fill("浏览器测试：楼宇周边车辆乱停乱放")
+    page.get_by_role("button", name="提交诉求").click()
+    saved = page.get_by_text(re.compile(r"已受理，编号 QF\d+"))
+    expect(saved).to_be_visible()
+    appeal_id = int(re.search(r"QF\d{4}(\d{7})", saved.inner_text()).group(1))
+    _open_appeal(page, appeal_id)
+    page.get_by_role("button", name="派单").click()
+    expect(page.get_by_text("已派单").first).to_be_visible()
+    ctx.close()
+
+    ctx, page = _as(browser, server, "handler_jj")
+    _open_appeal(page, appeal_id)
+    page.get_by_role("button", name="签收").click()
+    expect(page.get_by_role("tab", name="答复")).to_be_visible()
+    page.get_by_role("tab", name="答复").click()
+    page.get_by_label("答复内容", exact=True).fill("已会同街道现场疏导，增设临时停车引导")
+    page.get_by_role("button", name="答复").click()
+    expect(page.get_by_text("已会同街道现场疏导").first).to_be_visible()
+    ctx.close()
+
+    ctx, page = _as(browser, server, "liaison_jbc")
+    _open_appeal(page, appeal_id)
+    page.get_by_role("button", name="回访").click()
+    expect(page.get_by_role("tab", name="归档")).to_be_visible()
+    page.get_by_role("button", name="归档").click()
+    expect(page.locator('[data-testid="stMarkdown"]').filter(has_text="已归档").first
+           ).to_be_visible()
+    _settle(page)
+    page.screenshot(path=SCREENSHOTS / "appeal-archived.png", full_page=True)
+    ctx.close()
+
+    ctx, official = _as(browser, server, "official")
+    assert int(_metric(official, "诉求总数").replace(",", "")) == total_before + 1
+    ctx.close()
