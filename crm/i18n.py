@@ -400,6 +400,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.merge": ("并单", "Merged"),
     "event.absorb": ("并入重复件", "Absorbed a duplicate"),
     "event.note": ("进展", "Note"),
+    # working-day calendar
+    "calendar.title": ("工作日历", "Working-day calendar"),
+    "calendar.help": ("节假日与调休上班日；开启后办理时限按工作日计算。",
+                      "Holidays and make-up working days; when on, time limits count "
+                      "working days."),
+    "calendar.working_days": ("办理时限按工作日计算", "Count time limits in working days"),
+    "calendar.year": ("年份", "Year"),
+    "calendar.day": ("日期", "Date"),
+    "calendar.kind": ("类型", "Kind"),
+    "calendar.note": ("说明", "Note"),
+    "calendar.holiday": ("放假", "Holiday"),
+    "calendar.makeup": ("调休上班", "Make-up working day"),
+    "calendar.save": ("保存该日", "Save day"),
+    "calendar.remove": ("恢复为普通日", "Back to a normal day"),
+    "calendar.bad_day": ("日期无效。", "Not a date."),
 }
 
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from crm.services import admin
+from crm.db import today
+from crm.services import admin, calendar_admin
 from crm.ui.actions import read, run_action
 from crm.ui.state import lbl, require_page, tr
 from crm.ui.widgets import edited_rows, flash, show_flash
@@ -51,3 +52,34 @@ unit_changes = edited_rows(edited_units, units, ("name", "confirmed"))
 if st.button(tr("reference.save_units"), key="save_units", disabled=not unit_changes,
              type="primary"):
     save(admin.update_units, unit_changes, "unit_editor")
+
+st.subheader(tr("calendar.title"))
+st.caption(tr("calendar.help"))
+enabled = read(calendar_admin.working_days_enabled)
+wanted = st.toggle(tr("calendar.working_days"), value=enabled, key="working_days_toggle")
+if wanted != enabled and run_action(calendar_admin.set_working_days, wanted) is not None:
+    flash(tr("reference.saved", n=1))
+    st.rerun()
+year = st.number_input(tr("calendar.year"), min_value=2000, max_value=2100,
+                       value=today().year, step=1, key="calendar_year")
+days = read(calendar_admin.calendar_days, int(year))
+kinds = {False: tr("calendar.holiday"), True: tr("calendar.makeup")}
+st.dataframe([{tr("calendar.day"): d["day"].isoformat(),
+               tr("calendar.kind"): kinds[d["is_working"]], tr("calendar.note"): d["note"]}
+              for d in days],
+             hide_index=True, key="calendar_table")
+with st.form("calendar_day"):
+    left, mid, right = st.columns(3)
+    day = left.date_input(tr("calendar.day"), key="calendar_day_input")
+    kind = mid.selectbox(tr("calendar.kind"), list(kinds), format_func=kinds.get,
+                         key="calendar_kind")
+    note = right.text_input(tr("calendar.note"), key="calendar_note")
+    add, remove = st.columns(2)
+    if add.form_submit_button(tr("calendar.save"), type="primary") and run_action(
+            calendar_admin.set_calendar_day, day, kind, note) is not None:
+        flash(tr("reference.saved", n=1))
+        st.rerun()
+    if remove.form_submit_button(tr("calendar.remove")) and run_action(
+            calendar_admin.remove_calendar_day, day) is not None:
+        flash(tr("reference.saved", n=1))
+        st.rerun()
