@@ -148,6 +148,53 @@ def cmd_users_set_password(args) -> int:
     return 0
 
 
+def _iso_date(raw: str | None):
+    import datetime as dt
+
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise CrmError(f"not a date (YYYY-MM-DD): {raw!r}") from None
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def cmd_kpi(args) -> int:
+    from crm.services import kpi
+    from crm.services.lookup import find_street
+
+    window = {"date_from": _iso_date(args.date_from), "date_to": _iso_date(args.date_to),
+              "as_of": _iso_date(args.as_of)}
+    with session_factory(make_engine())() as session:
+        window["street_id"] = find_street(session, args.street).id if args.street else None
+        result = kpi.compute(session, **window)
+        streets = kpi.by_street(session, **window)
+    result["by_street"] = [{"street": row["street"], **{k: row[k] for k in kpi.KEYS}}
+                           for row in streets]
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    for key in kpi.KEYS:
+        print(f"{key:<22} {_fmt(result[key])}")
+    columns = ("total", "replied", "open", "on_time", "satisf", "resol", "resp", "score",
+               "overdue", "median", "p90")
+    print()
+    print(f"{'rank':>4}  {'street':<10} " + " ".join(f"{c:>8}" for c in columns))
+    for row, raw in zip(result["by_street"], streets, strict=True):
+        rank = raw["rank"] if raw["rank"] is not None else "-"
+        print(f"{rank:>4}  {row['street']:<10} "
+              + " ".join(f"{_fmt(row[k]):>8}" for k in kpi.KEYS))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from crm.models.people import ROLES
 
@@ -201,6 +248,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--password", help="the new password (avoid on shared machines)")
     p.set_defaults(func=cmd_users_set_password)
+
+    p = sub.add_parser("kpi", help="KPI rates for a period, district-wide and by street",
+                       description="Closed-on-time, satisfaction, resolution and response "
+                                   "rates, composite score, overdue and days to reply over "
+                                   "appeals received in the period (dates inclusive), with "
+                                   "every street ranked by composite score.")
+    p.add_argument("--from", dest="date_from", metavar="DATE",
+                   help="first received date, YYYY-MM-DD (default: unbounded)")
+    p.add_argument("--to", dest="date_to", metavar="DATE",
+                   help="last received date, YYYY-MM-DD (default: unbounded)")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="date overdue is judged against (default: today)")
+    p.add_argument("--street", help="only this street/town, e.g. 江北城街道 or 江北城")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_kpi)
     return parser
 
 

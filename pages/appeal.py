@@ -1,6 +1,5 @@
 """诉求详情: the facts, who holds it, the timeline, and only the actions allowed now."""
 
-import pandas as pd
 import streamlit as st
 
 from crm.services import appeal_queries, appeals
@@ -125,11 +124,11 @@ if seen["actions"]:
                     act(fn, note=note)
 
 st.subheader(tr("detail.timeline"))
-st.dataframe(pd.DataFrame([{
+st.dataframe([{
     tr("detail.at"): e["at"].strftime("%Y-%m-%d %H:%M"),
     tr("detail.step"): tr(f"event.{e['action']}"),
     tr("col.status"): lbl("status", e["to_status"]),
     tr("detail.who"): e["actor"] or "", tr("detail.unit"): e["unit"] or "",
-    tr("detail.note"): e["note"] or ""} for e in a["timeline"]]),
+    tr("detail.note"): e["note"] or ""} for e in a["timeline"]],
     hide_index=True, width="stretch", key="timeline")
 st.session_state["appeal_seen"] = a

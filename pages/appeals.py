@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from crm.models.appeal import STATUSES
 from crm.services import appeal_queries
 from crm.services.appeal_queries import AppealFilter
 from crm.ui.actions import load
@@ -13,7 +12,7 @@ actor = require_page("appeals")
 st.title(tr("appeals.title"))
 
 counts = load(appeal_queries.counts_by_status)
-statuses = STATUSES
+statuses = appeal_queries.STATUSES
 status_label = labeller("status")
 left, mid, right = st.columns([2, 2, 3])
 # Labels are computed now: Streamlit may format options outside the script run.

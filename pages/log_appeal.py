@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from crm.models.appeal import CHANNELS, PRIORITIES
 from crm.services import appeal_queries, appeals, registration
 from crm.services.firm_search import search_firms
 from crm.ui.actions import load, read, run_action
@@ -48,9 +47,9 @@ with st.form("log_appeal", clear_on_submit=True):
     category = st.selectbox(tr("col.category"), options=list(categories),
                             format_func=categories.get, key="log_category")
     left, right = st.columns(2)
-    channel = left.selectbox(tr("log.channel"), options=list(CHANNELS), key="log_channel",
-                             format_func=labeller("channel"))
-    priority = right.selectbox(tr("log.priority"), options=list(PRIORITIES),
+    channel = left.selectbox(tr("log.channel"), options=list(appeal_queries.CHANNELS),
+                             key="log_channel", format_func=labeller("channel"))
+    priority = right.selectbox(tr("log.priority"), options=list(appeal_queries.PRIORITIES),
                                key="log_priority", format_func=labeller("priority"))
     title = st.text_input(tr("log.appeal_title"), key="log_title", max_chars=200)
     description = st.text_area(tr("log.description"), key="log_description")

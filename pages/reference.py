@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from crm.db import today
 from crm.services import admin, calendar_admin
 from crm.ui.actions import read, run_action
 from crm.ui.state import lbl, require_page, tr
@@ -61,7 +60,7 @@ if wanted != enabled and run_action(calendar_admin.set_working_days, wanted) is 
     flash(tr("reference.saved", n=1))
     st.rerun()
 year = st.number_input(tr("calendar.year"), min_value=2000, max_value=2100,
-                       value=today().year, step=1, key="calendar_year")
+                       value=calendar_admin.current_year(), step=1, key="calendar_year")
 days = read(calendar_admin.calendar_days, int(year))
 kinds = {False: tr("calendar.holiday"), True: tr("calendar.makeup")}
 st.dataframe([{tr("calendar.day"): d["day"].isoformat(),

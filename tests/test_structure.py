@@ -12,7 +12,7 @@ from crm.models.people import ROLES
 from crm.ui.navigation import PAGES_DIR, SCREENS
 
 PAGE_FILES = sorted(PAGES_DIR.glob("*.py"))
-SQL_IN_PAGES = re.compile(r"select\(|session\.execute|\btext\(|SELECT |\.query\(|sqlalchemy")
+SQL_IN_PAGES = re.compile(r"\bselect\(|session\.execute|\btext\(|SELECT |\.query\(|sqlalchemy")
 
 
 def _imports(path: Path) -> set[str]:

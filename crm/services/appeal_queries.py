@@ -26,6 +26,7 @@ from crm.models import (
     Unit,
     User,
 )
+from crm.models.appeal import CHANNELS, PRIORITIES, STATUSES  # noqa: F401  (pages read them here)
 from crm.services.scope import appeal_scope
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm.auth import Actor
+from crm.db import today
 from crm.errors import Forbidden, ValidationError
 from crm.models import CalendarDay
 from crm.services import audit
@@ -18,6 +19,10 @@ from crm.services.reference import get_setting, set_setting
 def _admin(actor: Actor | None) -> None:
     if actor is None or not actor.is_admin:
         raise Forbidden("only an administrator edits the calendar", key="admin.only")
+
+
+def current_year() -> int:
+    return today().year
 
 
 def calendar_days(session: Session, year: int, *, actor: Actor | None = None) -> list[dict]:

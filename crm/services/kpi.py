@@ -1,0 +1,279 @@
+"""KPIs of the 12345-style regime: rates, composite score, overdue and days to reply.
+
+Everything is counted in the database with COUNT / SUM(CASE …) over the appeals
+received in a period (inclusive dates), status 'merged' excluded, within the
+viewer's scope. Percentiles come from a `GROUP BY days` count (days to reply
+are whole numbers), so no appeal rows are pulled into Python.
+
+Definitions (see DOMAIN.md "KPIs"):
+- closed_on_time_rate = replied with replied_at's date ≤ due_date ÷ replied
+- satisfaction_rate   = (satisfied + w × basic) ÷ valid callbacks (satisfaction set)
+- resolution_rate     = callback_solved ÷ valid callbacks
+- response_rate       = accepted within `kpi.sign_limit_days` of dispatch ÷ dispatched
+- composite_score     = weights · (response, resolution, satisfaction); None if a part is None
+Rates are fractions rounded to 4 decimals, None when the denominator is 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from fractions import Fraction
+
+from sqlalchemy import Date, Integer, and_, case, cast, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from crm.auth import Actor
+from crm.db import today as _today
+from crm.lifecycle import OPEN_STATUSES
+from crm.models import Appeal, Category, Street, Unit
+from crm.services.reference import get_setting
+from crm.services.scope import appeal_scope
+
+KEYS = ("appeals_total", "appeals_replied", "appeals_open", "closed_on_time_rate",
+        "satisfaction_rate", "resolution_rate", "response_rate", "composite_score",
+        "overdue_open", "median_days_to_reply", "p90_days_to_reply")
+DIMENSIONS = ("street", "unit", "category", "month")
+DEFAULT_WEIGHTS = {"response": 0.1, "resolution": 0.5, "satisfaction": 0.4}
+
+_COUNTS = ("total", "replied", "open", "on_time", "callbacks", "satisfied", "basic", "solved",
+           "dispatched", "responded", "overdue")
+
+
+# --- dialect helpers ---------------------------------------------------------------------
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _days_between(session: Session, later, earlier):
+    """Whole calendar days from `earlier`'s date to `later`'s date."""
+    if _dialect(session) == "sqlite":
+        return cast(func.julianday(func.date(later)) - func.julianday(func.date(earlier)),
+                    Integer)
+    return type_coerce(cast(later, Date) - cast(earlier, Date), Integer)
+
+
+def _within_days(session: Session, moment, start, days: float):
+    """`moment <= start + days` (both datetimes), exactly on both backends."""
+    if _dialect(session) == "sqlite":
+        # julianday parses both sides to the same millisecond grid, so equal instants compare equal
+        return func.julianday(moment) <= func.julianday(start, f"{float(days):+g} days")
+    return moment <= start + dt.timedelta(days=days)
+
+
+def _month(session: Session):
+    if _dialect(session) == "sqlite":
+        return func.strftime("%Y-%m", Appeal.received_at)
+    return func.to_char(Appeal.received_at, "YYYY-MM")
+
+
+# --- building blocks ---------------------------------------------------------------------
+
+def _sum(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _filters(*, actor: Actor | None, date_from: dt.date | None, date_to: dt.date | None,
+             street_id: int | None) -> list:
+    conds = [Appeal.status != "merged"]
+    if actor is not None:
+        conds.append(appeal_scope(actor))
+    if date_from is not None:
+        conds.append(Appeal.received_at >= dt.datetime.combine(date_from, dt.time()))
+    if date_to is not None:
+        conds.append(Appeal.received_at
+                     < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time()))
+    if street_id is not None:
+        conds.append(Appeal.street_id == street_id)
+    return conds
+
+
+def _count_columns(session: Session, as_of: dt.date, sign_days: float) -> list:
+    replied = Appeal.replied_at.is_not(None)
+    valid = Appeal.satisfaction.is_not(None)
+    dispatched = Appeal.dispatched_at.is_not(None)
+    is_open = Appeal.status.in_(OPEN_STATUSES)
+    return [
+        func.count(Appeal.id),
+        _sum(replied),
+        _sum(is_open),
+        _sum(and_(replied, func.date(Appeal.replied_at) <= Appeal.due_date)),
+        _sum(valid),
+        _sum(Appeal.satisfaction == "satisfied"),
+        _sum(Appeal.satisfaction == "basic"),
+        _sum(and_(valid, Appeal.callback_solved.is_(True))),
+        _sum(dispatched),
+        _sum(and_(dispatched, Appeal.accepted_at.is_not(None),
+                  _within_days(session, Appeal.accepted_at, Appeal.dispatched_at, sign_days))),
+        _sum(and_(is_open, Appeal.due_date < as_of)),
+    ]
+
+
+def _counts_by(session: Session, key, conds: list, as_of: dt.date,
+               sign_days: float) -> dict:
+    """{key: {count name: int}}; key None means one district-wide row under None."""
+    cols = _count_columns(session, as_of, sign_days)
+    query = select(*(([key] if key is not None else []) + cols)).select_from(Appeal).where(*conds)
+    if key is not None:
+        query = query.group_by(key)
+    out = {}
+    for row in session.execute(query).all():
+        k, values = (row[0], row[1:]) if key is not None else (None, row)
+        out[k] = {name: int(v or 0) for name, v in zip(_COUNTS, values, strict=True)}
+    return out
+
+
+def nearest_rank(counts: Iterable[tuple[int, int]], q: float) -> int | None:
+    """Nearest-rank percentile of a (value, count) histogram: the smallest value whose
+    cumulative count reaches ceil(q·n). None for an empty histogram."""
+    hist = sorted((int(v), int(c)) for v, c in counts if c)
+    n = sum(c for _, c in hist)
+    if not n:
+        return None
+    need = max(1, math.ceil(Fraction(str(q)) * n))
+    seen = 0
+    for value, count in hist:
+        seen += count
+        if seen >= need:
+            return value
+    return hist[-1][0]
+
+
+def _days_hist_by(session: Session, key, conds: list) -> dict:
+    """{key: [(days, count), …]} over replied appeals."""
+    days = _days_between(session, Appeal.replied_at, Appeal.received_at).label("days")
+    cols = ([key] if key is not None else []) + [days, func.count()]
+    query = (select(*cols).select_from(Appeal).where(*conds, Appeal.replied_at.is_not(None))
+             .group_by(*([key] if key is not None else []), days))
+    out: dict = {}
+    for row in session.execute(query).all():
+        k, d, c = (row[0], row[1], row[2]) if key is not None else (None, row[0], row[1])
+        out.setdefault(k, []).append((d, c))
+    return out
+
+
+def _rate(numerator: float, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _r4(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _finish(c: dict | None, hist: list | None, weight: float, weights: dict) -> dict:
+    c = c or dict.fromkeys(_COUNTS, 0)
+    on_time = _rate(c["on_time"], c["replied"])
+    satisfaction = _rate(c["satisfied"] + weight * c["basic"], c["callbacks"])
+    resolution = _rate(c["solved"], c["callbacks"])
+    response = _rate(c["responded"], c["dispatched"])
+    parts = (response, resolution, satisfaction)
+    composite = None if any(p is None for p in parts) else (
+        weights["response"] * response + weights["resolution"] * resolution
+        + weights["satisfaction"] * satisfaction)
+    hist = hist or []
+    return {
+        "appeals_total": c["total"],
+        "appeals_replied": c["replied"],
+        "appeals_open": c["open"],
+        "closed_on_time_rate": _r4(on_time),
+        "satisfaction_rate": _r4(satisfaction),
+        "resolution_rate": _r4(resolution),
+        "response_rate": _r4(response),
+        "composite_score": _r4(composite),
+        "overdue_open": c["overdue"],
+        "median_days_to_reply": nearest_rank(hist, 0.5),
+        "p90_days_to_reply": nearest_rank(hist, 0.9),
+    }
+
+
+def _settings(session: Session) -> tuple[float, dict, float]:
+    weight = float(get_setting(session, "kpi.basic_satisfied_weight", 0.9))
+    weights = {**DEFAULT_WEIGHTS, **(get_setting(session, "kpi.weights", None) or {})}
+    weights = {k: float(weights[k]) for k in DEFAULT_WEIGHTS}
+    sign_days = float(get_setting(session, "kpi.sign_limit_days", 1))
+    return weight, weights, sign_days
+
+
+# --- public API --------------------------------------------------------------------------
+
+def compute(session: Session, *, actor: Actor | None = None, date_from: dt.date | None = None,
+            date_to: dt.date | None = None, as_of: dt.date | None = None,
+            street_id: int | None = None, group_by: str | None = None):
+    """District numbers (a dict with exactly `KEYS`) over the period and scope.
+
+    With `group_by` in DIMENSIONS the result is `grouped(...)` instead (a list).
+    """
+    if group_by is not None:
+        return grouped(session, group_by, actor=actor, date_from=date_from, date_to=date_to,
+                       as_of=as_of, street_id=street_id)
+    as_of = as_of or _today()
+    weight, weights, sign_days = _settings(session)
+    conds = _filters(actor=actor, date_from=date_from, date_to=date_to, street_id=street_id)
+    counts = _counts_by(session, None, conds, as_of, sign_days).get(None)
+    hist = _days_hist_by(session, None, conds).get(None)
+    return _finish(counts, hist, weight, weights)
+
+
+def _rank(rows: list[dict]) -> None:
+    scored = sorted((r for r in rows if r["composite_score"] is not None),
+                    key=lambda r: -r["composite_score"])
+    for rank, row in enumerate(scored, start=1):
+        row["rank"] = rank
+    for row in rows:
+        row.setdefault("rank", None)
+
+
+def grouped(session: Session, dimension: str, *, actor: Actor | None = None,
+            date_from: dt.date | None = None, date_to: dt.date | None = None,
+            as_of: dt.date | None = None, street_id: int | None = None) -> list[dict]:
+    """The KPIs per street, lead unit, category or month ('YYYY-MM' of received_at).
+
+    Each row is {dimension: name, **KPIs, "rank"}; rank is 1-based by composite score
+    among rows that have one (equal scores get consecutive ranks in list order).
+    Streets and categories are listed even without appeals (rates None); units only
+    when they lead an appeal in the period; months only when they have appeals.
+    Streets, units and categories are sorted by composite score (None last), then the
+    reference order; months chronologically.
+    """
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {DIMENSIONS}, not {dimension!r}")
+    as_of = as_of or _today()
+    weight, weights, sign_days = _settings(session)
+    conds = _filters(actor=actor, date_from=date_from, date_to=date_to, street_id=street_id)
+    key = {"street": Appeal.street_id, "unit": Appeal.lead_unit_id,
+           "category": Appeal.category_id, "month": _month(session)}[dimension]
+    counts = _counts_by(session, key, conds, as_of, sign_days)
+    hists = _days_hist_by(session, key, conds)
+
+    if dimension == "street":
+        query = select(Street.id, Street.name).order_by(Street.sort_order, Street.name)
+        if street_id is not None:
+            query = query.where(Street.id == street_id)
+        labels = session.execute(query).all()
+    elif dimension == "category":
+        labels = session.execute(select(Category.id, Category.name)
+                                 .order_by(Category.sort_order, Category.name)).all()
+    elif dimension == "unit":
+        ids = [k for k in counts if k is not None]
+        labels = session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))
+                                 .order_by(Unit.name)).all() if ids else []
+    else:
+        labels = [(m, m) for m in sorted(k for k in counts if k is not None)]
+
+    rows = [{dimension: name, **_finish(counts.get(k), hists.get(k), weight, weights)}
+            for k, name in labels]
+    _rank(rows)
+    if dimension != "month":
+        # sorted() is stable: ties keep the reference order
+        rows.sort(key=lambda r: (r["composite_score"] is None, -(r["composite_score"] or 0)))
+    return rows
+
+
+def by_street(session: Session, *, actor: Actor | None = None,
+              date_from: dt.date | None = None, date_to: dt.date | None = None,
+              as_of: dt.date | None = None, street_id: int | None = None) -> list[dict]:
+    """Every street/town ({"street": name, **KPIs, "rank"}), best composite first."""
+    return grouped(session, "street", actor=actor, date_from=date_from, date_to=date_to,
+                   as_of=as_of, street_id=street_id)
