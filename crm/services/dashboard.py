@@ -150,24 +150,6 @@ def appeals_by_street(session: Session, *, actor: Actor,
             for name, total, open_, overdue in rows]
 
 
-def list_appeals(session: Session, *, actor: Actor, status: str | None = None,
-                 today: dt.date | None = None, limit: int = LIST_LIMIT) -> list[dict]:
-    """Scoped appeals, newest first, optionally of one status."""
-    today = today or _today()
-    query = _appeal_rows(actor)
-    if status:
-        query = query.where(Appeal.status == status)
-    query = query.order_by(Appeal.received_at.desc(), Appeal.id.desc()).limit(limit)
-    return _as_dicts(session.execute(query), today)
-
-
-def status_counts(session: Session, *, actor: Actor) -> dict[str, int]:
-    """How many scoped appeals are in each status (every status, zeros included)."""
-    rows = dict(session.execute(select(Appeal.status, func.count()).where(appeal_scope(actor))
-                                .group_by(Appeal.status)).all())
-    return {status: rows.get(status, 0) for status in STATUSES}
-
-
 def cadre_firms(session: Session, *, actor: Actor, today: dt.date | None = None) -> list[dict]:
     """The firms a cadre serves now (包联), the least recently visited first."""
     if not actor.person_id:
