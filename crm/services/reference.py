@@ -63,10 +63,6 @@ def init_reference_data(session: Session, path: Path = REFERENCE_FILE) -> Counte
         if session.get(Setting, key) is None:
             session.add(Setting(key=key, value=value))
             counts["setting"] += 1
-    district = data.get("district", {})
-    if district and session.get(Setting, "district.name") is None:
-        session.add(Setting(key="district.name", value=district["name"]))
-        counts["setting"] += 1
     _load_calendar(session, data.get("calendar", {}), counts)
     session.flush()
     return counts
