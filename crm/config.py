@@ -7,7 +7,7 @@ ETL and the tests all agree on one source of truth.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +33,6 @@ class Settings:
     odoo_db: str | None = None
     odoo_user: str | None = None
     odoo_password: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def database_url() -> str:

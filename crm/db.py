@@ -2,15 +2,12 @@
 
 One place decides how we talk to the database so SQLite and PostgreSQL behave
 the same for every caller (app, CLI, ETL, tests). The caller owns the
-transaction: `with session_scope(engine) as s:` commits or rolls back.
+transaction: `with session_factory(engine).begin() as s:` commits or rolls back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
@@ -74,23 +71,5 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-@lru_cache(maxsize=8)
-def get_engine(url: str | None = None) -> Engine:
-    return make_engine(url)
-
-
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
-    factory = session_factory(engine or get_engine())
-    with factory.begin() as session:
-        yield session
-
-
-def is_sqlite(engine_or_session) -> bool:
-    bind = getattr(engine_or_session, "bind", None) or engine_or_session
-    return bind.dialect.name == "sqlite"

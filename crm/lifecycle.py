@@ -52,6 +52,3 @@ def allowed_actions(status: str, role: str) -> list[str]:
     """Actions a role could take from a state (scope and unit are checked by the service)."""
     return [a.name for a in ACTIONS.values() if status in a.sources and role in a.roles]
 
-
-def can_reach(status: str) -> set[str]:
-    return {a.target for a in ACTIONS.values() if status in a.sources and a.target}
