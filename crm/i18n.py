@@ -309,6 +309,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "appeal.role_forbidden": ("您的角色（{role}）不能执行“{action}”。",
                               "A {role} may not {action}."),
     "appeal.title_needed": ("请填写诉求标题。", "The appeal needs a short title."),
+    "appeal.too_long": ("“{field}”超过 {limit} 个字，请精简后再保存。",
+                        "{field} is longer than {limit} characters; shorten it and save again."),
     "appeal.unit_not_found": ("未找到该单位，或已停用。", "Unit not found or inactive."),
     "demo.already_seeded": ("演示数据已加载，请使用新的数据库。",
                             "Demo data is already loaded; use a fresh database."),

@@ -27,6 +27,21 @@ from crm.services.scope import appeal_scope, enterprise_scope
 LOGGING_ROLES = {"liaison", "cadre", "admin"}
 
 
+def _text(value: str | None, *, field: str, limit: int | None = None,
+          required_key: str | None = None) -> str:
+    """Trimmed text; refused with a message when required and empty, or too long.
+
+    Nothing is cut silently: an over-long value is a user's words we would lose.
+    """
+    text = (value or "").strip()
+    if required_key and not text:
+        raise ValidationError(f"{field} is empty", key=required_key)
+    if limit is not None and len(text) > limit:
+        raise ValidationError(f"{field} is longer than {limit} characters",
+                              key="appeal.too_long", field=field, limit=limit)
+    return text
+
+
 def get_appeal(session: Session, appeal_id: int, actor: Actor) -> Appeal:
     """The appeal if the actor may see it; NotFound otherwise (existence is not leaked)."""
     # populate_existing: always judge the version against the row as stored, never a copy
@@ -93,9 +108,9 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
     if actor.role not in LOGGING_ROLES:
         raise Forbidden(f"a {actor.role} may not log appeals", key="appeal.role_forbidden",
                         action="log", role=actor.role)
-    title = (title or "").strip()
-    if not title:
-        raise ValidationError("the appeal needs a short title", key="appeal.title_needed")
+    title = _text(title, field="title", limit=200, required_key="appeal.title_needed")
+    contact_name = _text(contact_name, field="contact", limit=40)
+    contact_phone = _text(contact_phone, field="phone", limit=30)
     if channel not in CHANNELS:
         raise ValidationError(f"unknown channel {channel!r}", key="appeal.bad_channel")
     if priority not in PRIORITIES:
@@ -115,7 +130,7 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
     street_id = firm.street_id or actor.street_id
     appeal = Appeal(
         code=f"tmp-{uuid.uuid4().hex}", enterprise_id=firm.id, street_id=street_id,
-        category_id=category.id, channel=channel, priority=priority, title=title[:200],
+        category_id=category.id, channel=channel, priority=priority, title=title,
         description=(description or "").strip(), contact_name=contact_name or None,
         contact_phone=contact_phone or None, status="received", received_at=received_at,
         due_date=_due_date(session, category, received_at.date(), category.limit_days),
@@ -196,15 +211,14 @@ def accept(session: Session, appeal_id: int, *, actor: Actor, version: int | Non
 def return_appeal(session: Session, appeal_id: int, *, actor: Actor, reason: str,
                   version: int | None = None) -> Appeal:
     """退单: a wrongly dispatched appeal goes back to the street with the reason."""
-    if not (reason or "").strip():
-        raise ValidationError("a return needs a reason", key="appeal.reason_needed")
+    reason = _text(reason, field="reason", required_key="appeal.reason_needed")
     appeal, before = _move(session, appeal_id, "return", actor, version)
     unit_id = appeal.lead_unit_id
     for au in appeal.units:
         au.active = False
     appeal.lead_unit_id = None
     appeal.accepted_at = None
-    _event(appeal, "return", actor, from_status=before, note=reason.strip(), unit_id=unit_id)
+    _event(appeal, "return", actor, from_status=before, note=reason, unit_id=unit_id)
     session.flush()
     return appeal
 
@@ -212,11 +226,10 @@ def return_appeal(session: Session, appeal_id: int, *, actor: Actor, reason: str
 def reply(session: Session, appeal_id: int, *, actor: Actor, reply_text: str, solved: bool,
           version: int | None = None) -> Appeal:
     """答复/办结: the lead unit replies and says whether the problem is actually solved."""
-    if not (reply_text or "").strip():
-        raise ValidationError("the reply is empty", key="appeal.reply_needed")
+    reply_text = _text(reply_text, field="reply", required_key="appeal.reply_needed")
     appeal, before = _move(session, appeal_id, "reply", actor, version)
     appeal.replied_at = _now()
-    appeal.reply_text = reply_text.strip()
+    appeal.reply_text = reply_text
     appeal.solved = bool(solved)
     _event(appeal, "reply", actor, from_status=before, note=appeal.reply_text,
            unit_id=appeal.lead_unit_id, data={"solved": bool(solved)})
@@ -231,17 +244,16 @@ def request_extension(session: Session, appeal_id: int, *, actor: Actor, days: i
     """延期申请 by the lead unit; the due date moves only when approved."""
     if not isinstance(days, int) or days < 1 or days > 90:
         raise ValidationError("an extension is 1 to 90 days", key="appeal.bad_extension")
-    if not (reason or "").strip():
-        raise ValidationError("an extension needs a reason", key="appeal.reason_needed")
+    reason = _text(reason, field="reason", required_key="appeal.reason_needed")
     appeal, before = _move(session, appeal_id, "request_extension", actor, version)
     if pending_extension(session, appeal.id):
         raise InvalidTransition("an extension request is already pending",
                                 key="appeal.extension_pending")
     ext = Extension(appeal_id=appeal.id, unit_id=appeal.lead_unit_id, days=days,
-                    reason=reason.strip(), requested_by_id=actor.id)
+                    reason=reason, requested_by_id=actor.id)
     session.add(ext)
     appeal.updated_at = _now()  # bumps the version: others see something changed
-    _event(appeal, "request_extension", actor, from_status=before, note=reason.strip(),
+    _event(appeal, "request_extension", actor, from_status=before, note=reason,
            unit_id=appeal.lead_unit_id, data={"days": days})
     session.flush()
     return ext
@@ -363,10 +375,9 @@ def merge(session: Session, appeal_id: int, *, actor: Actor, into_id: int,
 def add_note(session: Session, appeal_id: int, *, actor: Actor, note: str,
              version: int | None = None) -> Appeal:
     """A progress note: the lead or any co-handling unit, or the liaison."""
-    if not (note or "").strip():
-        raise ValidationError("the note is empty", key="appeal.note_needed")
+    note = _text(note, field="note", required_key="appeal.note_needed")
     appeal, before = _move(session, appeal_id, "note", actor, version)
-    _event(appeal, "note", actor, from_status=before, note=note.strip(), unit_id=actor.unit_id)
+    _event(appeal, "note", actor, from_status=before, note=note, unit_id=actor.unit_id)
     session.flush()
     return appeal
 

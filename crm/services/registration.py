@@ -35,6 +35,12 @@ def register_enterprise(session: Session, *, actor: Actor, uscc: str, name: str,
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError("the firm needs a name", key="firm.name_needed")
+    for field, value, limit in (("name", name, 100), ("address", address, 200),
+                                ("industry", industry, 40), ("contact", contact_name, 40),
+                                ("phone", contact_phone, 30)):
+        if value and len(value.strip()) > limit:
+            raise ValidationError(f"{field} is longer than {limit} characters",
+                                  key="appeal.too_long", field=field, limit=limit)
     existing = session.scalar(select(Enterprise).where(
         (Enterprise.uscc == code) | (Enterprise.name == name)))
     if existing is not None:

@@ -332,3 +332,12 @@ def test_the_timeline_is_a_chain_from_receipt_to_archive(session, world):
     actors = [e.actor_id for e in events]
     assert actors == [world.liaison.id, world.liaison.id, world.lead.id, world.lead.id,
                       world.liaison.id, world.liaison.id]
+
+
+def test_an_over_long_title_or_phone_is_refused_not_cut(session, world):
+    with pytest.raises(ValidationError) as err:
+        new(session, world, title="长" * 201)
+    assert err.value.params == {"field": "title", "limit": 200}
+    with pytest.raises(ValidationError):
+        new(session, world, contact_phone="1" * 31)
+    assert new(session, world, title="长" * 200).title == "长" * 200

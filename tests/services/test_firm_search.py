@@ -92,3 +92,10 @@ def test_handlers_do_not_register_firms_and_liaisons_not_in_other_streets(sessio
         register_enterprise(session, actor=firms.lead, uscc=code, name="x")
     with pytest.raises(Forbidden):
         register_enterprise(session, actor=firms.liaison, uscc=code, name="x", street="大石坝")
+
+
+def test_an_over_long_address_is_refused_before_it_reaches_the_database(session, firms):
+    with pytest.raises(ValidationError) as err:
+        register_enterprise(session, actor=firms.liaison, uscc=complete("91500105MA7QQQQ2"),
+                            name="重庆长地址企业", address="路" * 201)
+    assert err.value.params["field"] == "address"
