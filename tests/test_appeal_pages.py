@@ -33,6 +33,16 @@ def submit(at, form_key: str):
     return at
 
 
+def log_through_the_page(engine, title: str) -> int:
+    """The liaison of 江北城 logs an appeal for the securities firm; returns its id."""
+    at = logged_in(engine, "liaison_jbc")
+    at.switch_page("pages/log_appeal.py").run()
+    at.text_input(key="log_query").input("证券").run()
+    at.text_input(key="log_title").input(title)
+    submit(at, "log_appeal")
+    return at.session_state["appeal_id"]
+
+
 def stored(engine, appeal_id: int) -> Appeal:
     with session_factory(engine)() as s:
         return s.get(Appeal, appeal_id)
@@ -59,12 +69,7 @@ def test_a_liaison_logs_an_appeal_by_pinyin_initials_and_it_is_due_by_the_limit(
 
 
 def test_an_appeal_walks_the_loop_through_the_detail_page_across_two_roles(world):
-    at = logged_in(world, "liaison_jbc")
-    at.switch_page("pages/log_appeal.py").run()
-    at.text_input(key="log_query").input("证券").run()
-    at.text_input(key="log_title").input("楼宇门前道路积水")
-    submit(at, "log_appeal")
-    appeal_id = at.session_state["appeal_id"]
+    appeal_id = log_through_the_page(world, "楼宇门前道路积水")
 
     at = open_detail(world, "liaison_jbc", appeal_id)
     with session_factory(world)() as s:
@@ -92,12 +97,7 @@ def test_an_appeal_walks_the_loop_through_the_detail_page_across_two_roles(world
 
 
 def test_a_stale_page_gets_a_conflict_message_not_a_silent_overwrite(world):
-    at = logged_in(world, "liaison_jbc")
-    at.switch_page("pages/log_appeal.py").run()
-    at.text_input(key="log_query").input("证券").run()
-    at.text_input(key="log_title").input("并发测试")
-    submit(at, "log_appeal")
-    appeal_id = at.session_state["appeal_id"]
+    appeal_id = log_through_the_page(world, "并发测试")
     first = open_detail(world, "liaison_jbc", appeal_id)
     second = open_detail(world, "liaison_jbc", appeal_id)
     submit(first, "act_dispatch")
