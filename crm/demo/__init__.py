@@ -37,6 +37,7 @@ from crm.models import (
     enterprise_tag,
     visit_policy,
 )
+from crm.services import kpi_facts
 from crm.services.reference import get_setting, set_setting
 
 DEMO_PASSWORD = "demo1234"
@@ -70,6 +71,9 @@ def seed_demo(engine: Engine, *, enterprises: int = 2000, appeals: int = 10000, 
                         progress=report)
             counts = _fill(demo, enterprises, appeals)
             writer.finish(report)
+        report("KPI 汇总", 0, 1)
+        kpi_facts.rebuild(session)
+        report("KPI 汇总", 1, 1)
         set_setting(session, SEEDED_KEY,
                     {"seed": seed, "enterprises": enterprises, "appeals": appeals})
         session.flush()

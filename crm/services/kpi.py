@@ -1,9 +1,18 @@
 """KPIs of the 12345-style regime: rates, composite score, overdue and days to reply.
 
-Everything is counted in the database with COUNT / SUM(CASE …) over the appeals
-received in a period (inclusive dates), status 'merged' excluded, within the
-viewer's scope. Percentiles come from a `GROUP BY days` count (days to reply
-are whole numbers), so no appeal rows are pulled into Python.
+Everything is counted in the database over the appeals received in a period
+(inclusive dates), status 'merged' excluded, within the viewer's scope. Two
+sources give the same numbers:
+- the rollup tables (crm/models/kpi.py, kept current on every write by
+  crm/services/kpi_facts.py): a few thousand rows for years of appeals, so the
+  overview answers in milliseconds. Used when the scope is the district or a
+  street (officials, admins, liaisons);
+- the `appeal` table itself, with COUNT / SUM(CASE …) and a `GROUP BY days`
+  histogram for the percentiles: used for scopes the rollups cannot express
+  (a handler's lead-or-co-handling appeals, a cadre's firms) and as the
+  reference the rollups are tested against.
+Overdue open is always counted on `appeal` (open appeals are few and indexed by
+status and due date), because it depends on the as-of date.
 
 Definitions (see DOMAIN.md "KPIs"):
 - closed_on_time_rate = replied with replied_at's date ≤ due_date ÷ replied
@@ -28,6 +37,8 @@ from crm.auth import Actor
 from crm.db import today as _today
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, Category, Street, Unit
+from crm.models.kpi import HIST, HIST_DAYS, MEASURES, NO_ID, kpi_day_cell, kpi_day_street
+from crm.services import kpi_facts
 from crm.services.reference import get_setting
 from crm.services.scope import appeal_scope
 
@@ -76,8 +87,13 @@ def _sum(condition):
 
 
 def _filters(*, actor: Actor | None, date_from: dt.date | None, date_to: dt.date | None,
-             street_id: int | None) -> list:
+             street_id: int | None, unit_id: int | None = None,
+             category_id: int | None = None) -> list:
     conds = [Appeal.status != "merged"]
+    if unit_id is not None:
+        conds.append(Appeal.lead_unit_id == unit_id)
+    if category_id is not None:
+        conds.append(Appeal.category_id == category_id)
     if actor is not None:
         conds.append(appeal_scope(actor))
     if date_from is not None:
@@ -162,7 +178,8 @@ def _r4(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _finish(c: dict | None, hist: list | None, weight: float, weights: dict) -> dict:
+def _finish(c: dict | None, percentiles: tuple[int | None, int | None], weight: float,
+            weights: dict) -> dict:
     c = c or dict.fromkeys(_COUNTS, 0)
     on_time = _rate(c["on_time"], c["replied"])
     satisfaction = _rate(c["satisfied"] + weight * c["basic"], c["callbacks"])
@@ -172,7 +189,6 @@ def _finish(c: dict | None, hist: list | None, weight: float, weights: dict) -> 
     composite = None if any(p is None for p in parts) else (
         weights["response"] * response + weights["resolution"] * resolution
         + weights["satisfaction"] * satisfaction)
-    hist = hist or []
     return {
         "appeals_total": c["total"],
         "appeals_replied": c["replied"],
@@ -183,8 +199,8 @@ def _finish(c: dict | None, hist: list | None, weight: float, weights: dict) -> 
         "response_rate": _r4(response),
         "composite_score": _r4(composite),
         "overdue_open": c["overdue"],
-        "median_days_to_reply": nearest_rank(hist, 0.5),
-        "p90_days_to_reply": nearest_rank(hist, 0.9),
+        "median_days_to_reply": percentiles[0],
+        "p90_days_to_reply": percentiles[1],
     }
 
 
@@ -196,24 +212,148 @@ def _settings(session: Session) -> tuple[float, dict, float]:
     return weight, weights, sign_days
 
 
+# --- the rollup source -------------------------------------------------------------------
+
+SOURCES = ("auto", "rollups", "appeals")
+
+
+def _uses_rollups(actor: Actor | None, source: str) -> bool:
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    can = actor is None or actor.reads_everything or actor.role == "liaison"
+    if source == "rollups" and not can:
+        raise ValueError("the rollups cannot express this scope")
+    return can and source != "appeals"
+
+
+def _rollup_counts(session: Session, dimension: str | None, *, actor: Actor | None,
+                   date_from, date_to, street_id, unit_id, category_id) -> dict:
+    """{key: {measure: int}} summed from the rollup table that is enough for the request."""
+    fine = unit_id is not None or category_id is not None or dimension in ("unit", "category")
+    table = kpi_day_cell if fine else kpi_day_street
+    conds = []
+    if actor is not None and actor.role == "liaison":
+        conds.append(table.c.street_id == (actor.street_id or -1))
+    if date_from is not None:
+        conds.append(table.c.day >= date_from)
+    if date_to is not None:
+        conds.append(table.c.day <= date_to)
+    if street_id is not None:
+        conds.append(table.c.street_id == street_id)
+    if unit_id is not None:
+        conds.append(table.c.unit_id == unit_id)
+    if category_id is not None:
+        conds.append(table.c.category_id == category_id)
+    if dimension == "month":
+        key = (func.strftime("%Y-%m", table.c.day) if _dialect(session) == "sqlite"
+               else func.to_char(table.c.day, "YYYY-MM"))
+    else:
+        key = {None: None, "street": table.c.get("street_id"), "unit": table.c.get("unit_id"),
+               "category": table.c.get("category_id")}[dimension]
+    sums = [func.coalesce(func.sum(table.c[m]), 0) for m in MEASURES]
+    query = select(*(([key] if key is not None else []) + sums)).where(*conds)
+    if key is not None:
+        query = query.group_by(key)
+    out = {}
+    for row in session.execute(query).all():
+        k, values = (row[0], row[1:]) if key is not None else (None, row)
+        k = None if (dimension in ("street", "unit") and k == NO_ID) else k
+        acc = out.setdefault(k, dict.fromkeys(MEASURES, 0))
+        for name, v in zip(MEASURES, values, strict=True):
+            acc[name] += int(v or 0)
+    return out
+
+
+def _overdue_by(session: Session, key, conds: list, as_of: dt.date) -> dict:
+    query = (select(*([key] if key is not None else []), func.count()).select_from(Appeal)
+             .where(*conds, Appeal.status.in_(OPEN_STATUSES), Appeal.due_date < as_of))
+    if key is not None:
+        query = query.group_by(key)
+    return {(row[0] if key is not None else None): int(row[-1])
+            for row in session.execute(query).all()}
+
+
+def _from_rollup(m: dict | None, overdue: int) -> dict:
+    m = m or dict.fromkeys(MEASURES, 0)
+    return {"total": m["n_total"], "replied": m["n_replied"], "open": m["n_open"],
+            "on_time": m["n_on_time"], "callbacks": m["n_callbacks"],
+            "satisfied": m["n_satisfied"], "basic": m["n_basic"], "solved": m["n_solved"],
+            "dispatched": m["n_dispatched"], "responded": m["n_responded"], "overdue": overdue}
+
+
+def _rollup_percentiles(m: dict | None, exact) -> tuple[int | None, int | None]:
+    """Median and p90 from the rollup histogram; `exact()` gives the full histogram when
+    a percentile falls in the open-ended last bucket (31 days or more)."""
+    if not m:
+        return None, None
+    hist = [(i, m[name]) for i, name in enumerate(HIST)]
+    median, p90 = nearest_rank(hist, 0.5), nearest_rank(hist, 0.9)
+    if (median is not None and median >= HIST_DAYS) or (p90 is not None and p90 >= HIST_DAYS):
+        full = exact()
+        return nearest_rank(full, 0.5), nearest_rank(full, 0.9)
+    return median, p90
+
+
+def _key_expr(session: Session, dimension: str | None):
+    return {None: None, "street": Appeal.street_id, "unit": Appeal.lead_unit_id,
+            "category": Appeal.category_id,
+            "month": _month(session) if dimension == "month" else None}[dimension]
+
+
+def _numbers_by(session: Session, dimension: str | None, *, actor: Actor | None,
+                date_from, date_to, as_of, street_id, unit_id, category_id,
+                source: str = "auto") -> dict:
+    """{key: KPI dict} for the dimension (key None for the district)."""
+    weight, weights, sign_days = _settings(session)
+    conds = _filters(actor=actor, date_from=date_from, date_to=date_to, street_id=street_id,
+                     unit_id=unit_id, category_id=category_id)
+    key = _key_expr(session, dimension)
+    if _uses_rollups(actor, source):
+        kpi_facts.ensure_fresh(session)
+        rolled = _rollup_counts(session, dimension, actor=actor, date_from=date_from,
+                                date_to=date_to, street_id=street_id, unit_id=unit_id,
+                                category_id=category_id)
+        overdue = _overdue_by(session, key, conds, as_of)
+        exact_cache: dict = {}
+
+        def exact(k):
+            if not exact_cache:
+                exact_cache.update(_days_hist_by(session, key, conds))
+            return exact_cache.get(k, [])
+
+        return {k: _finish(_from_rollup(m, overdue.get(k, 0)),
+                           _rollup_percentiles(m, lambda k=k: exact(k)), weight, weights)
+                for k, m in rolled.items() if m["n_total"]}
+    counts = _counts_by(session, key, conds, as_of, sign_days)
+    hists = _days_hist_by(session, key, conds)
+    return {k: _finish(c, (nearest_rank(hists.get(k, []), 0.5),
+                           nearest_rank(hists.get(k, []), 0.9)), weight, weights)
+            for k, c in counts.items()}
+
+
 # --- public API --------------------------------------------------------------------------
 
 def compute(session: Session, *, actor: Actor | None = None, date_from: dt.date | None = None,
             date_to: dt.date | None = None, as_of: dt.date | None = None,
-            street_id: int | None = None, group_by: str | None = None):
+            street_id: int | None = None, unit_id: int | None = None,
+            category_id: int | None = None, group_by: str | None = None,
+            source: str = "auto"):
     """District numbers (a dict with exactly `KEYS`) over the period and scope.
 
+    `unit_id` filters on the lead unit (主办), whose score the appeal counts towards.
+    `source` picks the rollup tables or the appeal table ("auto": the rollups
+    whenever they can express the scope); both give the same numbers.
     With `group_by` in DIMENSIONS the result is `grouped(...)` instead (a list).
     """
     if group_by is not None:
         return grouped(session, group_by, actor=actor, date_from=date_from, date_to=date_to,
-                       as_of=as_of, street_id=street_id)
-    as_of = as_of or _today()
-    weight, weights, sign_days = _settings(session)
-    conds = _filters(actor=actor, date_from=date_from, date_to=date_to, street_id=street_id)
-    counts = _counts_by(session, None, conds, as_of, sign_days).get(None)
-    hist = _days_hist_by(session, None, conds).get(None)
-    return _finish(counts, hist, weight, weights)
+                       as_of=as_of, street_id=street_id, unit_id=unit_id,
+                       category_id=category_id, source=source)
+    numbers = _numbers_by(session, None, actor=actor, date_from=date_from, date_to=date_to,
+                          as_of=as_of or _today(), street_id=street_id, unit_id=unit_id,
+                          category_id=category_id, source=source)
+    weight, weights, _ = _settings(session)
+    return numbers.get(None) or _finish(None, (None, None), weight, weights)
 
 
 def _rank(rows: list[dict]) -> None:
@@ -227,43 +367,44 @@ def _rank(rows: list[dict]) -> None:
 
 def grouped(session: Session, dimension: str, *, actor: Actor | None = None,
             date_from: dt.date | None = None, date_to: dt.date | None = None,
-            as_of: dt.date | None = None, street_id: int | None = None) -> list[dict]:
+            as_of: dt.date | None = None, street_id: int | None = None,
+            unit_id: int | None = None, category_id: int | None = None,
+            source: str = "auto") -> list[dict]:
     """The KPIs per street, lead unit, category or month ('YYYY-MM' of received_at).
 
-    Each row is {dimension: name, **KPIs, "rank"}; rank is 1-based by composite score
-    among rows that have one (equal scores get consecutive ranks in list order).
-    Streets and categories are listed even without appeals (rates None); units only
-    when they lead an appeal in the period; months only when they have appeals.
-    Streets, units and categories are sorted by composite score (None last), then the
-    reference order; months chronologically.
+    Each row is {dimension: name, "id": key, **KPIs, "rank"}; rank is 1-based by
+    composite score among rows that have one (equal scores get consecutive ranks in
+    list order). Streets and categories are listed even without appeals (rates None);
+    units only when they lead an appeal in the period; months only when they have
+    appeals. Streets, units and categories are sorted by composite score (None last),
+    then the reference order; months chronologically.
     """
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {DIMENSIONS}, not {dimension!r}")
-    as_of = as_of or _today()
-    weight, weights, sign_days = _settings(session)
-    conds = _filters(actor=actor, date_from=date_from, date_to=date_to, street_id=street_id)
-    key = {"street": Appeal.street_id, "unit": Appeal.lead_unit_id,
-           "category": Appeal.category_id, "month": _month(session)}[dimension]
-    counts = _counts_by(session, key, conds, as_of, sign_days)
-    hists = _days_hist_by(session, key, conds)
-
+    numbers = _numbers_by(session, dimension, actor=actor, date_from=date_from,
+                          date_to=date_to, as_of=as_of or _today(), street_id=street_id,
+                          unit_id=unit_id, category_id=category_id, source=source)
+    weight, weights, _ = _settings(session)
     if dimension == "street":
         query = select(Street.id, Street.name).order_by(Street.sort_order, Street.name)
         if street_id is not None:
             query = query.where(Street.id == street_id)
+        if actor is not None and actor.role == "liaison":
+            query = query.where(Street.id == actor.street_id)
         labels = session.execute(query).all()
     elif dimension == "category":
-        labels = session.execute(select(Category.id, Category.name)
-                                 .order_by(Category.sort_order, Category.name)).all()
+        query = select(Category.id, Category.name).order_by(Category.sort_order, Category.name)
+        if category_id is not None:
+            query = query.where(Category.id == category_id)
+        labels = session.execute(query).all()
     elif dimension == "unit":
-        ids = [k for k in counts if k is not None]
+        ids = [k for k in numbers if k is not None]
         labels = session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))
                                  .order_by(Unit.name)).all() if ids else []
     else:
-        labels = [(m, m) for m in sorted(k for k in counts if k is not None)]
-
-    rows = [{dimension: name, **_finish(counts.get(k), hists.get(k), weight, weights)}
-            for k, name in labels]
+        labels = [(m, m) for m in sorted(k for k in numbers if k is not None)]
+    empty = _finish(None, (None, None), weight, weights)
+    rows = [{dimension: name, "id": k, **(numbers.get(k) or empty)} for k, name in labels]
     _rank(rows)
     if dimension != "month":
         # sorted() is stable: ties keep the reference order
@@ -274,6 +415,6 @@ def grouped(session: Session, dimension: str, *, actor: Actor | None = None,
 def by_street(session: Session, *, actor: Actor | None = None,
               date_from: dt.date | None = None, date_to: dt.date | None = None,
               as_of: dt.date | None = None, street_id: int | None = None) -> list[dict]:
-    """Every street/town ({"street": name, **KPIs, "rank"}), best composite first."""
+    """Every street/town ({"street": name, "id", **KPIs, "rank"}), best composite first."""
     return grouped(session, "street", actor=actor, date_from=date_from, date_to=date_to,
                    as_of=as_of, street_id=street_id)

@@ -65,6 +65,11 @@ def init_reference_data(session: Session, path: Path = REFERENCE_FILE) -> Counte
             counts["setting"] += 1
     _load_calendar(session, data.get("calendar", {}), counts)
     session.flush()
+    # Build the KPI rollups now (instantly, on an empty or small database) so every later
+    # write keeps them current instead of the first KPI page paying for a rebuild.
+    from crm.services import kpi_facts
+
+    kpi_facts.ensure_fresh(session)
     return counts
 
 

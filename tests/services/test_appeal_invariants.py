@@ -24,6 +24,7 @@ from crm.lifecycle import FINAL_STATUSES
 from crm.models import Appeal, AppealEvent, Category, Enterprise, Street, Unit
 from crm.models.appeal import STATUSES
 from crm.services import appeals as svc
+from crm.services import kpi, kpi_facts
 from crm.services.reference import init_reference_data
 from crm.services.users import actor_of, add_user
 from crm.uscc import complete
@@ -182,6 +183,17 @@ class AppealMachine(RuleBasedStateMachine):
                 assert a.replied_at is not None and a.solved is not None
             if a.status in ("dispatched", "accepted"):
                 assert a.lead_unit_id is not None
+
+
+    @invariant()
+    def kpi_rollups_match_the_appeals(self):
+        if not hasattr(self, "session"):
+            return
+        assert kpi_facts.differences(self.session) == []
+        for dim in (None, "street", "unit", "category", "month"):
+            assert (kpi.compute(self.session, group_by=dim, source="rollups")
+                    == kpi.compute(self.session, group_by=dim, source="appeals"))
+        self.session.rollback()
 
 
 AppealMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30,

@@ -1,0 +1,313 @@
+"""Keeping the KPI rollup tables (crm/models/kpi.py) equal to the appeals they count.
+
+Three ways in, one definition of what an appeal contributes:
+- `contribution(values, sign_days)` is that definition in Python; the flush
+  hooks below use it. Before a flush they read the stored rows of the appeals
+  about to change (the database still holds the old values); after it they
+  read the new values from the objects; the difference is upserted
+  (`n = n + delta`) into both tables in the same transaction. A rolled-back
+  transaction takes its deltas with it; concurrent writers add commuting deltas.
+- `rebuild(session)` recomputes both tables with one INSERT … SELECT … GROUP BY
+  per table (bulk loaders and imports call it; so does the first KPI read after
+  a migration or after the signing limit changes).
+- `differences(session)` compares the tables with a fresh recomputation: the
+  tests run it after every kind of write.
+
+The marker setting `kpi.facts` records that the tables are built and with which
+signing limit; while it is absent the hooks do nothing and readers rebuild first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import Session
+
+from crm.lifecycle import OPEN_STATUSES
+from crm.models import Appeal, Setting
+from crm.models.kpi import COUNTS, HIST, HIST_DAYS, KEYS, MEASURES, NO_ID, TABLES
+
+MARKER = "kpi.facts"
+SIGN_SETTING = "kpi.sign_limit_days"
+FIELDS = ("received_at", "street_id", "lead_unit_id", "category_id", "status", "replied_at",
+          "due_date", "satisfaction", "callback_solved", "dispatched_at", "accepted_at")
+_INDEX = {name: i for i, name in enumerate(MEASURES)}
+
+
+# --- what one appeal contributes ---------------------------------------------------------
+
+def hist_column(days: int) -> str:
+    return HIST[days] if 0 <= days < HIST_DAYS else "d_over"
+
+
+def contribution(v: dict, sign_days: float) -> tuple[tuple, tuple[int, ...]] | None:
+    """(cell key, measure vector) of one appeal given its field values, or None (merged)."""
+    if v["status"] == "merged":
+        return None
+    vec = [0] * len(MEASURES)
+
+    def add(name: str) -> None:
+        vec[_INDEX[name]] += 1
+
+    received = v["received_at"]
+    replied = v["replied_at"]
+    add("n_total")
+    if replied is not None:
+        add("n_replied")
+        if replied.date() <= v["due_date"]:
+            add("n_on_time")
+        add(hist_column((replied.date() - received.date()).days))
+    if v["status"] in OPEN_STATUSES:
+        add("n_open")
+    if v["satisfaction"] is not None:
+        add("n_callbacks")
+        if v["satisfaction"] == "satisfied":
+            add("n_satisfied")
+        elif v["satisfaction"] == "basic":
+            add("n_basic")
+        if v["callback_solved"] is True:
+            add("n_solved")
+    if v["dispatched_at"] is not None:
+        add("n_dispatched")
+        accepted = v["accepted_at"]
+        if accepted is not None and accepted <= v["dispatched_at"] + dt.timedelta(days=sign_days):
+            add("n_responded")
+    key = (received.date(), v["street_id"] or NO_ID, v["lead_unit_id"] or NO_ID,
+           v["category_id"])
+    return key, tuple(vec)
+
+
+def _keys_by_table(cell_key: tuple) -> dict[str, tuple]:
+    return {"cell": cell_key, "street": cell_key[:2]}
+
+
+# --- the flush hooks ---------------------------------------------------------------------
+
+def _marker(connection) -> dict | None:
+    value = connection.execute(select(Setting.value).where(Setting.key == MARKER)).scalar()
+    return value if isinstance(value, dict) else None
+
+
+@event.listens_for(Session, "before_flush")
+def _remember_old_values(session: Session, flush_context, instances) -> None:
+    changed = [o for o in (*session.dirty, *session.deleted) if isinstance(o, Appeal)
+               and o.id is not None]
+    if not changed and not any(isinstance(o, Appeal) for o in session.new):
+        return
+    connection = session.connection()
+    marker = _marker(connection)
+    if marker is None:
+        return
+    old = {}
+    ids = [o.id for o in changed]
+    for start in range(0, len(ids), 500):
+        rows = connection.execute(select(Appeal.id, *(getattr(Appeal, f) for f in FIELDS))
+                                  .where(Appeal.id.in_(ids[start:start + 500])))
+        for row in rows:
+            old[row[0]] = dict(zip(FIELDS, row[1:], strict=True))
+    session.info["kpi_facts_pending"] = (float(marker["sign_limit_days"]), old)
+
+
+@event.listens_for(Session, "after_flush")
+def _apply_deltas(session: Session, flush_context) -> None:
+    pending = session.info.pop("kpi_facts_pending", None)
+    if pending is None:
+        return
+    sign_days, old = pending
+    deltas: dict[tuple, list[int]] = {}
+
+    def add(values: dict | None, sign: int) -> None:
+        part = contribution(values, sign_days) if values is not None else None
+        if part is None:
+            return
+        key, vec = part
+        acc = deltas.setdefault(key, [0] * len(MEASURES))
+        for i, n in enumerate(vec):
+            acc[i] += sign * n
+
+    deleted = {id(o) for o in session.deleted}
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, Appeal):
+            continue
+        add(old.get(obj.id), -1)
+        if id(obj) not in deleted:
+            add({f: getattr(obj, f) for f in FIELDS}, +1)
+    apply_deltas(session, deltas)
+
+
+def apply_deltas(session: Session, deltas: dict[tuple, list[int]]) -> None:
+    """Add per-cell measure vectors to both tables (upsert `n = n + delta`)."""
+    per_table: dict[str, dict[tuple, list[int]]] = {name: defaultdict(lambda: [0] * len(MEASURES))
+                                                    for name in TABLES}
+    for cell_key, vec in deltas.items():
+        if not any(vec):
+            continue
+        for name, key in _keys_by_table(cell_key).items():
+            acc = per_table[name][key]
+            for i, n in enumerate(vec):
+                acc[i] += n
+    connection = session.connection()
+    dialect = connection.dialect.name
+    for name, rows in per_table.items():
+        rows = {k: v for k, v in rows.items() if any(v)}
+        if not rows:
+            continue
+        table, key_cols = TABLES[name], KEYS[name]
+        params = [{**dict(zip(key_cols, k, strict=True)), **dict(zip(MEASURES, v, strict=True))}
+                  for k, v in rows.items()]
+        connection.execute(_upsert(dialect, table, key_cols), params)
+
+
+def _upsert(dialect: str, table, key_cols):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(key_cols),
+        set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES})
+
+
+# --- rebuilding in SQL -------------------------------------------------------------------
+
+def _sum(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _day(dialect: str, column):
+    """The calendar date of a timestamp, read back as a `datetime.date` on both backends."""
+    return type_coerce(func.date(column), Date) if dialect == "sqlite" else cast(column, Date)
+
+
+def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...]):
+    """SELECT key columns + every measure FROM appeal GROUP BY keys (merged excluded)."""
+    day = _day(dialect, Appeal.received_at)
+    if dialect == "sqlite":
+        days = cast(func.julianday(func.date(Appeal.replied_at))
+                    - func.julianday(func.date(Appeal.received_at)), Integer)
+        responded_in_time = (func.julianday(Appeal.accepted_at)
+                             <= func.julianday(Appeal.dispatched_at, f"{sign_days:+g} days"))
+    else:
+        days = type_coerce(cast(Appeal.replied_at, Date) - cast(Appeal.received_at, Date),
+                           Integer)
+        responded_in_time = Appeal.accepted_at <= (Appeal.dispatched_at
+                                                   + dt.timedelta(days=sign_days))
+    replied = Appeal.replied_at.is_not(None)
+    dispatched = Appeal.dispatched_at.is_not(None)
+    key_exprs = {"day": day,
+                 "street_id": func.coalesce(Appeal.street_id, literal(NO_ID)),
+                 "unit_id": func.coalesce(Appeal.lead_unit_id, literal(NO_ID)),
+                 "category_id": Appeal.category_id}
+    measures = {
+        "n_total": func.count(),
+        "n_replied": _sum(replied),
+        "n_open": _sum(Appeal.status.in_(OPEN_STATUSES)),
+        "n_on_time": _sum(and_(replied, _day(dialect, Appeal.replied_at) <= Appeal.due_date)),
+        "n_callbacks": _sum(Appeal.satisfaction.is_not(None)),
+        "n_satisfied": _sum(Appeal.satisfaction == "satisfied"),
+        "n_basic": _sum(Appeal.satisfaction == "basic"),
+        "n_solved": _sum(and_(Appeal.satisfaction.is_not(None),
+                              Appeal.callback_solved.is_(True))),
+        "n_dispatched": _sum(dispatched),
+        "n_responded": _sum(and_(dispatched, Appeal.accepted_at.is_not(None),
+                                 responded_in_time)),
+    }
+    for i in range(HIST_DAYS):
+        measures[HIST[i]] = _sum(and_(replied, days == i))
+    measures["d_over"] = _sum(and_(replied, days >= HIST_DAYS))
+    cols = [key_exprs[k].label(k) for k in keys] + [measures[m].label(m) for m in MEASURES]
+    return (select(*cols).where(Appeal.status != "merged")
+            .group_by(*(key_exprs[k] for k in keys)))
+
+
+def sign_limit_days(session: Session) -> float:
+    value = session.execute(select(Setting.value).where(Setting.key == SIGN_SETTING)).scalar()
+    return float(value if value is not None else 1)
+
+
+def rebuild(session: Session) -> dict[str, int]:
+    """Recompute both tables from the appeals; returns their row counts."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    sign_days = sign_limit_days(session)
+    if dialect == "postgresql":
+        # Writers' deltas wait for this transaction; none is lost or counted twice.
+        for table in TABLES.values():
+            connection.exec_driver_sql(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE")
+    counts = {}
+    for name, table in TABLES.items():
+        connection.execute(delete(table))
+        keys = KEYS[name]
+        connection.execute(insert(table).from_select([*keys, *MEASURES],
+                                                     _aggregate(dialect, sign_days, keys)))
+        counts[table.name] = connection.execute(select(func.count()).select_from(table)).scalar()
+    _set_marker(session, {"sign_limit_days": sign_days})
+    return counts
+
+
+def _set_marker(session: Session, value: dict | None) -> None:
+    row = session.get(Setting, MARKER)
+    if value is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(Setting(key=MARKER, value=value))
+    else:
+        row.value = value
+    session.flush()
+
+
+def invalidate(session: Session) -> None:
+    """Mark the tables stale (a bulk write bypassed the ORM); the next read rebuilds."""
+    _set_marker(session, None)
+
+
+def ensure_fresh(session: Session) -> bool:
+    """Rebuild when the tables are not built or were built with another signing limit.
+    Returns True when it rebuilt."""
+    marker = _marker(session.connection())
+    if marker is not None and float(marker.get("sign_limit_days", -1)) == sign_limit_days(session):
+        return False
+    rebuild(session)
+    return True
+
+
+def differences(session: Session) -> list[str]:
+    """Cells where a table differs from a fresh recomputation (empty when correct)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    sign_days = sign_limit_days(session)
+    problems = []
+    for name, table in TABLES.items():
+        keys = KEYS[name]
+        stored = {tuple(r[:len(keys)]): tuple(r[len(keys):]) for r in connection.execute(
+            select(*(table.c[k] for k in keys), *(table.c[m] for m in MEASURES)))}
+        fresh = {tuple(r[:len(keys)]): tuple(r[len(keys):]) for r in connection.execute(
+            _aggregate(dialect, sign_days, keys))}
+        zero = (0,) * len(MEASURES)
+        for key in sorted(set(stored) | set(fresh), key=str):
+            a, b = stored.get(key, zero), fresh.get(key, zero)
+            if a != b:
+                diff = {m: (x, y) for m, x, y in zip(MEASURES, a, b, strict=True) if x != y}
+                problems.append(f"{table.name}{key}: stored vs fresh {diff}")
+    return problems
+
+
+__all__ = ["COUNTS", "HIST", "contribution", "differences", "ensure_fresh", "invalidate",
+           "rebuild"]
