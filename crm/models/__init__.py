@@ -15,7 +15,7 @@ from crm.models.financing import (
 )
 from crm.models.imports import HeaderMapping, ImportBatch, ImportRecord
 from crm.models.jobfair import FairParticipation, FairPosition, JobFair
-from crm.models.kpi import kpi_day_cell, kpi_day_street
+from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.models.org import Building, Community, Street, Unit
 from crm.models.people import Person, User
 from crm.models.settings import CalendarDay, Setting
@@ -27,5 +27,6 @@ __all__ = [
     "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
     "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair",
     "OdooMapping", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",
-    "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "visit_policy",
+    "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
+    "visit_policy",
 ]

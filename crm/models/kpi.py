@@ -20,7 +20,7 @@ primary key can be upserted on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Integer, Table
+from sqlalchemy import Boolean, Column, Date, Float, Integer, Table
 
 from crm.db import Base
 
@@ -52,6 +52,17 @@ kpi_day_cell = Table(
     Column("category_id", Integer, primary_key=True, autoincrement=False),
     *_measures(),
     sqlite_with_rowid=False,
+)
+
+# One row (id 1): whether the rollups are built, with which signing limit, and a
+# revision that every write to them bumps: the app keys its KPI cache on it, so a
+# change made anywhere (another browser, the CLI, an import) shows at once.
+kpi_state = Table(
+    "kpi_state", Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("built", Boolean, nullable=False, default=False),
+    Column("sign_limit_days", Float),
+    Column("revision", Integer, nullable=False, default=0),
 )
 
 TABLES = {"street": kpi_day_street, "cell": kpi_day_cell}

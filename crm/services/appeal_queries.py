@@ -35,6 +35,7 @@ class AppealFilter:
     statuses: tuple[str, ...] = ()
     street_id: int | None = None
     unit_id: int | None = None          # lead or co-handling
+    lead_unit_id: int | None = None     # lead only (whose KPI the appeal counts towards)
     category_id: int | None = None
     enterprise_id: int | None = None
     open_only: bool = False
@@ -44,6 +45,7 @@ class AppealFilter:
     received_from: dt.date | None = None
     received_to: dt.date | None = None
     as_of: dt.date = field(default_factory=_today)
+    extra: tuple = ()                   # further SQL conditions (the KPI drill-down's)
 
 
 def _conditions(f: AppealFilter) -> list:
@@ -61,6 +63,9 @@ def _conditions(f: AppealFilter) -> list:
         conds.append(Appeal.street_id == f.street_id)
     if f.category_id:
         conds.append(Appeal.category_id == f.category_id)
+    if f.lead_unit_id:
+        conds.append(Appeal.lead_unit_id == f.lead_unit_id)
+    conds.extend(f.extra)
     if f.enterprise_id:
         conds.append(Appeal.enterprise_id == f.enterprise_id)
     if f.unit_id:

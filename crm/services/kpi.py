@@ -418,3 +418,132 @@ def by_street(session: Session, *, actor: Actor | None = None,
     """Every street/town ({"street": name, "id", **KPIs, "rank"}), best composite first."""
     return grouped(session, "street", actor=actor, date_from=date_from, date_to=date_to,
                    as_of=as_of, street_id=street_id)
+
+
+# --- periods, the overview page and the drill-down ---------------------------------------
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """('YYYY-MM') → its first and last day."""
+    first = dt.date.fromisoformat(f"{month}-01")
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return first, nxt - dt.timedelta(days=1)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def previous_period(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
+    """The period just before: the same number of whole months when the period is whole
+    months (Oct → Sep, Q3 → Q2), else the same number of days."""
+    whole_months = (date_from.day == 1
+                    and (date_to + dt.timedelta(days=1)).day == 1 and date_to >= date_from)
+    if whole_months:
+        months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+        start = _add_months(date_from, -months)
+        return start, date_from - dt.timedelta(days=1)
+    length = (date_to - date_from).days + 1
+    return date_from - dt.timedelta(days=length), date_from - dt.timedelta(days=1)
+
+
+def overview(session: Session, *, actor: Actor | None = None, date_from: dt.date,
+             date_to: dt.date, as_of: dt.date | None = None, street_id: int | None = None,
+             unit_id: int | None = None, category_id: int | None = None,
+             trend_months: int = 12, revision: int | None = None) -> dict:
+    """Everything the KPI overview shows, in one call (the page caches it).
+
+    - current / previous: the district numbers of the period and of the period before;
+    - by_street: the ranking (see `grouped`);
+    - trend: per month over the `trend_months` months ending with the period's last month.
+    `revision` is not used: the app passes `kpi_facts.revision()` so its cache entry
+    changes whenever the appeals do.
+    """
+    del revision
+    as_of = as_of or _today()
+    scope = dict(actor=actor, as_of=as_of, street_id=street_id, unit_id=unit_id,
+                 category_id=category_id)
+    prev_from, prev_to = previous_period(date_from, date_to)
+    trend_from = _add_months(date_to.replace(day=1), -(trend_months - 1))
+    return {
+        "period": (date_from, date_to),
+        "previous_period": (prev_from, prev_to),
+        "current": compute(session, date_from=date_from, date_to=date_to, **scope),
+        "previous": compute(session, date_from=prev_from, date_to=prev_to, **scope),
+        "by_street": grouped(session, "street", date_from=date_from, date_to=date_to, **scope),
+        "trend": grouped(session, "month", date_from=trend_from, date_to=date_to, **scope),
+    }
+
+
+# What a click on a number lists: the appeals behind it. A rate drills to the appeals
+# that pulled it down by default (late, unsatisfied, unsolved, signed late).
+DRILL_MEASURES = ("total", "replied", "open", "overdue", "on_time", "late", "callbacks",
+                  "satisfied", "basic", "unsatisfied", "solved", "unsolved", "dispatched",
+                  "responded", "not_responded")
+DRILL_FOR_KEY = {"appeals_total": "total", "appeals_replied": "replied", "appeals_open": "open",
+                 "closed_on_time_rate": "late", "satisfaction_rate": "unsatisfied",
+                 "resolution_rate": "unsolved", "response_rate": "not_responded",
+                 "composite_score": "unsolved", "overdue_open": "overdue",
+                 "median_days_to_reply": "replied", "p90_days_to_reply": "replied"}
+
+
+def measure_condition(session: Session, measure: str, *, as_of: dt.date,
+                      sign_days: float | None = None):
+    """The SQL condition that picks the appeals a KPI number counts."""
+    if measure not in DRILL_MEASURES:
+        raise ValueError(f"measure must be one of {DRILL_MEASURES}, not {measure!r}")
+    if sign_days is None:
+        sign_days = _settings(session)[2]
+    replied = Appeal.replied_at.is_not(None)
+    on_time = func.date(Appeal.replied_at) <= Appeal.due_date
+    if _dialect(session) != "sqlite":
+        on_time = cast(Appeal.replied_at, Date) <= Appeal.due_date
+    valid = Appeal.satisfaction.is_not(None)
+    dispatched = Appeal.dispatched_at.is_not(None)
+    responded = and_(dispatched, Appeal.accepted_at.is_not(None),
+                     _within_days(session, Appeal.accepted_at, Appeal.dispatched_at, sign_days))
+    is_open = Appeal.status.in_(OPEN_STATUSES)
+    return {
+        "total": Appeal.id.is_not(None),
+        "replied": replied,
+        "open": is_open,
+        "overdue": and_(is_open, Appeal.due_date < as_of),
+        "on_time": and_(replied, on_time),
+        "late": and_(replied, ~on_time),
+        "callbacks": valid,
+        "satisfied": Appeal.satisfaction == "satisfied",
+        "basic": Appeal.satisfaction == "basic",
+        "unsatisfied": Appeal.satisfaction == "unsatisfied",
+        "solved": and_(valid, Appeal.callback_solved.is_(True)),
+        "unsolved": and_(valid, Appeal.callback_solved.is_not(True)),
+        "dispatched": dispatched,
+        "responded": responded,
+        "not_responded": and_(dispatched, ~responded),
+    }[measure]
+
+
+def drill(session: Session, measure: str, *, actor: Actor, date_from: dt.date | None = None,
+          date_to: dt.date | None = None, as_of: dt.date | None = None,
+          street_id: int | None = None, unit_id: int | None = None,
+          category_id: int | None = None, month: str | None = None, limit: int = 200,
+          revision: int | None = None) -> dict:
+    """The appeals behind a KPI number: {"count": n, "rows": first `limit` rows}.
+
+    Same period, scope and filters as `compute`; `month` ('YYYY-MM') narrows the
+    period to one month of the trend. `count` equals the numerator or denominator
+    the number was computed from.
+    """
+    from crm.services.appeal_queries import AppealFilter, count_appeals, list_appeals
+
+    del revision
+    as_of = as_of or _today()
+    if month:
+        first, last = month_bounds(month)
+        date_from = max(first, date_from) if date_from else first
+        date_to = min(last, date_to) if date_to else last
+    f = AppealFilter(street_id=street_id, lead_unit_id=unit_id, category_id=category_id,
+                     received_from=date_from, received_to=date_to, as_of=as_of,
+                     extra=(Appeal.status != "merged",
+                            measure_condition(session, measure, as_of=as_of)))
+    return {"count": count_appeals(session, f, actor=actor),
+            "rows": list_appeals(session, f, actor=actor, limit=limit, order="newest")}

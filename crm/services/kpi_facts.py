@@ -13,8 +13,9 @@ Three ways in, one definition of what an appeal contributes:
 - `differences(session)` compares the tables with a fresh recomputation: the
   tests run it after every kind of write.
 
-The marker setting `kpi.facts` records that the tables are built and with which
-signing limit; while it is absent the hooks do nothing and readers rebuild first.
+The one row of `kpi_state` records that the tables are built, with which signing
+limit, and a revision every change bumps; while they are not built the hooks do
+nothing and readers rebuild first.
 """
 
 from __future__ import annotations
@@ -40,9 +41,8 @@ from sqlalchemy.orm import Session
 
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, Setting
-from crm.models.kpi import COUNTS, HIST, HIST_DAYS, KEYS, MEASURES, NO_ID, TABLES
+from crm.models.kpi import COUNTS, HIST, HIST_DAYS, KEYS, MEASURES, NO_ID, TABLES, kpi_state
 
-MARKER = "kpi.facts"
 SIGN_SETTING = "kpi.sign_limit_days"
 FIELDS = ("received_at", "street_id", "lead_unit_id", "category_id", "status", "replied_at",
           "due_date", "satisfaction", "callback_solved", "dispatched_at", "accepted_at")
@@ -99,8 +99,12 @@ def _keys_by_table(cell_key: tuple) -> dict[str, tuple]:
 # --- the flush hooks ---------------------------------------------------------------------
 
 def _marker(connection) -> dict | None:
-    value = connection.execute(select(Setting.value).where(Setting.key == MARKER)).scalar()
-    return value if isinstance(value, dict) else None
+    """{"sign_limit_days": float, "revision": int} when the rollups are built, else None."""
+    row = connection.execute(select(kpi_state.c.built, kpi_state.c.sign_limit_days,
+                                    kpi_state.c.revision).where(kpi_state.c.id == 1)).first()
+    if row is None or not row.built:
+        return None
+    return {"sign_limit_days": row.sign_limit_days, "revision": row.revision}
 
 
 @event.listens_for(Session, "before_flush")
@@ -163,6 +167,9 @@ def apply_deltas(session: Session, deltas: dict[tuple, list[int]]) -> None:
                 acc[i] += n
     connection = session.connection()
     dialect = connection.dialect.name
+    if any(any(v) for rows in per_table.values() for v in rows.values()):
+        connection.execute(kpi_state.update().where(kpi_state.c.id == 1)
+                           .values(revision=kpi_state.c.revision + 1))
     for name, rows in per_table.items():
         rows = {k: v for k, v in rows.items() if any(v)}
         if not rows:
@@ -196,7 +203,12 @@ def _day(dialect: str, column):
 
 
 def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...]):
-    """SELECT key columns + every measure FROM appeal GROUP BY keys (merged excluded)."""
+    """SELECT key columns + every measure FROM appeal GROUP BY keys (merged excluded).
+
+    Two stages: the inner query counts per (keys, days to reply) with ten flag sums;
+    the outer one pivots days into the histogram columns. Evaluating 31 histogram
+    CASEs on every appeal would cost several times more than on the inner groups.
+    """
     day = _day(dialect, Appeal.received_at)
     if dialect == "sqlite":
         days = cast(func.julianday(func.date(Appeal.replied_at))
@@ -214,7 +226,8 @@ def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...]):
                  "street_id": func.coalesce(Appeal.street_id, literal(NO_ID)),
                  "unit_id": func.coalesce(Appeal.lead_unit_id, literal(NO_ID)),
                  "category_id": Appeal.category_id}
-    measures = {
+    reply_days = case((replied, days), else_=literal(-1))
+    flags = {
         "n_total": func.count(),
         "n_replied": _sum(replied),
         "n_open": _sum(Appeal.status.in_(OPEN_STATUSES)),
@@ -228,12 +241,25 @@ def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...]):
         "n_responded": _sum(and_(dispatched, Appeal.accepted_at.is_not(None),
                                  responded_in_time)),
     }
+    inner = (select(*(key_exprs[k].label(k) for k in keys), reply_days.label("reply_days"),
+                    *(expr.label(name) for name, expr in flags.items()))
+             .where(Appeal.status != "merged")
+             .group_by(*(key_exprs[k] for k in keys), reply_days)
+             .subquery("per_days"))
+    measures = {name: func.sum(inner.c[name]) for name in COUNTS}
     for i in range(HIST_DAYS):
-        measures[HIST[i]] = _sum(and_(replied, days == i))
-    measures["d_over"] = _sum(and_(replied, days >= HIST_DAYS))
-    cols = [key_exprs[k].label(k) for k in keys] + [measures[m].label(m) for m in MEASURES]
-    return (select(*cols).where(Appeal.status != "merged")
-            .group_by(*(key_exprs[k] for k in keys)))
+        measures[HIST[i]] = func.sum(case((inner.c.reply_days == i, inner.c.n_total), else_=0))
+    measures["d_over"] = func.sum(case((inner.c.reply_days >= HIST_DAYS, inner.c.n_total),
+                                       else_=0))
+    cols = [inner.c[k] for k in keys] + [measures[m].label(m) for m in MEASURES]
+    return select(*cols).group_by(*(inner.c[k] for k in keys))
+
+
+def _roll_up(source, keys: tuple[str, ...]):
+    """The same measures summed from a finer rollup table."""
+    return (select(*(source.c[k] for k in keys), *(func.sum(source.c[m]).label(m)
+                                                    for m in MEASURES))
+            .group_by(*(source.c[k] for k in keys)))
 
 
 def sign_limit_days(session: Session) -> float:
@@ -251,26 +277,33 @@ def rebuild(session: Session) -> dict[str, int]:
         for table in TABLES.values():
             connection.exec_driver_sql(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE")
     counts = {}
-    for name, table in TABLES.items():
+    cell, street = TABLES["cell"], TABLES["street"]
+    for table in (cell, street):
         connection.execute(delete(table))
-        keys = KEYS[name]
-        connection.execute(insert(table).from_select([*keys, *MEASURES],
-                                                     _aggregate(dialect, sign_days, keys)))
+    connection.execute(insert(cell).from_select([*KEYS["cell"], *MEASURES],
+                                                _aggregate(dialect, sign_days, KEYS["cell"])))
+    connection.execute(insert(street).from_select([*KEYS["street"], *MEASURES],
+                                                  _roll_up(cell, KEYS["street"])))
+    for table in (cell, street):
         counts[table.name] = connection.execute(select(func.count()).select_from(table)).scalar()
-    _set_marker(session, {"sign_limit_days": sign_days})
+    _set_marker(session, sign_days)
     return counts
 
 
-def _set_marker(session: Session, value: dict | None) -> None:
-    row = session.get(Setting, MARKER)
-    if value is None:
-        if row is not None:
-            session.delete(row)
-    elif row is None:
-        session.add(Setting(key=MARKER, value=value))
-    else:
-        row.value = value
-    session.flush()
+def _set_marker(session: Session, sign_days: float | None) -> None:
+    """Record the rollups as built with `sign_days` (None: stale); bump the revision."""
+    connection = session.connection()
+    values = {"built": sign_days is not None, "sign_limit_days": sign_days}
+    done = connection.execute(kpi_state.update().where(kpi_state.c.id == 1)
+                              .values(**values, revision=kpi_state.c.revision + 1))
+    if done.rowcount == 0:
+        connection.execute(kpi_state.insert().values(id=1, revision=1, **values))
+
+
+def revision(session: Session) -> int:
+    """A number that changes whenever the rollups change (the app's KPI cache key)."""
+    value = session.execute(select(kpi_state.c.revision).where(kpi_state.c.id == 1)).scalar()
+    return int(value or 0)
 
 
 def invalidate(session: Session) -> None:

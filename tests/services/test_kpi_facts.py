@@ -11,8 +11,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from crm.models import Appeal, Setting
-from crm.models.kpi import kpi_day_cell, kpi_day_street
+from crm.models import Appeal
+from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.services import appeals as svc
 from crm.services import kpi, kpi_facts
 from crm.services.reference import set_setting
@@ -30,7 +30,8 @@ def same_from_both_sources(session, **kw) -> None:
 
 def test_a_migrated_database_has_built_rollups(session):
     assert kpi_facts.differences(session) == []
-    assert session.get(Setting, kpi_facts.MARKER).value == {"sign_limit_days": 1.0}
+    state = session.execute(select(kpi_state)).one()
+    assert state.built and state.sign_limit_days == 1.0
 
 
 def test_every_service_action_keeps_the_rollups_exact(session, world):
@@ -88,6 +89,20 @@ def data_appeals(session, world):
     return world
 
 
+def test_every_write_bumps_the_revision_the_cache_keys_on(session, data_appeals):
+    before = kpi_facts.revision(session)
+    svc.log_appeal(session, actor=data_appeals.liaison, enterprise_id=data_appeals.firm.id,
+                   category_id=data_appeals.traffic.id, title="新")
+    session.commit()
+    after = kpi_facts.revision(session)
+    assert after > before
+    # a progress note changes no KPI: the revision stays
+    appeal = session.scalar(select(Appeal).where(Appeal.code == "KPI-JB6"))
+    svc.add_note(session, appeal.id, actor=data_appeals.liaison, note="催办")
+    session.commit()
+    assert kpi_facts.revision(session) == after
+
+
 def test_a_rolled_back_write_leaves_the_rollups_as_they_were(session, data_appeals):
     before = session.execute(select(func.sum(kpi_day_street.c.n_total))).scalar()
     appeal = session.scalar(select(Appeal).where(Appeal.code == "KPI-JB6"))
@@ -134,7 +149,7 @@ def test_a_new_signing_limit_rebuilds_on_the_next_read(session, data_appeals):
     session.commit()
     # JB3 (signed one day and one second after dispatch) and DSB3 (two days) now count
     assert kpi.compute(session, as_of=AS_OF)["response_rate"] == 0.875
-    assert session.get(Setting, kpi_facts.MARKER).value == {"sign_limit_days": 3.0}
+    assert session.execute(select(kpi_state.c.sign_limit_days)).scalar() == 3.0
     assert kpi_facts.differences(session) == []
 
 
@@ -164,3 +179,56 @@ def test_handler_scope_reads_the_appeals_and_rollups_refuse_it(session, data_app
     assert numbers["appeals_total"] == 0  # the fixture dispatches to no unit
     with pytest.raises(ValueError):
         kpi.compute(session, actor=data_appeals.lead, source="rollups")
+
+
+def test_previous_period_is_the_same_span_before():
+    D = dt.date
+    assert kpi.previous_period(D(2026, 10, 1), D(2026, 10, 31)) == (D(2026, 9, 1), D(2026, 9, 30))
+    assert kpi.previous_period(D(2026, 3, 1), D(2026, 3, 31)) == (D(2026, 2, 1), D(2026, 2, 28))
+    assert kpi.previous_period(D(2026, 7, 1), D(2026, 9, 30)) == (D(2026, 4, 1), D(2026, 6, 30))
+    assert kpi.previous_period(D(2026, 1, 1), D(2026, 12, 31)) == (D(2025, 1, 1), D(2025, 12, 31))
+    assert kpi.previous_period(D(2026, 1, 10), D(2026, 1, 19)) == (D(2025, 12, 31), D(2026, 1, 9))
+    assert kpi.month_bounds("2024-02") == (D(2024, 2, 1), D(2024, 2, 29))
+
+
+@pytest.mark.parametrize(("key", "measure"), [
+    ("appeals_total", "total"), ("appeals_replied", "replied"), ("appeals_open", "open"),
+    ("overdue_open", "overdue"),
+])
+def test_drilling_into_a_count_lists_exactly_that_many_appeals(session, data_appeals, key,
+                                                                measure):
+    numbers = kpi.compute(session, as_of=AS_OF)
+    result = kpi.drill(session, measure, actor=data_appeals.official, as_of=AS_OF)
+    assert result["count"] == numbers[key] == len(result["rows"])
+
+
+def test_drilling_into_rates_lists_their_numerators_and_the_misses(session, data_appeals):
+    w, codes = data_appeals, {}
+    for measure in ("late", "unsatisfied", "unsolved", "not_responded", "basic", "callbacks"):
+        rows = kpi.drill(session, measure, actor=w.official, as_of=AS_OF)["rows"]
+        codes[measure] = sorted(r["code"] for r in rows)
+    # From the fixture: JB3 was replied after its due date; JB4 within its extension.
+    assert codes["late"] == ["KPI-JB3"]
+    assert codes["unsatisfied"] == ["KPI-JB3"]
+    assert codes["unsolved"] == ["KPI-DSB2", "KPI-JB3"]
+    assert codes["not_responded"] == ["KPI-DSB3", "KPI-JB3", "KPI-JB5"]
+    assert codes["basic"] == ["KPI-DSB2", "KPI-JB2"]
+    assert len(codes["callbacks"]) == 5  # the merged JB7's callback does not count
+    jb = kpi.drill(session, "total", actor=w.official, as_of=AS_OF,
+                   street_id=w.firm.street_id)["count"]
+    assert jb == 6
+    assert kpi.drill(session, "total", actor=w.official, as_of=AS_OF,
+                     month="2026-02")["count"] == 1
+    # a liaison drills within their street only
+    assert kpi.drill(session, "total", actor=w.other_liaison, as_of=AS_OF)["count"] == 3
+    with pytest.raises(ValueError):
+        kpi.drill(session, "everything", actor=w.official)
+
+
+def test_overview_has_both_periods_the_ranking_and_the_trend(session, data_appeals):
+    o = kpi.overview(session, date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 2, 28),
+                     as_of=AS_OF, actor=data_appeals.official)
+    assert o["previous_period"] == (dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+    assert o["current"]["appeals_total"] == 1 and o["previous"]["appeals_total"] == 8
+    assert len(o["by_street"]) == 12
+    assert [m["month"] for m in o["trend"]] == ["2026-01", "2026-02"]
