@@ -86,13 +86,15 @@ class Actor:
 
 # Which pages each role may open; the router builds its menu from this.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
+    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "kpi"),
     "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
     "handler": ("home", "appeals", "appeal", "enterprises"),
     "chamber": ("home", "enterprises"),
     "employment": ("home", "enterprises"),
-    "official": ("home", "enterprises", "appeals", "appeal"),
-    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "users", "reference"),
+    "official": ("home", "enterprises", "appeals", "appeal", "kpi", "kpi_breakdown",
+                 "kpi_bulletin"),
+    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "kpi", "kpi_breakdown",
+              "kpi_bulletin", "users", "reference"),
 }
 
 

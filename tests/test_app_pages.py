@@ -258,6 +258,13 @@ EXPECTED = {
     ("official", "appeal"): ["诉求详情"],
     ("admin", "appeal"): ["诉求详情"],
     ("admin", "reference"): ["诉求类别与办理时限", "责任单位"],
+    ("liaison", "kpi"): ["考核总览", "综合成绩", "镇街排名", "江北城街道", "数字背后的诉求"],
+    ("official", "kpi"): ["考核总览", "综合成绩", "月度趋势", "大石坝街道", "数字背后的诉求"],
+    ("admin", "kpi"): ["考核总览", "按期办结率", "超期未办结"],
+    ("official", "kpi_breakdown"): ["按单位、类别、月份", "主办单位", "数字背后的诉求"],
+    ("admin", "kpi_breakdown"): ["按单位、类别、月份"],
+    ("official", "kpi_bulletin"): ["月度通报", "企业诉求办理情况通报", "注：综合成绩"],
+    ("admin", "kpi_bulletin"): ["月度通报", "综合成绩"],
 }
 # What each role must NOT see (scope is enforced by the services, not by hiding).
 UNEXPECTED = {
@@ -267,6 +274,7 @@ UNEXPECTED = {
     ("chamber", "enterprises"): [SECURITIES],
     ("handler", "appeals"): ["咨询研发费用加计扣除政策"],
     ("liaison", "appeals"): ["流动资金周转困难"],
+    ("liaison", "kpi"): ["大石坝街道"],
 }
 
 

@@ -450,16 +450,13 @@ def previous_period(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.d
 def overview(session: Session, *, actor: Actor | None = None, date_from: dt.date,
              date_to: dt.date, as_of: dt.date | None = None, street_id: int | None = None,
              unit_id: int | None = None, category_id: int | None = None,
-             trend_months: int = 12, revision: int | None = None) -> dict:
+             trend_months: int = 12) -> dict:
     """Everything the KPI overview shows, in one call (the page caches it).
 
     - current / previous: the district numbers of the period and of the period before;
     - by_street: the ranking (see `grouped`);
     - trend: per month over the `trend_months` months ending with the period's last month.
-    `revision` is not used: the app passes `kpi_facts.revision()` so its cache entry
-    changes whenever the appeals do.
     """
-    del revision
     as_of = as_of or _today()
     scope = dict(actor=actor, as_of=as_of, street_id=street_id, unit_id=unit_id,
                  category_id=category_id)
@@ -525,8 +522,8 @@ def measure_condition(session: Session, measure: str, *, as_of: dt.date,
 def drill(session: Session, measure: str, *, actor: Actor, date_from: dt.date | None = None,
           date_to: dt.date | None = None, as_of: dt.date | None = None,
           street_id: int | None = None, unit_id: int | None = None,
-          category_id: int | None = None, month: str | None = None, limit: int = 200,
-          revision: int | None = None) -> dict:
+          category_id: int | None = None, month: str | None = None, limit: int = 200
+          ) -> dict:
     """The appeals behind a KPI number: {"count": n, "rows": first `limit` rows}.
 
     Same period, scope and filters as `compute`; `month` ('YYYY-MM') narrows the
@@ -535,7 +532,6 @@ def drill(session: Session, measure: str, *, actor: Actor, date_from: dt.date | 
     """
     from crm.services.appeal_queries import AppealFilter, count_appeals, list_appeals
 
-    del revision
     as_of = as_of or _today()
     if month:
         first, last = month_bounds(month)
@@ -547,3 +543,53 @@ def drill(session: Session, measure: str, *, actor: Actor, date_from: dt.date | 
                             measure_condition(session, measure, as_of=as_of)))
     return {"count": count_appeals(session, f, actor=actor),
             "rows": list_appeals(session, f, actor=actor, limit=limit, order="newest")}
+
+
+# --- what the KPI pages offer ------------------------------------------------------------
+
+PERIOD_PRESETS = ("last_month", "this_month", "this_quarter", "this_year", "last_12_months")
+
+
+def period_presets(today: dt.date | None = None) -> dict[str, tuple[dt.date, dt.date]]:
+    """The periods officials pick most, relative to today (the bulletin's month first)."""
+    today = today or _today()
+    this_month = today.replace(day=1)
+    quarter = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return {
+        "last_month": (_add_months(this_month, -1), this_month - dt.timedelta(days=1)),
+        "this_month": (this_month, today),
+        "this_quarter": (quarter, today),
+        "this_year": (dt.date(today.year, 1, 1), today),
+        "last_12_months": (_add_months(this_month, -11), today),
+    }
+
+
+def filter_options(session: Session, *, actor: Actor | None = None) -> dict:
+    """Streets, lead units and categories the viewer may filter by, and the months with
+    appeals (newest first) for the bulletin."""
+    streets = select(Street.id, Street.name).order_by(Street.sort_order, Street.name)
+    if actor is not None and actor.role == "liaison":
+        streets = streets.where(Street.id == actor.street_id)
+    months_q = select(func.min(kpi_day_street.c.day), func.max(kpi_day_street.c.day)).where(
+        kpi_day_street.c.n_total > 0)
+    first, last = session.execute(months_q).one()
+    months = []
+    if first is not None:
+        cursor = last.replace(day=1)
+        while cursor >= first.replace(day=1):
+            months.append(f"{cursor:%Y-%m}")
+            cursor = _add_months(cursor, -1)
+    return {
+        "streets": [{"id": i, "name": n} for i, n in session.execute(streets)],
+        "units": [{"id": i, "name": n} for i, n in session.execute(
+            select(Unit.id, Unit.name).where(Unit.merged_into_id.is_(None))
+            .order_by(Unit.kind, Unit.name))],
+        "categories": [{"id": i, "name": n} for i, n in session.execute(
+            select(Category.id, Category.name).order_by(Category.sort_order, Category.name))],
+        "months": months,
+    }
+
+
+def revision(session: Session, *, actor: Actor | None = None) -> int:
+    """Changes whenever any KPI input changes: the pages key their cache on it."""
+    return kpi_facts.revision(session)

@@ -68,17 +68,23 @@ def read(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def _cached(module: str, name: str, url: str, actor: Any, args: tuple, kwargs: dict) -> Any:
+def _cached(module: str, name: str, url: str, actor: Any, args: tuple, kwargs: dict,
+            version: Any) -> Any:
     fn = getattr(importlib.import_module(module), name)
     with sessions_for(url)() as session:
         return fn(session, *args, actor=actor, **kwargs)
 
 
-def load(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Like `read`, but the result is cached per database, actor and arguments."""
+def load(fn: Callable[..., Any], *args: Any, version: Any = None, **kwargs: Any) -> Any:
+    """Like `read`, but the result is cached per database, actor and arguments.
+
+    `version` joins the cache key without reaching `fn`: pass a number that changes
+    with the data (the KPI pages pass the rollups' revision) and a change made
+    anywhere, not only in this app, shows on the next run.
+    """
     try:
         return _cached(fn.__module__, fn.__qualname__, database_url(), current_actor(),
-                       args, kwargs)
+                       args, kwargs, version)
     except Exception as err:  # noqa: BLE001
         _show_failure(fn, err)
         st.stop()

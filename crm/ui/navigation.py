@@ -32,6 +32,10 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("log_appeal", "nav.log_appeal", ":material/add_comment:", "nav.section.work"),
     Screen("appeals", "nav.appeals", ":material/assignment:", "nav.section.work"),
     Screen("appeal", "nav.appeal", ":material/description:", "nav.section.work"),
+    Screen("kpi", "nav.kpi", ":material/monitoring:", "nav.section.kpi"),
+    Screen("kpi_breakdown", "nav.kpi_breakdown", ":material/stacked_bar_chart:",
+           "nav.section.kpi"),
+    Screen("kpi_bulletin", "nav.kpi_bulletin", ":material/summarize:", "nav.section.kpi"),
     Screen("users", "nav.users", ":material/group:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
 )}
