@@ -195,6 +195,27 @@ def cmd_kpi(args) -> int:
     return 0
 
 
+def cmd_kpi_rollups(args) -> int:
+    import time
+
+    from crm.services import kpi_facts
+
+    engine = make_engine()
+    if args.check:
+        with session_factory(engine)() as session:
+            problems = kpi_facts.differences(session)
+        for line in problems[:20]:
+            print(line)
+        print(f"{len(problems)} cells differ" if problems else "KPI rollups match the appeals")
+        return 1 if problems else 0
+    started = time.perf_counter()
+    with session_factory(engine).begin() as session:
+        counts = kpi_facts.rebuild(session)
+    print("rebuilt " + ", ".join(f"{k} {v:,} rows" for k, v in counts.items())
+          + f" in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from crm.models.people import ROLES
 
@@ -248,6 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--password", help="the new password (avoid on shared machines)")
     p.set_defaults(func=cmd_users_set_password)
+
+    p = sub.add_parser("kpi-rollups", help="rebuild (or --check) the KPI rollup tables",
+                       description="The KPI pages read per-day rollups of the appeals, kept "
+                                   "current on every write through the app. After editing "
+                                   "appeals outside it (SQL by hand, another tool), rebuild "
+                                   "them; --check compares them with the appeals and exits 1 "
+                                   "when they differ.")
+    p.add_argument("--check", action="store_true", help="compare only; change nothing")
+    p.set_defaults(func=cmd_kpi_rollups)
 
     p = sub.add_parser("kpi", help="KPI rates for a period, district-wide and by street",
                        description="Closed-on-time, satisfaction, resolution and response "

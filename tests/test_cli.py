@@ -66,7 +66,8 @@ def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
     assert result.stderr.strip() == "error: role handler needs --unit"
 
 
-COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("users",), ("users", "add"),
+COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-rollups",),
+            ("users",), ("users", "add"),
             ("users", "list"), ("users", "set-password")]
 
 

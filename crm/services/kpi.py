@@ -36,10 +36,9 @@ from sqlalchemy.orm import Session
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.lifecycle import OPEN_STATUSES
-from crm.models import Appeal, Category, Street, Unit
+from crm.models import Appeal, Category, Setting, Street, Unit
 from crm.models.kpi import HIST, HIST_DAYS, MEASURES, NO_ID, kpi_day_cell, kpi_day_street
 from crm.services import kpi_facts
-from crm.services.reference import get_setting
 from crm.services.scope import appeal_scope
 
 KEYS = ("appeals_total", "appeals_replied", "appeals_open", "closed_on_time_rate",
@@ -205,10 +204,14 @@ def _finish(c: dict | None, percentiles: tuple[int | None, int | None], weight: 
 
 
 def _settings(session: Session) -> tuple[float, dict, float]:
-    weight = float(get_setting(session, "kpi.basic_satisfied_weight", 0.9))
-    weights = {**DEFAULT_WEIGHTS, **(get_setting(session, "kpi.weights", None) or {})}
+    """(基本满意 weight, composite weights, signing limit in days), in one query."""
+    keys = ("kpi.basic_satisfied_weight", "kpi.weights", "kpi.sign_limit_days")
+    stored = dict(session.execute(select(Setting.key, Setting.value)
+                                  .where(Setting.key.in_(keys))).all())
+    weight = float(stored.get(keys[0], 0.9))
+    weights = {**DEFAULT_WEIGHTS, **(stored.get(keys[1]) or {})}
     weights = {k: float(weights[k]) for k in DEFAULT_WEIGHTS}
-    sign_days = float(get_setting(session, "kpi.sign_limit_days", 1))
+    sign_days = float(stored.get(keys[2], 1))
     return weight, weights, sign_days
 
 

@@ -311,13 +311,29 @@ def invalidate(session: Session) -> None:
     _set_marker(session, None)
 
 
-def ensure_fresh(session: Session) -> bool:
-    """Rebuild when the tables are not built or were built with another signing limit.
-    Returns True when it rebuilt."""
+def is_fresh(session: Session) -> bool:
     marker = _marker(session.connection())
-    if marker is not None and float(marker.get("sign_limit_days", -1)) == sign_limit_days(session):
+    return marker is not None and float(marker["sign_limit_days"]) == sign_limit_days(session)
+
+
+def ensure_fresh(session: Session, *, own_transaction: bool = True) -> bool:
+    """Rebuild when the tables are not built or were built with another signing limit.
+
+    Readers (a page, the CLI) hold sessions they never commit, so by default the
+    rebuild runs and commits in a transaction of its own, and the reader's next
+    statement sees it. A caller already writing (init-db) passes
+    `own_transaction=False` to rebuild inside its own transaction instead.
+    Returns True when it rebuilt.
+    """
+    if is_fresh(session):
         return False
-    rebuild(session)
+    if not own_transaction:
+        rebuild(session)
+        return True
+    bind = session.get_bind()
+    with Session(bind=getattr(bind, "engine", bind)) as other, other.begin():
+        if not is_fresh(other):  # another process may have rebuilt meanwhile
+            rebuild(other)
     return True
 
 

@@ -69,7 +69,7 @@ def init_reference_data(session: Session, path: Path = REFERENCE_FILE) -> Counte
     # write keeps them current instead of the first KPI page paying for a rebuild.
     from crm.services import kpi_facts
 
-    kpi_facts.ensure_fresh(session)
+    kpi_facts.ensure_fresh(session, own_transaction=False)
     return counts
 
 

@@ -51,12 +51,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from crm import migrate
 from crm.db import make_engine, session_factory
 from crm.models import Appeal, Category, Street
-from crm.services import kpi
+from crm.services import kpi, kpi_facts
 from crm.services.reference import init_reference_data, set_setting
 from tests.services.conftest import make_firm
 
@@ -336,3 +336,30 @@ def test_cli_kpi_bad_input_is_one_line_and_exit_2(cli_url, args):
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith("error: ")
     assert result.stdout == ""
+
+
+def test_cli_kpi_rollups_check_and_rebuild(cli_url):
+    assert crm("kpi-rollups", "--check", url=cli_url).returncode == 0
+    engine = make_engine(cli_url)
+    with engine.begin() as c:  # an edit behind the app's back
+        c.execute(text("UPDATE appeal SET satisfaction = 'unsatisfied' WHERE code = 'KPI-DSB1'"))
+    engine.dispose()
+    check = crm("kpi-rollups", "--check", url=cli_url)
+    assert check.returncode == 1 and "cells differ" in check.stdout
+    rebuilt = crm("kpi-rollups", url=cli_url)
+    assert rebuilt.returncode == 0 and "rebuilt kpi_day_cell" in rebuilt.stdout
+    assert crm("kpi-rollups", "--check", url=cli_url).returncode == 0
+    out = json.loads(crm("kpi", "--as-of", "2026-01-20", "--json", url=cli_url).stdout)
+    assert out["satisfaction_rate"] < DISTRICT["satisfaction_rate"]
+
+
+def test_a_read_only_session_leaves_the_rollups_built_for_everyone(cli_url):
+    engine = make_engine(cli_url)
+    with session_factory(engine).begin() as s:
+        kpi_facts.invalidate(s)
+    with session_factory(engine)() as reader:  # never committed, like a page or the CLI
+        assert kpi.compute(reader, as_of=AS_OF) == DISTRICT
+        reader.rollback()
+    with session_factory(engine)() as s:
+        assert kpi_facts.is_fresh(s) and kpi_facts.differences(s) == []
+    engine.dispose()
