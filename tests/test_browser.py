@@ -302,3 +302,49 @@ def test_one_appeal_walks_from_logging_to_archive_across_three_users(browser, se
     ctx, official = _as(browser, server, "official")
     assert int(_metric(official, "诉求总数").replace(",", "")) == total_before + 1
     ctx.close()
+
+
+def test_an_official_clicks_a_number_in_the_ranking_and_gets_the_appeals_behind_it(page):
+    import re
+
+    from playwright.sync_api import expect
+
+    _log_in(page, "official")
+    page.get_by_role("link", name="考核总览").click()
+    expect(page.get_by_role("heading", name="考核总览")).to_be_visible()
+    expect(page.get_by_role("heading", name="镇街排名")).to_be_visible()
+    expect(page.get_by_text("综合成绩").first).to_be_visible()
+    _settle(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "kpi-overview.png", full_page=True)
+    caption = page.get_by_text(re.compile(r"^共 \d+ 件，显示最新 \d+ 件。$"))
+    before = caption.inner_text()
+    # The ranking is a canvas grid: click the first street's name cell by position.
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 40, box["y"] + 35 + 17)
+    _settle(page)
+    expect(caption).not_to_have_text(before)
+    # the drill-down now reads "within <that street>", no longer "all"
+    expect(page.get_by_text("全部（当前筛选）")).to_have_count(0)
+    expect(page.get_by_text("kpi.", exact=False)).to_have_count(0)  # no raw catalogue keys
+    page.screenshot(path=SCREENSHOTS / "kpi-drilldown.png", full_page=True)
+
+
+def test_the_monthly_bulletin_downloads_as_a_workbook(page):
+    import io
+
+    from openpyxl import load_workbook
+    from playwright.sync_api import expect
+
+    _log_in(page, "official")
+    page.get_by_role("link", name="月度通报").click()
+    expect(page.get_by_text("企业诉求办理情况通报", exact=False).first).to_be_visible()
+    _settle(page)
+    page.screenshot(path=SCREENSHOTS / "kpi-bulletin.png", full_page=True)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载通报（Excel）").click()
+    workbook = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    assert "企业诉求办理情况通报" in workbook.active["A1"].value
+    assert workbook.active["B4"].value.endswith(("街道", "镇"))

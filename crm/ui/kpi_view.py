@@ -175,25 +175,43 @@ def drilldown(base: dict, *, key: str, targets: dict[object, str], target_kw: st
 
 
 def trend_chart(trend: list[dict]) -> None:
-    """Composite and the three scored rates per month, as lines."""
+    """Composite and the three scored rates per month, as lines on a zoomed axis."""
+    import altair as alt
+
     if not trend:
         st.caption(tr("kpi.no_data"))
         return
     keys = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate")
-    data = pd.DataFrame({tr(f"kpi.key.{k}"): [None if r[k] is None else r[k] * 100
-                                               for r in trend] for k in keys},
-                        index=[r["month"] for r in trend])
-    st.line_chart(data, y_label="%")
+    month, name, value = tr("kpi.dim.month"), tr("kpi.drill.measure"), "%"
+    data = pd.DataFrame([{month: r["month"], name: tr(f"kpi.key.{k}"),
+                          value: round(r[k] * 100, 1)}
+                         for r in trend for k in keys if r[k] is not None])
+    if data.empty:
+        st.caption(tr("kpi.no_data"))
+        return
+    low = max(0.0, (data[value].min() // 5) * 5 - 5)
+    chart = (alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X(f"{month}:O", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[low, 100]), title=value),
+        color=alt.Color(f"{name}:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=[month, name, value]).properties(height=280))
+    st.altair_chart(chart, width="stretch")
 
 
 def ranking_chart(rows: list[dict], dimension: str) -> None:
-    """Composite score per row as horizontal bars, best on top."""
+    """Composite score per row as horizontal bars, best on top; the axis starts just
+    below the lowest score so close scores stay apart."""
+    import altair as alt
+
     scored = [r for r in rows if r["composite_score"] is not None]
     if not scored:
         return
-    data = pd.DataFrame({tr(f"kpi.dim.{dimension}"): [r[dimension] or tr("kpi.none")
-                                                      for r in scored],
-                         tr("kpi.key.composite_score"): [r["composite_score"] * 100
-                                                         for r in scored]})
-    st.bar_chart(data, x=tr(f"kpi.dim.{dimension}"), y=tr("kpi.key.composite_score"),
-                 horizontal=True, sort=f"-{tr('kpi.key.composite_score')}")
+    name, score = tr(f"kpi.dim.{dimension}"), tr("kpi.key.composite_score")
+    data = pd.DataFrame({name: [r[dimension] or tr("kpi.none") for r in scored],
+                         score: [round(r["composite_score"] * 100, 1) for r in scored]})
+    low = max(0.0, (data[score].min() // 5) * 5 - 5)
+    chart = (alt.Chart(data).mark_bar(clip=True).encode(
+        x=alt.X(f"{score}:Q", scale=alt.Scale(domain=[low, 100]), title=f"{score} (%)"),
+        y=alt.Y(f"{name}:N", sort="-x", title=None),
+        tooltip=[name, score]).properties(height=max(160, 24 * len(data))))
+    st.altair_chart(chart, width="stretch")
