@@ -64,7 +64,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kpi.from": ("起", "From"),
     "kpi.to": ("止", "To"),
     "kpi.bad_period": ("开始日期晚于结束日期。", "The start date is after the end date."),
-    "kpi.period_shown": ("{start} — {end}", "{start} — {end}"),
+    "kpi.period_shown": ("{start} 至 {end}", "{start} to {end}"),
     "kpi.compared_with": ("受理日期在 {start} — {end} 的诉求；变化与上期（{prev_start} — "
                           "{prev_end}）相比。", "Appeals received {start} — {end}; changes "
                           "against the previous period ({prev_start} — {prev_end})."),
