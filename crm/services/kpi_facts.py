@@ -136,13 +136,8 @@ def _apply_deltas(session: Session, flush_context) -> None:
     deltas: dict[tuple, list[int]] = {}
 
     def add(values: dict | None, sign: int) -> None:
-        part = contribution(values, sign_days) if values is not None else None
-        if part is None:
-            return
-        key, vec = part
-        acc = deltas.setdefault(key, [0] * len(MEASURES))
-        for i, n in enumerate(vec):
-            acc[i] += sign * n
+        if values is not None:
+            _accumulate(deltas, contribution(values, sign_days), sign)
 
     deleted = {id(o) for o in session.deleted}
     for obj in (*session.new, *session.dirty, *session.deleted):
@@ -152,6 +147,44 @@ def _apply_deltas(session: Session, flush_context) -> None:
         if id(obj) not in deleted:
             add({f: getattr(obj, f) for f in FIELDS}, +1)
     apply_deltas(session, deltas)
+
+
+def snapshot(session: Session, ids) -> dict[int, dict]:
+    """The KPI fields of these appeals as stored now: {id: {field: value}}."""
+    ids = list(ids)
+    out: dict[int, dict] = {}
+    connection = session.connection()
+    for start in range(0, len(ids), 5000):
+        rows = connection.execute(select(Appeal.id, *(getattr(Appeal, f) for f in FIELDS))
+                                  .where(Appeal.id.in_(ids[start:start + 5000])))
+        for row in rows:
+            out[row[0]] = dict(zip(FIELDS, row[1:], strict=True))
+    return out
+
+
+def apply_changes(session: Session, before: dict[int, dict], after: dict[int, dict]) -> None:
+    """Bring the rollups along after a bulk write that bypassed the ORM (an import, its
+    rollback): `before` is `snapshot()` of the appeals it would update or delete, taken
+    before; `after` the snapshot of the appeals it inserted or updated, taken after."""
+    marker = _marker(session.connection())
+    if marker is None:
+        return  # stale anyway: the next read rebuilds
+    sign_days = float(marker["sign_limit_days"])
+    deltas: dict[tuple, list[int]] = {}
+    for values, sign in ((v, -1) for v in before.values()):
+        _accumulate(deltas, contribution(values, sign_days), sign)
+    for values in after.values():
+        _accumulate(deltas, contribution(values, sign_days), +1)
+    apply_deltas(session, deltas)
+
+
+def _accumulate(deltas: dict[tuple, list[int]], part, sign: int) -> None:
+    if part is None:
+        return
+    key, vec = part
+    acc = deltas.setdefault(key, [0] * len(MEASURES))
+    for i, n in enumerate(vec):
+        acc[i] += sign * n
 
 
 def apply_deltas(session: Session, deltas: dict[tuple, list[int]]) -> None:

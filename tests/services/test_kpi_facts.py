@@ -232,3 +232,21 @@ def test_overview_has_both_periods_the_ranking_and_the_trend(session, data_appea
     assert o["current"]["appeals_total"] == 1 and o["previous"]["appeals_total"] == 8
     assert len(o["by_street"]) == 12
     assert [m["month"] for m in o["trend"]] == ["2026-01", "2026-02"]
+
+
+def test_a_bulk_write_outside_the_orm_is_brought_along_by_snapshots(session, data_appeals):
+    ids = session.scalars(select(Appeal.id).where(Appeal.code.in_(["KPI-JB5", "KPI-DSB1"]))
+                          ).all()
+    before = kpi_facts.snapshot(session, ids)
+    # what an importer does: plain UPDATE and INSERT statements, no ORM objects
+    session.execute(Appeal.__table__.update().where(Appeal.id.in_(ids)).values(
+        satisfaction="unsatisfied", callback_solved=False, replied_at=dt.datetime(2026, 1, 25)))
+    session.execute(Appeal.__table__.insert().values(
+        code="BULK-1", enterprise_id=data_appeals.firm.id, street_id=data_appeals.firm.street_id,
+        category_id=data_appeals.traffic.id, channel="import", title="导入", status="received",
+        received_at=dt.datetime(2026, 1, 3, 9), due_date=dt.date(2026, 1, 10), version=1,
+        extension_days=0, reopen_count=0, priority="normal", description=""))
+    assert kpi_facts.differences(session) != []
+    new_id = session.scalar(select(Appeal.id).where(Appeal.code == "BULK-1"))
+    kpi_facts.apply_changes(session, before, kpi_facts.snapshot(session, [*ids, new_id]))
+    assert kpi_facts.differences(session) == []
