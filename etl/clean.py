@@ -35,8 +35,8 @@ class Warned:
 
     __slots__ = ("key", "params", "value")
 
-    def __init__(self, value: object, key: str, **params: object) -> None:
-        self.value, self.key, self.params = value, key, params
+    def __init__(self, kept: object, key: str, **params: object) -> None:
+        self.value, self.key, self.params = kept, key, params
 
 
 # --- text --------------------------------------------------------------------------------

@@ -77,11 +77,13 @@ class Report:
     warnings: list[Issue] = field(default_factory=list)
     rejected_rows: dict[int, list] = field(default_factory=dict)  # Excel row -> cells
     header: list = field(default_factory=list)
+    sample: list[list] = field(default_factory=list)   # the first data rows, as read
     batch_id: int | None = None
     dry_run: bool = False
     strict: bool = False
     written: bool = False
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
     def summary(self, lang: str = "zh") -> dict:
         """The CLI's --json object; its keys are a published interface."""
@@ -225,8 +227,8 @@ class Context:
                 diff = {c: v for c, v in values.items() if state.get(c, MISSING) != v}
                 if diff:
                     prev = {c: jsonable(state.get(c)) for c in diff}
-                    if versioned:
-                        prev["_version_bump"] = True
+                    if versioned:  # the version this batch leaves, to spot later edits
+                        prev["_version"] = stored.get("version", 0) + 1
                     mark(row, "updated", main)
                     self.records.append((tname, rid, row, "updated", prev))
                     state.update(diff)
@@ -348,9 +350,12 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
     for number, row in body():
         if all(_blank(c) for c in row) or _is_footer(row):
             continue
-        if [norm_header(c) for c in row] == header_norm:
+        if row and norm_header(row[0]) == header_norm[0] and \
+                [norm_header(c) for c in row] == header_norm:
             continue  # the header repeated above the next block
         chunk.append((number, row))
+        if len(report.sample) < 10:
+            report.sample.append(list(row))
         if len(chunk) >= CHUNK:
             _plan_chunk(ctx, kind, mapping, fields, chunk, report)
             chunk = []
@@ -358,6 +363,7 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
                 progress("plan", report.rows_read, 0)
     if chunk:
         _plan_chunk(ctx, kind, mapping, fields, chunk, report)
+    report.timings["read+clean+plan"] = time.perf_counter() - started
     actions = ctx.settle()
     for number in ctx.row_order:
         action = actions.get(number, "unchanged")
@@ -366,8 +372,11 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
     if strict and report.rejected:
         dry_run = True
     if not dry_run:
+        mark = time.perf_counter()
         _write(session, ctx, kind, report, actor=actor, street_id=street_id, strict=strict,
                progress=progress)
+        report.timings["write"] = time.perf_counter() - mark
+        report.timings.update({f"driver:{k}": v for k, v in ctx.writer.seconds.items()})
     report.seconds = time.perf_counter() - started
     return report
 
@@ -378,39 +387,35 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
     cleaned: list[dict] = [{} for _ in range(n)]
     problems: dict[int, list[Issue]] = {}
     notes: dict[int, list[Issue]] = {}
+    rows = [row for _, row in chunk]
+    soft = kind.soft
     for fld, idx, fn, cache in fields:
         header = mapping.columns[idx].header
-        for j, (number, row) in enumerate(chunk):
-            raw = row[idx] if idx < len(row) else None
-            if _blank(raw):
+        column = [row[idx] if idx < len(row) else None for row in rows]
+        for j, raw in enumerate(column):
+            if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
                 continue
             if cache is not None:
-                try:
-                    value = cache[raw]
-                except KeyError:
+                value = cache.get(raw, MISSING)
+                if value is MISSING:
                     try:
                         value = fn(raw)
                     except Bad as err:
                         value = err
                     cache[raw] = value
-                except TypeError:  # unhashable: never from the readers, but be safe
-                    value = fn(raw)
             else:
                 try:
                     value = fn(raw)
                 except Bad as err:
                     value = err
-            cls = type(value)
-            if cls is Bad and fld in kind.soft:
-                notes.setdefault(j, []).append(Issue(number, header, raw, value.key,
-                                                     value.params))
-                continue
+            cls = value.__class__
             if cls is Bad:
-                problems.setdefault(j, []).append(
-                    Issue(number, header, raw, value.key, value.params))
+                target = notes if fld in soft else problems
+                target.setdefault(j, []).append(
+                    Issue(chunk[j][0], header, raw, value.key, value.params))
                 continue
             if cls is Warned:
-                notes.setdefault(j, []).append(Issue(number, header, raw, value.key,
+                notes.setdefault(j, []).append(Issue(chunk[j][0], header, raw, value.key,
                                                      value.params))
                 value = value.value
             cleaned[j][fld] = value

@@ -92,7 +92,10 @@ class Mapping:
 
     @property
     def fields(self) -> dict[str, int]:
-        return {c.field: c.index for c in self.columns if c.field}
+        key = tuple((c.field, c.index) for c in self.columns)
+        if getattr(self, "_key", None) != key:
+            self._key, self._fields = key, {c.field: c.index for c in self.columns if c.field}
+        return self._fields
 
     @property
     def unmapped(self) -> list[str]:

@@ -91,31 +91,24 @@ def open_excel(data: bytes | Path | str, sheet: str | None = None) -> Sheet:
     except Exception as err:  # noqa: BLE001 - calamine raises several kinds
         raise ReadError(f"not a readable spreadsheet: {err}") from err
     names = list(book.sheet_names)
-    if sheet is None:
-        name = _first_nonempty_sheet(book, names)
-    elif sheet in names:
-        name = sheet
-    else:
+    if sheet is not None and sheet not in names:
         raise ReadError(f"no sheet named {sheet!r}; sheets: {', '.join(names)}")
-    try:
-        ws = book.get_sheet_by_name(name)
-    except Exception as err:  # noqa: BLE001
-        raise ReadError(f"cannot read sheet {name!r}: {err}") from err
-    # iter_rows starts at the sheet's first row (blank rows above the data included).
-    return Sheet(name=name, rows=iter(ws.iter_rows()), sheet_names=names)
-
-
-def _first_nonempty_sheet(book, names: list[str]) -> str:
     if not names:
         raise ReadError("the workbook has no sheets")
-    for name in names:
+    ws = None
+    for name in [sheet] if sheet is not None else names:
         try:
-            ws = book.get_sheet_by_name(name)
-        except Exception:  # noqa: BLE001 - chart sheets and the like
+            ws = book.get_sheet_by_name(name)  # parses the sheet: do it once
+        except Exception as err:  # noqa: BLE001 - chart sheets and the like
+            if sheet is not None:
+                raise ReadError(f"cannot read sheet {name!r}: {err}") from err
             continue
-        if ws.height and ws.width:
-            return name
-    return names[0]
+        if sheet is not None or (ws.height and ws.width):
+            break
+    if ws is None:
+        raise ReadError("no readable sheet in the workbook")
+    # iter_rows starts at the sheet's first row (blank rows above the data included).
+    return Sheet(name=ws.name, rows=iter(ws.iter_rows()), sheet_names=names)
 
 
 def open_table(source: bytes | Path | str, *, filename: str | None = None,

@@ -74,9 +74,9 @@ class Appeals(Kind):
         existing = ctx.cache["existing"]
         wanted = list(dict.fromkeys(keyed + [d for d in derived if d]))
         for i in range(0, len(wanted), 900):
-            for row in ctx.session.execute(select(t.c.id, *[t.c[c] for c in COLUMNS])
+            for row in ctx.session.execute(select(t.c.id, t.c.version, *[t.c[c] for c in COLUMNS])
                                            .where(t.c.code.in_(wanted[i:i + 900]))).mappings():
-                existing[row["code"]] = (row["id"], {c: row[c] for c in COLUMNS})
+                existing[row["code"]] = (row["id"], {c: row[c] for c in ("version", *COLUMNS)})
 
     @staticmethod
     def _derived(rec: dict) -> str | None:
@@ -103,7 +103,7 @@ class Appeals(Kind):
             ctx.warn(None, "etl.no_category")
         cid, limit, working = categories(ctx).get(cat_name) or categories(ctx)[OTHER]
         due = ctx.cache["calendar"].add(received.date(), limit, working_days=working)
-        values = {"code": code, "enterprise_id": fid, "street_id": street_id, "title": title,
+        values = {"code": code, "enterprise_id": fid, "title": title,
                   "category_id": cid, "received_at": received, "due_date": due}
         if description is not None or "description" in rec:
             values["description"] = description or ""
@@ -127,7 +127,8 @@ class Appeals(Kind):
                       else "dispatched" if lead else "received")
         if status is not None:
             values["status"] = status
-        if current is None:
+        if current is None:  # the street when logged; it does not follow a firm that moves
+            values["street_id"] = street_id
             values.setdefault("channel", "import")
             values.setdefault("description", "")
         elif (current.get("received_at") == received and current.get("category_id") == cid):

@@ -12,11 +12,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.models import Contact, Enterprise
-from crm.services.firm_search import initials
 from etl import clean
 from etl.engine import Context, Kind, RowError
 from etl.headers import header_unit
-from etl.kinds.common import street_cleaner, street_from_address, words
+from etl.kinds.common import initials, street_cleaner, street_from_address, words
 
 COLUMNS = ("uscc", "name", "street_id", "address", "industry", "size", "registered_on",
            "registered_capital", "legal_rep", "business_scope", "is_above_scale")
@@ -49,14 +48,14 @@ class Enterprises(Kind):
         existing = ctx.cache.setdefault("existing", {})
         owners = ctx.cache.setdefault("name_owner", {})
         for part in _parts(codes):
-            for row in ctx.session.execute(select(t.c.id, *[t.c[c] for c in COLUMNS])
+            for row in ctx.session.execute(select(t.c.id, t.c.version, *[t.c[c] for c in COLUMNS])
                                            .where(t.c.uscc.in_(part))).mappings():
-                existing[row["uscc"]] = (row["id"], {c: row[c] for c in COLUMNS})
+                existing[row["uscc"]] = (row["id"], {c: row[c] for c in ("version", *COLUMNS)})
         for part in _parts(names):
             for name, code in ctx.session.execute(select(t.c.name, t.c.uscc)
                                                   .where(t.c.name.in_(part))):
                 owners.setdefault(name, code)
-        ids = [v[0] for k, v in existing.items() if k in set(codes)]
+        ids = [existing[c][0] for c in set(codes) if c in existing]
         contacts = ctx.cache.setdefault("contacts", {})
         c = Contact.__table__.c
         for part in _parts(ids):
