@@ -60,15 +60,26 @@ def as_text(raw: object) -> str:
     return str(raw)
 
 
+_NEEDS_WIDE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\xa0\u200b\ufeff]")
+
+
 def text(raw: object) -> str | None:
     """One line: full-width letters/digits made half-width, runs of whitespace one space."""
-    s = " ".join(as_text(raw).translate(_WIDE).split())
+    s = as_text(raw)
+    if _NEEDS_WIDE.search(s):  # a C scan; translate() walks a dict per character
+        s = s.translate(_WIDE)
+    s = " ".join(s.split())
     return s or None
 
 
 def long_text(raw: object) -> str | None:
     """Free text keeps its line breaks; each line is trimmed, blank lines go."""
-    lines = (" ".join(line.translate(_WIDE).split()) for line in as_text(raw).splitlines())
+    s = as_text(raw)
+    if "\n" not in s and "\r" not in s:
+        return text(s)
+    if _NEEDS_WIDE.search(s):
+        s = s.translate(_WIDE)
+    lines = (" ".join(line.split()) for line in s.splitlines())
     s = "\n".join(line for line in lines if line)
     return s or None
 

@@ -13,6 +13,7 @@ previous values) so the batch can be rolled back.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -274,11 +275,16 @@ def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+def _is_blank_row(row: list) -> bool:
+    # any() runs in C and is False for a row of '' / None (what readers give for empty
+    # cells); a row with a value stops at its first real cell.
+    return not any(row) or not any(not _blank(c) for c in row)
+
+
 def _is_footer(row: list) -> bool:
     for cell in row[:3]:
         if not _blank(cell):
-            s = "".join(str(cell).split())
-            return s.startswith(_FOOTER)
+            return isinstance(cell, str) and "".join(cell.split()).startswith(_FOOTER)
     return False
 
 
@@ -299,6 +305,19 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
         overrides: dict[str, str | None] | None = None,
         progress: Progress | None = None) -> Report:
     """Import one sheet. The caller owns the transaction (commit = the batch lands)."""
+    enabled = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small rows, no cycles: collections only cost
+    try:
+        return _run(session, kind, source, filename=filename, sheet=sheet, strict=strict,
+                    dry_run=dry_run, actor=actor, street_id=street_id, overrides=overrides,
+                    progress=progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_run, actor,
+         street_id, overrides, progress) -> Report:
     started = time.perf_counter()
     filename = filename or Path(str(source)).name
     table = open_table(source, filename=filename, sheet=sheet)
@@ -348,7 +367,7 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
 
     chunk: list[tuple[int, list]] = []
     for number, row in body():
-        if all(_blank(c) for c in row) or _is_footer(row):
+        if _is_blank_row(row) or _is_footer(row):
             continue
         if row and norm_header(row[0]) == header_norm[0] and \
                 [norm_header(c) for c in row] == header_norm:
@@ -463,6 +482,8 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
 
 def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor, street_id,
            strict, progress) -> None:
+    main_rows = len(ctx.inserts.get(kind.table.name, ()))
+    ctx.writer.relax_foreign_keys(kind.table, main_rows)  # before the first write
     batch = ImportBatch(kind=kind.name, filename=report.filename[:255],
                         sheet=(report.sheet or None) and report.sheet[:100],
                         street_id=street_id or (actor.street_id if actor else None),
@@ -475,8 +496,9 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
     records = [{"batch_id": batch.id, "entity": entity, "record_id": rid, "sheet": ctx.sheet,
                 "row_number": row, "action": action, "previous": previous}
                for entity, rid, row, action, previous in ctx.records]
-    ctx.writer.insert(ImportRecord.__table__, [
-        {**r, "id": ctx.new_id(ImportRecord.__table__)} for r in records])
+    ctx.writer.insert(ImportRecord.__table__, records, auto_id=True)
+    ctx.writer.check_foreign_keys([t.name for t in kind.tables_in_order()]
+                                  + ["import_record"])
     batch.rows_read, batch.inserted, batch.updated = (report.rows_read, report.inserted,
                                                       report.updated)
     batch.unchanged, batch.rejected = report.unchanged, report.rejected

@@ -11,6 +11,7 @@ reads them back unchanged.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,9 @@ from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
 from sqlalchemy.orm import Session
+
+
+DEFER_AT = 5000  # rows; below this, index upkeep is cheaper than a rebuild
 
 
 def _sqlite_datetime(v):
@@ -86,25 +90,72 @@ class BulkWriter:
         self.conn = session.connection()
         self.dialect = self.conn.dialect.name
         self.raw = self.conn.connection.driver_connection
-        self._next: dict[str, int] = {}
-        self._pool: dict[str, list[int]] = {}
+        self._counters: dict[str, object] = {}
         self.seconds: dict[str, float] = {}  # driver time per table (benchmarks)
+        self._fk_tables: list[str] = []
+        self._fk_restore: list[str] = []
 
     # --- ids: reserved before writing, so children can point at parents ---------------
 
     def new_id(self, table: Table) -> int:
+        counter = self._counters.get(table.name)
+        if counter is None:
+            counter = self._counters[table.name] = self._id_source(table)
+        return next(counter)
+
+    def _id_source(self, table: Table):
+        """Ids for new rows: PostgreSQL's own sequence (safe beside other writers),
+        taken 5,000 at a time; on SQLite, past the largest id (the write transaction
+        holds the database lock)."""
         name = table.name
-        if self.dialect == "postgresql":
-            pool = self._pool.setdefault(name, [])
-            if not pool:
-                pool.extend(reversed(self.conn.execute(text(
-                    f"SELECT nextval(pg_get_serial_sequence('\"{name}\"', 'id')) "
-                    "FROM generate_series(1, 2000)")).scalars().all()))
-            return pool.pop()
-        if name not in self._next:
-            self._next[name] = (self.conn.scalar(select(func.max(table.c.id))) or 0) + 1
-        self._next[name] += 1
-        return self._next[name] - 1
+        if self.dialect != "postgresql":
+            start = (self.conn.scalar(select(func.max(table.c.id))) or 0) + 1
+            yield from itertools.count(start)
+        while True:
+            yield from self.conn.execute(text(
+                f"SELECT nextval(pg_get_serial_sequence('\"{name}\"', 'id')) "
+                "FROM generate_series(1, 5000)")).scalars().all()
+
+    # --- a big load: foreign keys checked once at the end, not row by row ------------------
+
+    def relax_foreign_keys(self, table: Table, n: int) -> None:
+        """Before a load of n rows at least as big as `table`: check its foreign keys in one
+        pass at the end instead of one lookup per row per key.
+
+        Every id the importer writes comes from a lookup in this transaction, and
+        `check_foreign_keys` verifies them all before the caller commits, so the
+        database's guarantee is unchanged. SQLite can only switch enforcement off
+        outside a transaction (the engine switches it back on when the connection
+        returns to the pool); PostgreSQL drops the table's foreign keys and adds
+        them back, which validates every row.
+        """
+        if n < DEFER_AT:
+            return
+        count = self._execute(f'SELECT count(*) FROM "{table.name}"')[0][0]
+        if count > n:
+            return
+        if self.dialect == "sqlite":
+            if not self.raw.in_transaction:
+                self.raw.execute("PRAGMA foreign_keys=OFF")
+                self._fk_tables.append(table.name)
+            return
+        found = self._execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table.name}"',))
+        for name, definition in found:
+            self._execute(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{name}"')
+            self._fk_restore.append(f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{name}" '
+                                    f"{definition}")
+
+    def check_foreign_keys(self, tables: list[str]) -> None:
+        for sql in self._fk_restore:
+            self._execute(sql)  # validates every row; raises on a dangling id
+        self._fk_restore.clear()
+        if self._fk_tables:
+            for name in tables:
+                bad = self._execute(f'PRAGMA foreign_key_check("{name}")')
+                if bad:
+                    raise RuntimeError(f"foreign key check failed on {name}: {bad[:3]}")
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -112,16 +163,26 @@ class BulkWriter:
         if self.dialect == "sqlite" and not self.raw.in_transaction:
             self.raw.execute("BEGIN")
 
-    def insert(self, table: Table, rows: Sequence[dict]) -> None:
+    def insert(self, table: Table, rows: Sequence[dict], *, auto_id: bool = False) -> None:
+        """Insert dict rows; with auto_id the database numbers them (leaf tables)."""
         if not rows:
             return
         self._begin()
+        rebuild = self._defer_indexes(table, len(rows))
         defaults = python_defaults(table)
         names = [c.name for c in table.columns]
         adapt = adapters(table, self.dialect)
+        if auto_id:
+            keep = [i for i, n in enumerate(names) if n != "id"]
+            names, adapt = [names[i] for i in keep], [adapt[i] for i in keep]
+        present = set().union(*rows)
+        n = len(rows)
         columns = []
         for name, fn in zip(names, adapt, strict=True):
             default = defaults.get(name)
+            if name not in present:
+                columns.append([fn(default) if fn else default] * n)
+                continue
             values = [r.get(name, default) for r in rows]
             if fn is not None:
                 if len(set(map(id, values))) == 1:
@@ -140,7 +201,41 @@ class BulkWriter:
         else:
             marks = ", ".join("?" * len(names))
             self.raw.executemany(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', tuples)
+        for sql in rebuild:
+            self._execute(sql)
         self.seconds[table.name] = self.seconds.get(table.name, 0) + time.perf_counter() - started
+
+    def _execute(self, sql: str, params: tuple = ()) -> list:
+        if self.dialect == "postgresql":
+            with self.raw.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall() if cur.description else []
+        return self.raw.execute(sql.replace("%s", "?"), params).fetchall()
+
+    def _defer_indexes(self, table: Table, n: int) -> list[str]:
+        """Drop the table's plain secondary indexes before a load at least as big as the
+        table, and return the statements that rebuild them.
+
+        Building an index once over the loaded rows is several times cheaper than
+        updating it row by row (PERFORMANCE.md); inside the transaction, a failure
+        puts them back with everything else. Unique indexes stay: they are rules.
+        """
+        if n < DEFER_AT:
+            return []
+        count = self._execute(f'SELECT count(*) FROM "{table.name}"')[0][0]
+        if count > n:
+            return []
+        if self.dialect == "postgresql":
+            found = self._execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename = %s AND indexdef NOT LIKE 'CREATE UNIQUE%%'", (table.name,))
+        else:
+            found = self._execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'", (table.name,))
+        for name, _ in found:
+            self._execute(f'DROP INDEX "{name}"')
+        return [sql for _, sql in found]
 
     def update(self, table: Table, updates: Sequence[tuple[int, dict]], *,
                bump_version: bool = False, touch: bool = False) -> None:

@@ -139,15 +139,19 @@ def main() -> None:
         "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--skip-naive", action="store_true", help="leave out the ~40 s naive run")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--workbook", type=Path, metavar="PATH",
+                        help="reuse this generated ledger if it exists (else write it there)")
     args = parser.parse_args()
     rng = random.Random(7)
     results: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="qifu-bench-") as tmpdir:
         tmp = Path(tmpdir)
         firms = make_firms(args.firms, rng)
-        roster, ledger = tmp / "roster.xlsx", tmp / "appeals.xlsx"
+        roster, ledger = tmp / "roster.xlsx", args.workbook or tmp / "appeals.xlsx"
         write_roster(roster, firms)
-        t, _ = timed(lambda: write_appeals(ledger, args.rows, firms, rng))
+        t = 0.0
+        if not ledger.exists():
+            t, _ = timed(lambda: write_appeals(ledger, args.rows, firms, rng))
         print(f"generated {args.rows:,} appeals × {len(HEADER)} columns "
               f"({ledger.stat().st_size / 1e6:.1f} MB) in {t:.1f} s", file=sys.stderr)
 

@@ -19,7 +19,14 @@ from crm.services.calendar import WorkCalendar
 from etl import clean
 from etl.clean import Bad, Warned
 from etl.engine import Context, Kind, RowError
-from etl.kinds.common import categories, find_firm, street_cleaner, unit_id, words
+from etl.kinds.common import (
+    categories,
+    find_firm,
+    stored_keys,
+    street_cleaner,
+    unit_id,
+    words,
+)
 
 OTHER = "其他"
 COLUMNS = ("code", "enterprise_id", "street_id", "category_id", "channel", "priority", "title",
@@ -72,7 +79,8 @@ class Appeals(Kind):
         derived = [self._derived(r) for r in recs if not r.get("code")]
         t = self.table
         existing = ctx.cache["existing"]
-        wanted = list(dict.fromkeys(keyed + [d for d in derived if d]))
+        stored = stored_keys(ctx, t.c.code)
+        wanted = [k for k in dict.fromkeys(keyed + [d for d in derived if d]) if k in stored]
         for i in range(0, len(wanted), 900):
             for row in ctx.session.execute(select(t.c.id, t.c.version, *[t.c[c] for c in COLUMNS])
                                            .where(t.c.code.in_(wanted[i:i + 900]))).mappings():
@@ -137,11 +145,11 @@ class Appeals(Kind):
 
     def write(self, ctx: Context) -> None:
         super().write(ctx)
-        rows = [{"id": ctx.new_id(AppealUnit.__table__), "appeal_id": a["id"],
+        rows = [{"appeal_id": a["id"],
                  "unit_id": a["lead_unit_id"], "role": "lead", "active": True,
                  "assigned_at": a["received_at"]}
                 for a in ctx.inserts.get(self.table.name, ()) if a.get("lead_unit_id")]
-        ctx.writer.insert(AppealUnit.__table__, rows)
+        ctx.writer.insert(AppealUnit.__table__, rows, auto_id=True)
 
     def tables_in_order(self):
         from crm.models import Unit

@@ -15,7 +15,7 @@ from crm.models import Contact, Enterprise
 from etl import clean
 from etl.engine import Context, Kind, RowError
 from etl.headers import header_unit
-from etl.kinds.common import initials, street_cleaner, street_from_address, words
+from etl.kinds.common import initials, stored_keys, street_cleaner, street_from_address, words
 
 COLUMNS = ("uscc", "name", "street_id", "address", "industry", "size", "registered_on",
            "registered_capital", "legal_rep", "business_scope", "is_above_scale")
@@ -42,7 +42,8 @@ class Enterprises(Kind):
                 "contact_phone": clean.phone}
 
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
-        codes = [r["uscc"] for r in recs]
+        stored = stored_keys(ctx, self.table.c.uscc)
+        codes = [r["uscc"] for r in recs if r["uscc"] in stored]
         names = [r["name"] for r in recs]
         t = self.table
         existing = ctx.cache.setdefault("existing", {})
@@ -51,6 +52,8 @@ class Enterprises(Kind):
             for row in ctx.session.execute(select(t.c.id, t.c.version, *[t.c[c] for c in COLUMNS])
                                            .where(t.c.uscc.in_(part))).mappings():
                 existing[row["uscc"]] = (row["id"], {c: row[c] for c in ("version", *COLUMNS)})
+        stored_names = stored_keys(ctx, self.table.c.name)
+        names = [n for n in names if n in stored_names]
         for part in _parts(names):
             for name, code in ctx.session.execute(select(t.c.name, t.c.uscc)
                                                   .where(t.c.name.in_(part))):
