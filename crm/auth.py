@@ -86,13 +86,14 @@ class Actor:
 
 # Which pages each role may open; the router builds its menu from this.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
+    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "imports"),
     "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
     "handler": ("home", "appeals", "appeal", "enterprises"),
     "chamber": ("home", "enterprises"),
     "employment": ("home", "enterprises"),
     "official": ("home", "enterprises", "appeals", "appeal"),
-    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "users", "reference"),
+    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "users", "reference",
+              "imports"),
 }
 
 

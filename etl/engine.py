@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
+import itertools
 import time
+from operator import itemgetter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +38,9 @@ from etl.writer import BulkWriter, jsonable
 CHUNK = 5000
 _FOOTER = ("合计", "总计", "小计", "注:", "注：", "说明:", "说明：", "备注:", "备注：", "填报人",
            "审核人", "制表人", "负责人:", "负责人：", "联系人:", "联系人：")
+_FOOTER_STARTS = frozenset(f[0] for f in _FOOTER) | {" ", "\u3000", "\t"}
 MISSING = object()
+_NAMES: dict[int, str] = {}  # Table.name goes through a slow __getattr__
 Progress = Callable[[str, int, int], None]
 
 
@@ -153,7 +158,12 @@ class Context:
         inserts, updates or changes nothing is decided in `settle`, once every row
         is known, so a key repeated in the file is judged by its final values.
         """
-        seen = self.seen.setdefault(table.name, {})
+        name = _NAMES.get(id(table))
+        if name is None:
+            name = _NAMES[id(table)] = table.name
+        seen = self.seen.get(name)
+        if seen is None:
+            seen = self.seen[name] = {}
         if key in seen:
             rid, merged = seen[key]
             merged.update(values)
@@ -186,7 +196,7 @@ class Context:
         groups: dict[tuple, list] = {}
         for intent in self.intents:
             table, key = intent[0], intent[1]
-            groups.setdefault((table.name, key), []).append(intent)
+            groups.setdefault((_NAMES.get(id(table)) or table.name, key), []).append(intent)
         row_action: dict[int, str] = {}
         rank = {"unchanged": 0, "updated": 1, "inserted": 2}
 
@@ -201,6 +211,15 @@ class Context:
             table, existing, versioned, rid = (intents[0][0], intents[0][4], intents[0][5],
                                                intents[0][6])
             main = tname == self.main_table
+            if existing is None and len(intents) == 1:  # the common case: one new row
+                row = intents[0][3]
+                if main:
+                    row_action[row] = "inserted"
+                else:
+                    mark(row, "inserted", main)
+                self.records.append((tname, rid, row, "inserted", None))
+                self.inserts.setdefault(tname, []).append({**intents[0][2], "id": rid})
+                continue
             if existing is None:
                 state = {}
                 for i, (_, _, values, row, *_rest) in enumerate(intents):
@@ -356,22 +375,22 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
               for f, i in mapping.fields.items() if f in cleaners]
     header_norm = [norm_header(c) for c in report.header]
 
-    def body():
-        number = report.header_row
-        for row in head[mapping.header_row + 1:]:
-            number += 1
-            yield number, row
-        for row in rows:
-            number += 1
-            yield number, row
-
+    first_header = report.header[0] if report.header else None
+    number = report.header_row
     chunk: list[tuple[int, list]] = []
-    for number, row in body():
-        if _is_blank_row(row) or _is_footer(row):
+    for row in itertools.chain(head[mapping.header_row + 1:], rows):
+        number += 1
+        if not any(row):  # '' / None cells only: any() runs in C
             continue
-        if row and norm_header(row[0]) == header_norm[0] and \
-                [norm_header(c) for c in row] == header_norm:
-            continue  # the header repeated above the next block
+        first = row[0]
+        if first.__class__ is str and (
+                first[:1] in _FOOTER_STARTS or first == first_header or not first.strip()):
+            if _is_blank_row(row) or _is_footer(row):
+                continue
+            if [norm_header(c) for c in row] == header_norm:
+                continue  # the header repeated above the next block
+        elif first is None and (_is_blank_row(row) or _is_footer(row)):
+            continue
         chunk.append((number, row))
         if len(report.sample) < 10:
             report.sample.append(list(row))
@@ -401,43 +420,53 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
 
 
 def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, report: Report):
+    """Clean a chunk column by column, each distinct value once, then plan row by row."""
     n = len(chunk)
     report.rows_read += n
-    cleaned: list[dict] = [{} for _ in range(n)]
     problems: dict[int, list[Issue]] = {}
     notes: dict[int, list[Issue]] = {}
     rows = [row for _, row in chunk]
+    width = min(map(len, rows))
     soft = kind.soft
+    names, columns = [], []
     for fld, idx, fn, cache in fields:
         header = mapping.columns[idx].header
-        column = [row[idx] if idx < len(row) else None for row in rows]
-        for j, raw in enumerate(column):
-            if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
-                continue
-            if cache is not None:
-                value = cache.get(raw, MISSING)
-                if value is MISSING:
-                    try:
-                        value = fn(raw)
-                    except Bad as err:
-                        value = err
-                    cache[raw] = value
+        if idx < width:
+            column = list(map(itemgetter(idx), rows))
+        else:
+            column = [row[idx] if idx < len(row) else None for row in rows]
+        memo = cache if cache is not None else {}
+        flagged = False
+        for raw in dict.fromkeys(column):
+            if raw in memo:
+                value = memo[raw]
+            elif raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
+                value = memo[raw] = None
             else:
                 try:
                     value = fn(raw)
                 except Bad as err:
                     value = err
-            cls = value.__class__
-            if cls is Bad:
-                target = notes if fld in soft else problems
-                target.setdefault(j, []).append(
-                    Issue(chunk[j][0], header, raw, value.key, value.params))
-                continue
-            if cls is Warned:
-                notes.setdefault(j, []).append(Issue(chunk[j][0], header, raw, value.key,
-                                                     value.params))
-                value = value.value
-            cleaned[j][fld] = value
+                memo[raw] = value
+            if value.__class__ is Bad or value.__class__ is Warned:
+                flagged = True
+        values = list(map(memo.__getitem__, column))
+        if flagged:
+            for j, value in enumerate(values):
+                cls = value.__class__
+                if cls is Warned:
+                    notes.setdefault(j, []).append(
+                        Issue(chunk[j][0], header, column[j], value.key, value.params))
+                    values[j] = value.value
+                elif cls is Bad:
+                    target = notes if fld in soft else problems
+                    target.setdefault(j, []).append(
+                        Issue(chunk[j][0], header, column[j], value.key, value.params))
+                    values[j] = None
+        names.append(fld)
+        columns.append(values)
+    cleaned = [{k: v for k, v in zip(names, vals) if v is not None}
+               for vals in zip(*columns)] if columns else [{} for _ in range(n)]
     for j, rec in enumerate(cleaned):
         if j in problems:
             continue
@@ -493,12 +522,15 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
     if progress:
         progress("write", 0, 1)
     kind.write(ctx)
-    records = [{"batch_id": batch.id, "entity": entity, "record_id": rid, "sheet": ctx.sheet,
-                "row_number": row, "action": action, "previous": previous}
-               for entity, rid, row, action, previous in ctx.records]
-    ctx.writer.insert(ImportRecord.__table__, records, auto_id=True)
+    ctx.writer.insert_tuples(
+        ImportRecord.__table__,
+        ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous"),
+        [(batch.id, entity, rid, ctx.sheet, row, action,
+          None if previous is None else json.dumps(previous, ensure_ascii=False))
+         for entity, rid, row, action, previous in ctx.records])
     ctx.writer.check_foreign_keys([t.name for t in kind.tables_in_order()]
                                   + ["import_record"])
+    ctx.writer.close()
     batch.rows_read, batch.inserted, batch.updated = (report.rows_read, report.inserted,
                                                       report.updated)
     batch.unchanged, batch.rejected = report.unchanged, report.rejected

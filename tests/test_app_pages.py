@@ -258,6 +258,8 @@ EXPECTED = {
     ("official", "appeal"): ["诉求详情"],
     ("admin", "appeal"): ["诉求详情"],
     ("admin", "reference"): ["诉求类别与办理时限", "责任单位"],
+    ("admin", "imports"): ["表格导入导出", "空白模板", "导入记录"],
+    ("liaison", "imports"): ["表格导入导出", "空白模板", "导入记录"],
 }
 # What each role must NOT see (scope is enforced by the services, not by hiding).
 UNEXPECTED = {

@@ -34,6 +34,7 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("appeal", "nav.appeal", ":material/description:", "nav.section.work"),
     Screen("users", "nav.users", ":material/group:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
+    Screen("imports", "nav.imports", ":material/upload_file:", "nav.section.work"),
 )}
 
 

@@ -75,6 +75,7 @@ class Appeals(Kind):
         if "calendar" not in ctx.cache:
             ctx.cache["calendar"] = WorkCalendar.load(ctx.session)
             ctx.cache["existing"] = {}
+            ctx.cache["dues"] = {}
         keyed = [r["code"] for r in recs if r.get("code")]
         derived = [self._derived(r) for r in recs if not r.get("code")]
         t = self.table
@@ -109,8 +110,13 @@ class Appeals(Kind):
         cat_name = rec.get("category", OTHER)
         if "category" not in rec:
             ctx.warn(None, "etl.no_category")
-        cid, limit, working = categories(ctx).get(cat_name) or categories(ctx)[OTHER]
-        due = ctx.cache["calendar"].add(received.date(), limit, working_days=working)
+        cats = ctx.cache.get("categories") or categories(ctx)
+        cid, limit, working = cats.get(cat_name) or cats[OTHER]
+        day = received.date()
+        dues = ctx.cache["dues"]
+        due = dues.get((day, cid))
+        if due is None:
+            due = dues[(day, cid)] = ctx.cache["calendar"].add(day, limit, working_days=working)
         values = {"code": code, "enterprise_id": fid, "title": title,
                   "category_id": cid, "received_at": received, "due_date": due}
         if description is not None or "description" in rec:
@@ -127,8 +133,8 @@ class Appeals(Kind):
             lead = unit_id(ctx, rec["lead_unit"], row, "lead_unit")
             values["lead_unit_id"] = lead
         existing = ctx.cache["existing"].get(code)
-        current = existing[1] if existing else ctx.seen.get(self.table.name, {}).get(code,
-                                                                                    (0, None))[1]
+        current = existing[1] if existing else ctx.seen.get("appeal", {}).get(code,
+                                                                              (0, None))[1]
         status = rec.get("status")
         if status is None and current is None:
             status = ("callback" if rec.get("satisfaction") else "replied" if replied
