@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import itertools
+import json
 import time
-from operator import itemgetter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import Table, select
@@ -465,41 +465,50 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
                     values[j] = None
         names.append(fld)
         columns.append(values)
-    cleaned = [{k: v for k, v in zip(names, vals) if v is not None}
-               for vals in zip(*columns)] if columns else [{} for _ in range(n)]
+    cleaned = [{k: v for k, v in zip(names, vals, strict=True) if v is not None}
+               for vals in zip(*columns, strict=True)] if columns else [{} for _ in range(n)]
+    required, groups = kind.required, kind.one_of
     for j, rec in enumerate(cleaned):
         if j in problems:
             continue
-        number = chunk[j][0]
-        for fld in kind.required:
-            if rec.get(fld) is None:
+        for fld in required:
+            if fld not in rec:
+                label = mapping.header_of(fld)
                 problems.setdefault(j, []).append(
-                    Issue(number, mapping.header_of(fld), None, "etl.required",
-                          {"column": mapping.header_of(fld)}))
-        for group in kind.one_of:
-            if all(rec.get(f) is None for f in group):
-                names = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
+                    Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
+        for group in groups:
+            for fld in group:
+                if fld in rec:
+                    break
+            else:
+                label = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
                 problems.setdefault(j, []).append(
-                    Issue(number, names, None, "etl.required", {"column": names}))
+                    Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
     valid = [(j, rec) for j, rec in enumerate(cleaned) if j not in problems]
     kind.prefetch(ctx, [rec for _, rec in valid])
+    plan, intents, order = kind.plan, ctx.intents, ctx.row_order
     for j, rec in valid:
-        number, row = chunk[j]
-        ctx.start_row()
+        number = chunk[j][0]
+        ctx._row_intents = row_intents = []
+        ctx.warnings = []
         try:
-            kind.plan(ctx, rec, number)
+            plan(ctx, rec, number)
         except RowError as err:
+            row = chunk[j][1]
             col = mapping.header_of(err.field) if err.field else ""
             raw = row[mapping.fields[err.field]] if err.field in mapping.fields and \
                 mapping.fields[err.field] < len(row) else None
             problems[j] = [Issue(number, col, raw, err.key, err.params)]
             continue
-        ctx.keep_row(number)
-        for fld, key, params in ctx.warnings:
-            col = mapping.header_of(fld) if fld else ""
-            idx = mapping.fields.get(fld)
-            raw = row[idx] if idx is not None and idx < len(row) else None
-            notes.setdefault(j, []).append(Issue(number, col, raw, key, params))
+        intents.extend(row_intents)
+        order.append(number)
+        if ctx.warnings:
+            row = chunk[j][1]
+            for fld, key, params in ctx.warnings:
+                col = mapping.header_of(fld) if fld else ""
+                idx = mapping.fields.get(fld)
+                raw = row[idx] if idx is not None and idx < len(row) else None
+                notes.setdefault(j, []).append(Issue(number, col, raw, key, params))
     for j in sorted(problems):
         report.rejected += 1
         report.errors.extend(problems[j])

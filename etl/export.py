@@ -51,7 +51,7 @@ def yes_no(value: bool | None) -> str | None:
 
 def _enterprises(session: Session) -> Iterable[dict]:
     primary = {}
-    for fid, name, phone, is_primary in session.execute(
+    for fid, name, phone, _ in session.execute(
             select(Contact.enterprise_id, Contact.name, Contact.phone, Contact.is_primary)
             .order_by(Contact.is_primary.desc(), Contact.id)):
         primary.setdefault(fid, (name, phone))

@@ -63,10 +63,8 @@ def _csv_rows(stream: io.TextIOBase) -> Iterator[list]:
 
 
 def open_csv(data: bytes | Path | str) -> Sheet:
-    if isinstance(data, bytes):
-        raw = io.BytesIO(data)
-    else:
-        raw = open(data, "rb")  # noqa: SIM115 - closed when the generator finishes
+    # The file is closed when the row generator finishes.
+    raw = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")  # noqa: SIM115
     encoding = detect_encoding(raw.read(SNIFF_BYTES))
     raw.seek(0)
     text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")

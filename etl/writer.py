@@ -14,13 +14,12 @@ import datetime as dt
 import itertools
 import json
 import time
-from operator import methodcaller
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from operator import methodcaller
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
 from sqlalchemy.orm import Session
-
 
 BIG_CACHE_KIB = 256 * 1024  # while an import writes (SQLite allocates only what it uses)
 DEFER_AT = 5000  # rows; below this, index upkeep is cheaper than a rebuild

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from crm.db import session_factory
 from crm.models import Appeal, AppealUnit, Unit
 from crm.services.users import actor_of, add_user
-from tests.etl.conftest import A, B, BAD, C, counts, errors, run_import, xlsx
+from tests.etl.conftest import BAD, A, B, C, counts, errors, run_import, xlsx
 
 LEDGER = [
     ["江北区企业诉求台账"],
@@ -42,9 +42,10 @@ def test_a_ledger_names_firms_by_code_or_name_and_maps_words_and_dates(engine, f
     assert report.header_row == 2
     assert counts(report) == (10, 4, 1, 0, 5)
     assert errors(report) == [
-        (5, "企业名称", f"企业名称“重庆齐祥灯饰有限公司”与统一社会信用代码 {B} 不一致（该代码属于“中信证券重庆江北嘴营业部”）"),
-        (7, "统一社会信用代码", "统一社会信用代码有误：第 18 位校验码应为“%s”，实际为“%s”，请核对全部"
-         " 18 位" % (A[-1], BAD[-1])),
+        (5, "企业名称", f"企业名称“重庆齐祥灯饰有限公司”与统一社会信用代码 {B} 不一致"
+         "（该代码属于“中信证券重庆江北嘴营业部”）"),
+        (7, "统一社会信用代码", f"统一社会信用代码有误：第 18 位校验码应为“{A[-1]}”，"
+         f"实际为“{BAD[-1]}”，请核对全部 18 位"),
         (8, "受理时间", "无法识别的日期"),
         (10, "答复时间", "答复时间早于受理时间"),
         (11, "满意度", "无法识别“还行吧”，可填：满意、基本满意、不满意"),

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from crm.db import session_factory
 from crm.errors import ValidationError
 from crm.models import Contact, Enterprise, ImportBatch, ImportRecord, Street
-from tests.etl.conftest import A, B, BAD, C, D, counts, errors, run_import, xlsx
+from tests.etl.conftest import BAD, A, B, C, D, counts, errors, run_import, xlsx
 
 MESSY = [
     ["2022年江北区企业服务台账"],                                            # 1 merged title
@@ -41,8 +41,8 @@ def test_a_messy_roster_is_read_past_its_title_lines_and_every_bad_row_says_why(
     assert report.mapping.unmapped == ["序号"]
     assert counts(report) == (6, 2, 1, 0, 3)  # read, inserted, updated, unchanged, rejected
     assert errors(report) == [
-        (6, "社会信用代码*", "统一社会信用代码有误：第 18 位校验码应为“%s”，实际为“%s”，请核对全部"
-         " 18 位" % (A[-1], BAD[-1])),
+        (6, "社会信用代码*", f"统一社会信用代码有误：第 18 位校验码应为“{A[-1]}”，"
+         f"实际为“{BAD[-1]}”，请核对全部 18 位"),
         (8, "镇街", "没有名为“不存在街道”的镇街"),
         (9, "单位名称", "“单位名称”不能为空"),
     ]
@@ -94,7 +94,8 @@ def test_a_name_already_used_by_another_code_is_refused(engine, firms, tmp_path)
     path = xlsx(tmp_path / "clash.xlsx", [["统一社会信用代码", "企业名称"],
                                           [D, "重庆齐祥灯饰有限公司"]])
     report = run_import(engine, "enterprises", path)
-    assert errors(report) == [(2, "企业名称", f"企业名称“重庆齐祥灯饰有限公司”已属于另一统一社会信用代码 {A}")]
+    assert errors(report) == [
+        (2, "企业名称", f"企业名称“重庆齐祥灯饰有限公司”已属于另一统一社会信用代码 {A}")]
 
 
 def test_a_blank_cell_or_a_missing_column_never_erases_what_is_stored(engine, firms, tmp_path):
