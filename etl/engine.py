@@ -350,7 +350,8 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
         if len(head) >= SCAN_ROWS:
             break
     remembered = remembered_mapping(session, kind.name, street_id)
-    mapping = detect_header(kind.name, head, remembered=remembered)
+    chosen = {**remembered, **{norm_header(k): v for k, v in (overrides or {}).items()}}
+    mapping = detect_header(kind.name, head, remembered=chosen)
     if mapping is None:
         raise ReadError("no header row found: the first rows name none of the columns of "
                         f"{kind.name!r}")
