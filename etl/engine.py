@@ -403,7 +403,9 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     if chunk:
         _plan_chunk(ctx, kind, mapping, fields, chunk, report)
     report.timings["read+clean+plan"] = time.perf_counter() - started
+    mark = time.perf_counter()
     actions = ctx.settle()
+    report.timings["settle"] = time.perf_counter() - mark
     for number in ctx.row_order:
         action = actions.get(number, "unchanged")
         setattr(report, action, getattr(report, action) + 1)
