@@ -12,7 +12,6 @@ previous values) so the batch can be rolled back.
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import itertools
 import json
@@ -29,7 +28,6 @@ from crm.auth import Actor
 from crm.db import now
 from crm.i18n import t
 from crm.models import HeaderMapping, ImportBatch, ImportRecord
-from etl import clean
 from etl.clean import Bad, Warned
 from etl.headers import SCAN_ROWS, Mapping, detect_header, map_columns, norm_header
 from etl.readers import ReadError, open_table
@@ -175,15 +173,6 @@ class Context:
             seen[key] = (rid, dict(values))
         self._row_intents.append((table, key, values, row, existing, versioned, rid))
         return rid
-
-    def start_row(self) -> None:
-        self._row_intents = []
-        self.warnings = []
-
-    def keep_row(self, row: int) -> None:
-        self.intents.extend(self._row_intents)
-        self.row_order.append(row)
-        self._row_intents = []
 
     def settle(self) -> dict[int, str]:
         """Turn the intents into inserts and updates; the action of each row.
@@ -340,9 +329,8 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     started = time.perf_counter()
     filename = filename or Path(str(source)).name
     table = open_table(source, filename=filename, sheet=sheet)
-    report = Report(kind=kind.name, filename=filename, sheet=table.sheet_names and table.name,
+    report = Report(kind=kind.name, filename=filename, sheet=table.name,
                     sheet_names=table.sheet_names, dry_run=dry_run, strict=strict)
-    report.sheet = table.name
     rows = table.rows
     head: list[list] = []
     for row in rows:
@@ -540,8 +528,10 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
         [(batch.id, entity, rid, ctx.sheet, row, action,
           None if previous is None else json.dumps(previous, ensure_ascii=False))
          for entity, rid, row, action, previous in ctx.records])
+    mark = time.perf_counter()
     ctx.writer.check_foreign_keys([t.name for t in kind.tables_in_order()]
                                   + ["import_record"])
+    report.timings["foreign keys"] = time.perf_counter() - mark
     ctx.writer.close()
     batch.rows_read, batch.inserted, batch.updated = (report.rows_read, report.inserted,
                                                       report.updated)
@@ -553,12 +543,3 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
     report.written = True
     if progress:
         progress("write", 1, 1)
-
-
-def today() -> dt.date:
-    from crm.db import today as _today
-
-    return _today()
-
-
-__all__ = ["Bad", "Context", "Issue", "Kind", "Report", "RowError", "Warned", "clean", "run"]

@@ -123,8 +123,12 @@ def _range(low, high, scale: Decimal = Decimal(1)) -> str | None:
         return None
     low = (low if low is not None else high) * scale
     high = (high if high is not None else low) * scale
-    fmt = lambda v: format(v.normalize(), "f")  # noqa: E731
-    return fmt(low) if low == high else f"{fmt(low)}-{fmt(high)}"
+    return _plain(low) if low == high else f"{_plain(low)}-{_plain(high)}"
+
+
+def _plain(value: Decimal) -> str:
+    """12.50 -> '12.5', 100.00 -> '100' (what a person would type)."""
+    return format(value.normalize(), "f")
 
 
 def _bank_products(session: Session) -> Iterable[dict]:

@@ -8,13 +8,9 @@ from etl.engine import Kind
 def get_kind(name: str) -> Kind:
     from etl.kinds.appeals import Appeals
     from etl.kinds.enterprises import Enterprises
+    from etl.kinds.others import OTHER_KINDS
 
-    kinds = {"enterprises": Enterprises, "appeals": Appeals}
-    try:
-        from etl.kinds.others import OTHER_KINDS
-    except ImportError:
-        OTHER_KINDS = {}
-    kinds.update(OTHER_KINDS)
+    kinds = {"enterprises": Enterprises, "appeals": Appeals, **OTHER_KINDS}
     if name not in kinds:
         raise KeyError(name)
     return kinds[name]()

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from crm.models import Appeal, AppealUnit
 from crm.services.calendar import WorkCalendar
 from etl import clean
-from etl.clean import Bad, Warned
+from etl.clean import Warned
 from etl.engine import Context, Kind, RowError
 from etl.kinds.common import (
     categories,
@@ -162,5 +162,3 @@ class Appeals(Kind):
 
         return [Unit.__table__, self.table]
 
-
-__all__ = ["Appeals", "Bad"]

@@ -11,7 +11,6 @@ is fair + firm, and a position is participation + title.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 
@@ -319,5 +318,3 @@ class JobFairs(Kind):
 
 OTHER_KINDS = {"visits": Visits, "assignments": Assignments, "financing-needs": FinancingNeeds,
                "bank-products": BankProducts, "job-fair": JobFairs}
-
-__all__ = ["OTHER_KINDS", "dt"]
