@@ -86,7 +86,7 @@ class Actor:
 
 # Which pages each role may open; the router builds its menu from this.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "kpi"),
+    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "kpi", "imports"),
     "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
     "handler": ("home", "appeals", "appeal", "enterprises"),
     "chamber": ("home", "enterprises"),
@@ -94,7 +94,7 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "official": ("home", "enterprises", "appeals", "appeal", "kpi", "kpi_breakdown",
                  "kpi_bulletin"),
     "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "kpi", "kpi_breakdown",
-              "kpi_bulletin", "users", "reference"),
+              "kpi_bulletin", "users", "reference", "imports"),
 }
 
 

@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -216,6 +217,50 @@ def cmd_kpi_rollups(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from crm.services.imports import errors_bytes, import_file
+
+    if not Path(args.file).is_file():
+        print(f"error: cannot read {args.file}: no such file", file=sys.stderr)
+        return EXIT_ERROR
+    engine = make_engine()
+    with session_factory(engine).begin() as session:
+        report = import_file(session, Path(args.file), args.kind, sheet=args.sheet,
+                             strict=args.strict, dry_run=args.dry_run)
+    if args.errors_out:
+        Path(args.errors_out).write_bytes(errors_bytes(report))
+    if args.json:
+        print(json.dumps(report.summary(), ensure_ascii=False, default=str))
+        if report.warnings:
+            print(f"{len(report.warnings)} warning(s); see --errors-out for the list",
+                  file=sys.stderr)
+        return 0
+    what = "checked (dry run, nothing written)" if report.dry_run else (
+        "not written (strict mode: rejected rows)" if not report.written else
+        f"imported as batch {report.batch_id}")
+    print(f"{args.kind}: {report.filename} sheet {report.sheet or '-'}, header on row "
+          f"{report.header_row}; {what} in {report.seconds:.1f} s")
+    print(f"rows {report.rows_read}: inserted {report.inserted}, updated {report.updated}, "
+          f"unchanged {report.unchanged}, rejected {report.rejected}, "
+          f"warnings {len(report.warnings)}")
+    if report.mapping and report.mapping.unmapped:
+        print("columns not imported: " + ", ".join(report.mapping.unmapped))
+    for issue in report.errors[:args.show]:
+        print(f"  row {issue.row} [{issue.column}] {issue.value!r}: {issue.message()}")
+    if len(report.errors) > args.show:
+        print(f"  … {len(report.errors) - args.show} more (use --errors-out or --json)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from etl.export import export
+
+    with session_factory(make_engine())() as session:
+        count = export(session, args.kind, args.file)
+    print(f"{count} {args.kind} row(s) written to {args.file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from crm.models.people import ROLES
 
@@ -293,6 +338,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--street", help="only this street/town, e.g. 江北城街道 or 江北城")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_kpi)
+
+    from crm.models.imports import IMPORT_KINDS
+
+    p = sub.add_parser("import", help="import a spreadsheet (.xlsx, .xls, .csv)",
+                       description="Import one sheet in one transaction: the header row is "
+                                   "found below title lines, columns are mapped by synonym, "
+                                   "values cleaned; valid rows are inserted or updated by "
+                                   "their natural key (re-importing changes nothing), bad "
+                                   "rows are reported with row number, column and reason. "
+                                   "Exit 0 when the file was processed, 2 when it could "
+                                   "not be read.")
+    p.add_argument("kind", choices=IMPORT_KINDS)
+    p.add_argument("file", help="the .xlsx, .xls or .csv file")
+    p.add_argument("--sheet", metavar="NAME", help="sheet name (default: the first non-empty)")
+    p.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    p.add_argument("--strict", action="store_true",
+                   help="write nothing unless every row is valid")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: kind, rows_read, inserted, updated, "
+                        "unchanged, rejected, errors [{row, column, value, message}]")
+    p.add_argument("--errors-out", metavar="FILE.xlsx",
+                   help="write the rejected rows with reasons (and warnings) to this workbook")
+    p.add_argument("--show", type=int, default=20, metavar="N",
+                   help="rejected rows to print without --json (default 20)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export a kind to .xlsx or .csv with the import headers",
+                       description="Write every record of KIND with the headers the importer "
+                                   "reads, so importing the file again reports every row "
+                                   "unchanged. The format follows the file name.")
+    p.add_argument("kind", choices=IMPORT_KINDS)
+    p.add_argument("file", help="target .xlsx or .csv")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

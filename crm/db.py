@@ -57,6 +57,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _sqlite_foreign_keys_on(dbapi_conn, _record) -> None:
+    """A bulk import may switch enforcement off for its own transaction (etl.writer)."""
+    if dbapi_conn is not None:
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite"):
@@ -64,6 +70,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
             DATA_DIR.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _sqlite_foreign_keys_on)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if kwargs.pop("no_pool", False):

@@ -265,6 +265,8 @@ EXPECTED = {
     ("admin", "kpi_breakdown"): ["按单位、类别、月份"],
     ("official", "kpi_bulletin"): ["月度通报", "企业诉求办理情况通报", "注：综合成绩"],
     ("admin", "kpi_bulletin"): ["月度通报", "综合成绩"],
+    ("admin", "imports"): ["表格导入导出", "空白模板", "导入记录"],
+    ("liaison", "imports"): ["表格导入导出", "空白模板", "导入记录"],
 }
 # What each role must NOT see (scope is enforced by the services, not by hiding).
 UNEXPECTED = {

@@ -69,8 +69,8 @@ def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
 
 
 COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-rollups",),
-            ("users",), ("users", "add"),
-            ("users", "list"), ("users", "set-password")]
+            ("users",), ("users", "add"), ("users", "list"), ("users", "set-password"),
+            ("import",), ("export",)]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -84,3 +84,48 @@ def test_every_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for command in COMMANDS:
         assert re.search(r"python -m crm " + re.escape(" ".join(command)), readme), command
+
+
+def test_import_prints_one_json_object_with_the_published_keys(fresh_url, tmp_path):
+    from openpyxl import Workbook
+
+    from crm.uscc import complete
+
+    assert crm("init-db", url=fresh_url).returncode == 0
+    good = complete("91500105MA5UA001")
+    book = Workbook()
+    sheet = book.active
+    for row in (["企业名录"], ["统一社会信用代码", "企业名称"], [good, "重庆甲公司"],
+                [good[:-1] + "Z", "重庆乙公司"]):
+        sheet.append(row)
+    path = tmp_path / "roster.xlsx"
+    book.save(path)
+    out = tmp_path / "errors.xlsx"
+    result = crm("import", "enterprises", str(path), "--json", "--errors-out", str(out),
+                 url=fresh_url)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert list(report) == ["kind", "rows_read", "inserted", "updated", "unchanged", "rejected",
+                            "errors"]
+    assert (report["kind"], report["rows_read"], report["inserted"], report["rejected"]) == \
+        ("enterprises", 2, 1, 1)
+    assert report["errors"] == [{"row": 4, "column": "统一社会信用代码", "value": good[:-1] + "Z",
+                                 "message": report["errors"][0]["message"]}]
+    assert "第 18 位" in report["errors"][0]["message"] and out.is_file()
+    again = json.loads(crm("import", "enterprises", str(path), "--json", url=fresh_url).stdout)
+    assert (again["inserted"], again["unchanged"]) == (0, 1)
+    exported = tmp_path / "export.csv"
+    assert crm("export", "enterprises", str(exported), url=fresh_url).returncode == 0
+    back = json.loads(crm("import", "enterprises", str(exported), "--json", url=fresh_url).stdout)
+    assert (back["rows_read"], back["unchanged"]) == (1, 1)
+
+
+def test_import_of_an_unreadable_file_is_one_line_and_nonzero(fresh_url, tmp_path):
+    assert crm("init-db", url=fresh_url).returncode == 0
+    bogus = tmp_path / "bogus.xlsx"
+    bogus.write_bytes(b"not a spreadsheet")
+    result = crm("import", "appeals", str(bogus), "--json", url=fresh_url)
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    missing = crm("import", "appeals", str(tmp_path / "nope.csv"), url=fresh_url)
+    assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1

@@ -38,6 +38,7 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("kpi_bulletin", "nav.kpi_bulletin", ":material/summarize:", "nav.section.kpi"),
     Screen("users", "nav.users", ":material/group:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
+    Screen("imports", "nav.imports", ":material/upload_file:", "nav.section.work"),
 )}
 
 

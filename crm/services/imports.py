@@ -1,0 +1,139 @@
+"""Spreadsheet import and export as services: what the app's import page and the CLI call.
+
+An admin imports anything district-wide; a liaison imports their own street's
+data (rows of other streets are rejected, firms without a street go to theirs).
+The caller owns the transaction: commit and the batch lands whole.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from crm.auth import Actor
+from crm.errors import Forbidden, NotFound, ValidationError
+from crm.models import HeaderMapping, ImportBatch, Street, User
+from crm.models.imports import IMPORT_KINDS
+
+IMPORT_ROLES = {"admin", "liaison"}
+KINDS = IMPORT_KINDS
+
+
+def _check(actor: Actor | None, kind: str | None = None) -> None:
+    if actor is not None and actor.role not in IMPORT_ROLES:
+        raise Forbidden(f"a {actor.role} may not import", key="import.forbidden")
+    if kind is not None and kind not in KINDS:
+        raise ValidationError(f"unknown kind {kind!r}", key="import.unknown_kind", kind=kind)
+
+
+def import_file(session: Session, source: bytes | str | Path, kind: str, *,
+                actor: Actor | None = None, filename: str | None = None,
+                sheet: str | None = None, strict: bool = False, dry_run: bool = False,
+                overrides: dict[str, str | None] | None = None, progress=None):
+    """Import (or with dry_run, only check) one sheet; returns the etl Report.
+
+    A file that cannot be read raises ValidationError(import.unreadable) with the reason.
+    """
+    from etl.engine import run
+    from etl.kinds import get_kind
+    from etl.readers import ReadError
+
+    _check(actor, kind)
+    try:
+        return run(session, get_kind(kind), source, filename=filename, sheet=sheet,
+                   strict=strict, dry_run=dry_run, actor=actor,
+                   street_id=actor.street_id if actor else None, overrides=overrides,
+                   progress=progress)
+    except ReadError as err:
+        reason = (str(err).splitlines() or ["unreadable"])[0]
+        raise ValidationError(reason, key="import.unreadable", reason=reason) from None
+
+
+def field_names(session: Session, kind: str, *, actor: Actor | None = None) -> list[str]:
+    """The fields a column of this kind may map to (for the mapping editor)."""
+    from etl.headers import fields_of
+
+    _check(actor, kind)
+    return list(fields_of(kind))
+
+
+def save_mapping(session: Session, kind: str, mapping: dict[str, str | None], *,
+                 actor: Actor) -> int:
+    """Remember header → field choices for the next file of the actor's street."""
+    from etl.headers import fields_of
+
+    _check(actor, kind)
+    known = set(fields_of(kind))
+    street_id = actor.street_id
+    count = 0
+    for header, fld in mapping.items():
+        header = " ".join(str(header).split())[:100]
+        if not header or (fld is not None and fld not in known):
+            continue
+        session.execute(delete(HeaderMapping).where(
+            HeaderMapping.kind == kind, HeaderMapping.source_header == header,
+            HeaderMapping.street_id.is_(None) if street_id is None
+            else HeaderMapping.street_id == street_id))
+        session.add(HeaderMapping(kind=kind, street_id=street_id, source_header=header,
+                                  field=fld))
+        count += 1
+    session.flush()
+    return count
+
+
+def list_batches(session: Session, *, actor: Actor, limit: int = 50) -> list[dict]:
+    _check(actor)
+    stmt = (select(ImportBatch, Street.name, User.display_name)
+            .outerjoin(Street, Street.id == ImportBatch.street_id)
+            .outerjoin(User, User.id == ImportBatch.user_id)
+            .order_by(ImportBatch.id.desc()).limit(limit))
+    if actor.role == "liaison":
+        stmt = stmt.where(ImportBatch.street_id == actor.street_id)
+    return [{"id": b.id, "kind": b.kind, "filename": b.filename, "sheet": b.sheet,
+             "street": street, "user": user, "status": b.status, "started_at": b.started_at,
+             "rows_read": b.rows_read, "inserted": b.inserted, "updated": b.updated,
+             "unchanged": b.unchanged, "rejected": b.rejected}
+            for b, street, user in session.execute(stmt)]
+
+
+def rollback(session: Session, batch_id: int, *, actor: Actor) -> dict[str, int]:
+    """Undo a batch (admin, or the liaison whose street it was)."""
+    from etl.rollback import rollback_batch
+
+    _check(actor)
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound(f"import batch {batch_id}", key="import.batch_not_found", id=batch_id)
+    if actor.role == "liaison" and batch.street_id != actor.street_id:
+        raise Forbidden("another street's batch", key="import.forbidden")
+    return rollback_batch(session, batch_id)
+
+
+def template(kind: str) -> bytes:
+    from etl.export import template as blank
+
+    _check(None, kind)
+    return blank(kind)
+
+
+def export_bytes(session: Session, kind: str, *, actor: Actor | None = None) -> bytes:
+    from etl.export import export_rows, write_xlsx
+
+    _check(actor, kind)
+    if actor is not None and actor.role != "admin":
+        raise Forbidden("only an administrator exports whole tables", key="import.forbidden")
+    header, rows = export_rows(session, kind)
+    buffer = io.BytesIO()
+    write_xlsx(header, rows, buffer, sheet=kind)
+    return buffer.getvalue()
+
+
+def errors_bytes(report, lang: str = "zh") -> bytes:
+    from etl.export import errors_workbook
+
+    buffer = io.BytesIO()
+    errors_workbook(report, buffer, lang)
+    return buffer.getvalue()

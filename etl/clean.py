@@ -1,0 +1,332 @@
+"""Turning what people type into Excel into the values the database keeps.
+
+Each cleaner takes one raw cell (str, int, float, bool, date, datetime from the
+reader) and returns the clean value, or a `Warned` value (kept, with a note
+for the user), or raises `Bad` with a message key (the row is rejected and
+the user is told why). Blank cells never reach a cleaner.
+
+Cleaners are pure and most results depend only on the raw value, so a column
+is cleaned through a cache: a 100,000-row ledger has a few hundred distinct
+categories, units, statuses and date strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from crm import uscc as uscc_mod
+
+
+class Bad(Exception):
+    """A cell that cannot be used: `key` is an i18n message key, `params` its arguments."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+class Warned:
+    """A clean value with a note the user should see (the row is kept)."""
+
+    __slots__ = ("key", "params", "value")
+
+    def __init__(self, kept: object, key: str, **params: object) -> None:
+        self.value, self.key, self.params = kept, key, params
+
+
+# --- text --------------------------------------------------------------------------------
+
+# Full-width ASCII (Ａ１，) and the ideographic space become half-width; Chinese
+# punctuation such as （） stays, because firm names are written with it.
+_WIDE = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF1A)}
+_WIDE.update({cp: cp - 0xFEE0 for cp in range(0xFF21, 0xFF3B)})
+_WIDE.update({cp: cp - 0xFEE0 for cp in range(0xFF41, 0xFF5B)})
+_WIDE.update({0x3000: 0x20, 0xA0: 0x20, 0x200B: None, 0xFEFF: None})
+
+
+def as_text(raw: object) -> str:
+    """A cell as text: 13812345678.0 (a number cell) -> '13812345678'."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime):
+        return raw.isoformat(sep=" ")
+    return str(raw)
+
+
+_NEEDS_WIDE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\xa0\u200b\ufeff]")
+
+
+def text(raw: object) -> str | None:
+    """One line: full-width letters/digits made half-width, runs of whitespace one space."""
+    s = as_text(raw)
+    if _NEEDS_WIDE.search(s):  # a C scan; translate() walks a dict per character
+        s = s.translate(_WIDE)
+    s = " ".join(s.split())
+    return s or None
+
+
+def long_text(raw: object) -> str | None:
+    """Free text keeps its line breaks; each line is trimmed, blank lines go."""
+    s = as_text(raw)
+    if "\n" not in s and "\r" not in s:
+        return text(s)
+    if _NEEDS_WIDE.search(s):
+        s = s.translate(_WIDE)
+    lines = (" ".join(line.split()) for line in s.splitlines())
+    s = "\n".join(line for line in lines if line)
+    return s or None
+
+
+def limited(limit: int, multiline: bool = False) -> Callable[[object], str | None]:
+    clean = long_text if multiline else text
+
+    def fn(raw: object) -> str | None:
+        s = clean(raw)
+        if s is not None and len(s) > limit:
+            raise Bad("etl.too_long", limit=limit, length=len(s))
+        return s
+
+    return fn
+
+
+def uscc(raw: object) -> str:
+    try:
+        return uscc_mod.validate(as_text(raw))
+    except uscc_mod.InvalidUSCC as err:
+        raise Bad("etl.bad_uscc", reason=err.reason, reason_en=err.reason_en) from None
+
+
+# --- dates -------------------------------------------------------------------------------
+
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                  r"(?:[\sT]*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?"
+                  r"(?:\.\d+)?\s*秒?)?")
+_US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"
+                 r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+MIN_YEAR, MAX_YEAR = 1949, 2100
+
+
+def _checked(year: int, month: int, day: int, hour=0, minute=0, second=0) -> dt.datetime:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise Bad("etl.bad_date")
+    try:
+        return dt.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        raise Bad("etl.bad_date") from None
+
+
+def _serial(number: float) -> dt.datetime:
+    if not 1 <= number < 80000:  # 1900-01-01 .. 2118
+        raise Bad("etl.bad_date")
+    moment = _EXCEL_EPOCH + dt.timedelta(days=number)
+    return moment.replace(microsecond=0)
+
+
+def moment(raw: object) -> dt.datetime:
+    """A date/time in any form streets write: a date cell, an Excel serial (44621),
+    2022年3月1日, 2022.3.1, 2022/03/01, 2022-3-1, 20220301, 2020/1/6 12:09:38,
+    and the US form of 311 exports, 05/01/2022 12:05:10 AM."""
+    if isinstance(raw, dt.datetime):
+        return raw.replace(microsecond=0, tzinfo=None)
+    if isinstance(raw, dt.date):
+        return dt.datetime(raw.year, raw.month, raw.day)
+    if isinstance(raw, bool):
+        raise Bad("etl.bad_date")
+    if isinstance(raw, int | float):
+        if isinstance(raw, float) and math.isnan(raw):
+            raise Bad("etl.bad_date")
+        if 19000101 <= raw <= 21001231 and float(raw).is_integer():
+            m = _COMPACT.fullmatch(str(int(raw)))
+            return _checked(int(m[1]), int(m[2]), int(m[3]))
+        return _serial(float(raw))
+    s = text(raw) or ""
+    m = _YMD.fullmatch(s)
+    if m:
+        return _checked(*(int(g) if g else 0 for g in m.groups()))
+    m = _US.fullmatch(s)
+    if m:
+        month, day, year, hour, minute, second, ampm = m.groups()
+        h = int(hour or 0)
+        if ampm:
+            h = h % 12 + (12 if ampm.lower() == "pm" else 0)
+        return _checked(int(year), int(month), int(day), h, int(minute or 0), int(second or 0))
+    m = _COMPACT.fullmatch(s)
+    if m:
+        return _checked(int(m[1]), int(m[2]), int(m[3]))
+    try:
+        number = float(s)
+    except ValueError:
+        raise Bad("etl.bad_date") from None
+    return _serial(number)
+
+
+def date(raw: object) -> dt.date:
+    return moment(raw).date()
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_APPROX = ("余", "多", "约", "左右", "近", "超", "以上", "大约", "上下")
+_FOREIGN = ("美元", "港元", "港币", "欧元", "日元", "英镑", "usd", "hkd", "eur")
+_CENT = Decimal("0.01")
+
+
+def _number_text(raw: object) -> str:
+    s = unicodedata.normalize("NFKC", as_text(raw)).lower()
+    for junk in (",", " ", "人民币", "rmb", "cny", "¥", "￥"):
+        s = s.replace(junk, "")
+    return s
+
+
+def amount(unit: str = "万元") -> Callable[[object], tuple[Decimal, bool]]:
+    """(amount in 万元, approximate?) from 100万元, 1,000,000, 100余万元, 约50万, 1.2亿.
+
+    A bare number is in the column's unit (the header's （元）/（万元）, else 万元).
+    """
+    def fn(raw: object) -> tuple[Decimal, bool]:
+        if isinstance(raw, bool):
+            raise Bad("etl.bad_amount")
+        if isinstance(raw, int | float):
+            if isinstance(raw, float) and math.isnan(raw):
+                raise Bad("etl.bad_amount")
+            value, approx, scale = Decimal(str(raw)), False, None
+        else:
+            s = _number_text(raw)
+            if any(f in s for f in _FOREIGN):
+                raise Bad("etl.foreign_currency")
+            numbers = _NUMBER.findall(s)
+            if len(numbers) != 1:
+                raise Bad("etl.bad_amount")
+            value = Decimal(numbers[0])
+            approx = any(a in s for a in _APPROX)
+            scale = ("亿" if "亿" in s else "万" if "万" in s else "千" if "千" in s
+                     else "元" if "元" in s else None)
+        if scale is None:
+            scale = "元" if unit == "元" else "万"
+        value *= {"亿": Decimal(10000), "万": Decimal(1), "千": Decimal("0.1"),
+                  "元": Decimal("0.0001")}[scale]
+        if value < 0:
+            raise Bad("etl.bad_amount")
+        try:
+            return value.quantize(_CENT), approx
+        except InvalidOperation:
+            raise Bad("etl.bad_amount") from None
+
+    return fn
+
+
+def count(raw: object) -> int:
+    """A head count: 30, '30人', '30余人' (kept as 30)."""
+    if isinstance(raw, bool):
+        raise Bad("etl.bad_number")
+    if isinstance(raw, int | float):
+        if isinstance(raw, float) and (math.isnan(raw) or not raw.is_integer()):
+            raise Bad("etl.bad_number")
+        value = int(raw)
+    else:
+        numbers = _NUMBER.findall(_number_text(raw))
+        if len(numbers) != 1 or "." in numbers[0]:
+            raise Bad("etl.bad_number")
+        value = int(numbers[0])
+    if value < 0:
+        raise Bad("etl.bad_number")
+    return value
+
+
+def number_range(raw: object) -> tuple[Decimal, Decimal]:
+    """'50-500', '50～500万', '3.85%-6%', '12', '最高500' -> (low, high) as written."""
+    s = _number_text(raw).replace("%", "")
+    numbers = [Decimal(n) for n in _NUMBER.findall(s)]
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        numbers = [Decimal(str(raw))]
+    if not numbers or len(numbers) > 2:
+        raise Bad("etl.bad_range")
+    low, high = (numbers[0], numbers[-1])
+    if any(w in s for w in ("最高", "不超过", "以下", "以内")) and len(numbers) == 1:
+        low = Decimal(0)
+    if low > high:
+        raise Bad("etl.bad_range")
+    return low, high
+
+
+_YES = {"是", "有", "y", "yes", "true", "1", "√", "✓", "已解决", "解决", "在售", "有效"}
+_NO = {"否", "无", "n", "no", "false", "0", "×", "未解决", "不", "停售", "无效"}
+
+
+def boolean(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    s = (text(raw) or "").lower()
+    if s in _YES:
+        return True
+    if s in _NO:
+        return False
+    raise Bad("etl.bad_bool")
+
+
+# --- phones ------------------------------------------------------------------------------
+
+_NOT_DIGIT = re.compile(r"[^\d]")
+
+
+def phone(raw: object) -> str | Warned:
+    """023-6789 1234 / (023)67891234 / 138 1234 5678 -> 023-67891234 / 13812345678.
+
+    What is not recognisably a Chinese phone number is kept as written, with a note.
+    """
+    original = text(raw) or ""
+    digits = _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", original))
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) == 11 and digits[0] == "1":
+        return digits
+    if digits.startswith("0") and 10 <= len(digits) <= 12:
+        area = 3 if digits[1] in "12" else 4
+        return f"{digits[:area]}-{digits[area:]}"
+    if 7 <= len(digits) <= 8 and not digits.startswith("0"):
+        return digits
+    return Warned(original[:30], "etl.odd_phone")
+
+
+# --- words mapped to codes ---------------------------------------------------------------
+
+def word_key(raw: object) -> str:
+    return "".join(unicodedata.normalize("NFKC", as_text(raw)).lower().split())
+
+
+def vocabulary(words: dict[str, list[str]]) -> dict[str, str]:
+    """{code: [words]} from synonyms.json -> {normalised word: code}."""
+    table = {}
+    for code, names in words.items():
+        for name in names:
+            table[word_key(name)] = code
+    return table
+
+
+def choice(words: dict[str, list[str]], *, default: str | None = None,
+           warn_key: str = "etl.unknown_word") -> Callable[[object], str | Warned]:
+    """A word mapped through synonyms; an unknown one is `default` with a note, or rejected."""
+    table = vocabulary(words)
+
+    def fn(raw: object) -> str | Warned:
+        key = word_key(raw)
+        if key in table:
+            return table[key]
+        if default is not None:
+            return Warned(default, warn_key, value=text(raw))
+        raise Bad("etl.unknown_value", value=text(raw), allowed="、".join(
+            names[0] for names in words.values()))
+
+    return fn

@@ -1,0 +1,545 @@
+"""One import: read → find the header → clean column by column → plan → write in one go.
+
+Every row is planned before anything is written: rejected rows are reported
+with their Excel row number, column and reason, valid rows become inserts,
+updates or "unchanged" by their natural key, and a row repeating an earlier
+one in the same file updates it. Then the plan is written in bulk on the
+session's connection, inside the caller's transaction: a file lands whole or
+not at all, and in strict mode a single rejected row means nothing is written.
+Each written record gets an ImportRecord (batch, sheet, row, inserted/updated,
+previous values) so the batch can be rolled back.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from crm.auth import Actor
+from crm.db import now
+from crm.i18n import t
+from crm.models import HeaderMapping, ImportBatch, ImportRecord
+from etl.clean import Bad, Warned
+from etl.headers import SCAN_ROWS, Mapping, detect_header, map_columns, norm_header
+from etl.readers import ReadError, open_table
+from etl.writer import BulkWriter, jsonable
+
+CHUNK = 5000
+_FOOTER = ("合计", "总计", "小计", "注:", "注：", "说明:", "说明：", "备注:", "备注：", "填报人",
+           "审核人", "制表人", "负责人:", "负责人：", "联系人:", "联系人：")
+_FOOTER_STARTS = frozenset(f[0] for f in _FOOTER) | {" ", "\u3000", "\t"}
+MISSING = object()
+_NAMES: dict[int, str] = {}  # Table.name goes through a slow __getattr__
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Issue:
+    row: int            # the row number Excel shows
+    column: str         # the header as written in the file ('' for the whole row)
+    value: object
+    key: str
+    params: dict = field(default_factory=dict)
+
+    def message(self, lang: str = "zh") -> str:
+        params = dict(self.params)
+        if self.key == "etl.bad_uscc" and lang == "en":
+            params["reason"] = params.get("reason_en", params.get("reason"))
+        return t(self.key, lang, **params)
+
+    def as_dict(self, lang: str = "zh") -> dict:
+        value = self.value
+        if value is not None and not isinstance(value, int | float | bool | str):
+            value = str(jsonable(value))
+        return {"row": self.row, "column": self.column, "value": value,
+                "message": self.message(lang)}
+
+
+@dataclass
+class Report:
+    kind: str
+    filename: str
+    sheet: str | None = None
+    sheet_names: list[str] = field(default_factory=list)
+    header_row: int | None = None          # Excel row number of the header
+    mapping: Mapping | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    rejected_rows: dict[int, list] = field(default_factory=dict)  # Excel row -> cells
+    header: list = field(default_factory=list)
+    sample: list[list] = field(default_factory=list)   # the first data rows, as read
+    batch_id: int | None = None
+    dry_run: bool = False
+    strict: bool = False
+    written: bool = False
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+
+    def summary(self, lang: str = "zh") -> dict:
+        """The CLI's --json object; its keys are a published interface."""
+        return {"kind": self.kind, "rows_read": self.rows_read, "inserted": self.inserted,
+                "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected, "errors": [e.as_dict(lang) for e in self.errors]}
+
+
+class RowError(Exception):
+    """A row the kind refuses: `field` names the column the user should look at."""
+
+    def __init__(self, fld: str | None, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.field, self.key, self.params = fld, key, params
+
+
+class Context:
+    """What a kind's planner needs: lookups, id reservation, and the plan being built."""
+
+    def __init__(self, session: Session, *, actor: Actor | None, street_id: int | None,
+                 dry_run: bool, sheet: str | None) -> None:
+        self.session = session
+        self.actor = actor
+        self.street_id = street_id
+        self.dry_run = dry_run
+        self.sheet = sheet
+        self.writer = BulkWriter(session)
+        self.dialect = self.writer.dialect
+        self.main_table: str = ""
+        self.inserts: dict[str, list[dict]] = {}
+        self.intents: list[tuple] = []                   # of every kept row, in file order
+        self._row_intents: list[tuple] = []
+        self.row_order: list[int] = []
+        self.updates: dict[str, list[tuple[int, dict]]] = {}
+        self.records: list[tuple] = []                   # (entity, id, row, action, previous)
+        self.seen: dict[str, dict] = {}                  # table -> key -> (id, values)
+        self.warnings: list[tuple[str | None, str, dict]] = []  # of the current row
+        self.cache: dict = {}                            # kind-specific lookups
+
+    @property
+    def scope_street(self) -> int | None:
+        """A liaison imports for their own street only."""
+        if self.actor is not None and self.actor.role == "liaison":
+            return self.actor.street_id
+        return None
+
+    def warn(self, fld: str | None, key: str, **params: object) -> None:
+        self.warnings.append((fld, key, params))
+
+    def new_id(self, table: Table) -> int:
+        return self.writer.new_id(table)
+
+    def add(self, table: Table, values: dict, row: int) -> int:
+        """Insert a row the file introduces that has no natural key (a new unit …)."""
+        rid = self.new_id(table)
+        self._row_intents.append((table, ("#new", rid), {**values, "id": rid}, row, None,
+                                  False, rid))
+        return rid
+
+    def upsert(self, table: Table, key: object, values: dict, row: int,
+               existing: tuple[int, dict] | None = None, *, versioned: bool = False) -> int:
+        """Ask for the record with this natural key to hold `values`; returns its id.
+
+        `values` hold only the columns the file speaks about: a column the file
+        does not have, or a blank cell, never erases what is stored. Whether this
+        inserts, updates or changes nothing is decided in `settle`, once every row
+        is known, so a key repeated in the file is judged by its final values.
+        """
+        name = _NAMES.get(id(table))
+        if name is None:
+            name = _NAMES[id(table)] = table.name
+        seen = self.seen.get(name)
+        if seen is None:
+            seen = self.seen[name] = {}
+        if key in seen:
+            rid, merged = seen[key]
+            merged.update(values)
+        elif existing is not None:
+            rid = existing[0]
+            seen[key] = (rid, {**existing[1], **values})
+        else:
+            rid = self.new_id(table)
+            seen[key] = (rid, dict(values))
+        self._row_intents.append((table, key, values, row, existing, versioned, rid))
+        return rid
+
+    def settle(self) -> dict[int, str]:
+        """Turn the intents into inserts and updates; the action of each row.
+
+        Per record: when its final values equal what is stored, every row
+        naming it is "unchanged" (re-importing a file changes nothing); else
+        the first row inserts or updates it, and each later row that changes
+        it again counts as an update of the same record.
+        """
+        groups: dict[tuple, list] = {}
+        for intent in self.intents:
+            table, key = intent[0], intent[1]
+            groups.setdefault((_NAMES.get(id(table)) or table.name, key), []).append(intent)
+        row_action: dict[int, str] = {}
+        rank = {"unchanged": 0, "updated": 1, "inserted": 2}
+
+        def mark(row: int, action: str, main: bool) -> None:
+            if not main and action == "inserted":
+                action = "updated"
+            old = row_action.get(row, "unchanged")
+            if rank[action] > rank[old]:
+                row_action[row] = action
+
+        for (tname, _), intents in groups.items():
+            table, existing, versioned, rid = (intents[0][0], intents[0][4], intents[0][5],
+                                               intents[0][6])
+            main = tname == self.main_table
+            if existing is None and len(intents) == 1:  # the common case: one new row
+                row = intents[0][3]
+                if main:
+                    row_action[row] = "inserted"
+                else:
+                    mark(row, "inserted", main)
+                self.records.append((tname, rid, row, "inserted", None))
+                self.inserts.setdefault(tname, []).append({**intents[0][2], "id": rid})
+                continue
+            if existing is None:
+                state = {}
+                for i, (_, _, values, row, *_rest) in enumerate(intents):
+                    if i == 0:
+                        mark(row, "inserted", main)
+                        self.records.append((tname, rid, row, "inserted", None))
+                    elif any(state.get(c, MISSING) != v for c, v in values.items()):
+                        prev = {c: jsonable(state.get(c)) for c in values
+                                if state.get(c, MISSING) != values[c]}
+                        mark(row, "updated", main)
+                        self.records.append((tname, rid, row, "updated", prev))
+                    state.update(values)
+                full = {**state, "id": rid}
+                self.inserts.setdefault(tname, []).append(full)
+                continue
+            stored = existing[1]
+            final = dict(stored)
+            for intent in intents:
+                final.update(intent[2])
+            changed = {c: v for c, v in final.items() if stored.get(c, MISSING) != v}
+            if not changed:
+                continue
+            state = dict(stored)
+            for _, _, values, row, *_rest in intents:
+                diff = {c: v for c, v in values.items() if state.get(c, MISSING) != v}
+                if diff:
+                    prev = {c: jsonable(state.get(c)) for c in diff}
+                    if versioned:  # the version this batch leaves, to spot later edits
+                        prev["_version"] = stored.get("version", 0) + 1
+                    mark(row, "updated", main)
+                    self.records.append((tname, rid, row, "updated", prev))
+                    state.update(diff)
+            self.updates.setdefault(tname, []).append((rid, changed))
+        return row_action
+
+
+class Kind:
+    """One importable kind: its table, cleaners, natural key and how a row is planned."""
+
+    name: str = ""
+    table: Table
+    versioned = False         # the table has a `version` column the app's locking uses
+    touch = False             # the table has `updated_at`
+    required: tuple[str, ...] = ()
+    one_of: tuple[tuple[str, ...], ...] = ()  # at least one of these fields per row
+    cached: frozenset[str] = frozenset()      # fields whose cleaning may be memoised
+    soft: frozenset[str] = frozenset()        # a bad value here is a warning, left blank
+
+    def cleaners(self, ctx: Context, mapping: Mapping) -> dict[str, Callable]:
+        raise NotImplementedError
+
+    def prefetch(self, ctx: Context, recs: list[dict]) -> None:
+        """Load what the planner needs for this chunk (existing records by key …)."""
+
+    def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        """Plan one clean row through ctx.upsert / ctx.add, or raise RowError."""
+        raise NotImplementedError
+
+    def write(self, ctx: Context) -> None:
+        """Write the plan; tables in dependency order."""
+        w = ctx.writer
+        for table in self.tables_in_order():
+            w.insert(table, ctx.inserts.get(table.name, []))
+            w.update(table, ctx.updates.get(table.name, []),
+                     bump_version="version" in table.c, touch="updated_at" in table.c)
+
+    def tables_in_order(self) -> list[Table]:
+        return [self.table]
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _is_blank_row(row: list) -> bool:
+    # any() runs in C and is False for a row of '' / None (what readers give for empty
+    # cells); a row with a value stops at its first real cell.
+    return not any(row) or not any(not _blank(c) for c in row)
+
+
+def _is_footer(row: list) -> bool:
+    for cell in row[:3]:
+        if not _blank(cell):
+            return isinstance(cell, str) and "".join(cell.split()).startswith(_FOOTER)
+    return False
+
+
+def remembered_mapping(session: Session, kind: str, street_id: int | None) -> dict:
+    """Mappings users saved: the street's own win over district-wide ones."""
+    rows = session.execute(select(HeaderMapping.street_id, HeaderMapping.source_header,
+                                  HeaderMapping.field)
+                           .where(HeaderMapping.kind == kind,
+                                  (HeaderMapping.street_id == street_id)
+                                  | HeaderMapping.street_id.is_(None))).all()
+    rows.sort(key=lambda r: r[0] is not None)
+    return {norm_header(header): fld for _, header, fld in rows}
+
+
+def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: str | None = None,
+        sheet: str | None = None, strict: bool = False, dry_run: bool = False,
+        actor: Actor | None = None, street_id: int | None = None,
+        overrides: dict[str, str | None] | None = None,
+        progress: Progress | None = None) -> Report:
+    """Import one sheet. The caller owns the transaction (commit = the batch lands)."""
+    enabled = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small rows, no cycles: collections only cost
+    try:
+        return _run(session, kind, source, filename=filename, sheet=sheet, strict=strict,
+                    dry_run=dry_run, actor=actor, street_id=street_id, overrides=overrides,
+                    progress=progress)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_run, actor,
+         street_id, overrides, progress) -> Report:
+    started = time.perf_counter()
+    filename = filename or Path(str(source)).name
+    table = open_table(source, filename=filename, sheet=sheet)
+    report = Report(kind=kind.name, filename=filename, sheet=table.name,
+                    sheet_names=table.sheet_names, dry_run=dry_run, strict=strict)
+    rows = table.rows
+    head: list[list] = []
+    for row in rows:
+        head.append(list(row))
+        if len(head) >= SCAN_ROWS:
+            break
+    remembered = remembered_mapping(session, kind.name, street_id)
+    chosen = {**remembered, **{norm_header(k): v for k, v in (overrides or {}).items()}}
+    mapping = detect_header(kind.name, head, remembered=chosen)
+    if mapping is None:
+        raise ReadError("no header row found: the first rows name none of the columns of "
+                        f"{kind.name!r}")
+    if overrides:
+        mapping = map_columns(kind.name, head[mapping.header_row], mapping.header_row,
+                              remembered=remembered, overrides=overrides)
+    report.mapping = mapping
+    report.header = head[mapping.header_row]
+    first_row = getattr(table, "first_row", 0)
+    report.header_row = first_row + mapping.header_row + 1
+    missing = [f for f in kind.required if f not in mapping.fields]
+    missing += ["/".join(group) for group in kind.one_of
+                if not any(f in mapping.fields for f in group)]
+    if missing:
+        raise ReadError(f"the header row {report.header_row} lacks required column(s): "
+                        f"{', '.join(missing)}")
+
+    ctx = Context(session, actor=actor, street_id=street_id, dry_run=dry_run, sheet=table.name)
+    ctx.main_table = kind.table.name
+    cleaners = kind.cleaners(ctx, mapping)
+    fields = [(f, i, cleaners[f], {} if f in kind.cached else None)
+              for f, i in mapping.fields.items() if f in cleaners]
+    header_norm = [norm_header(c) for c in report.header]
+
+    first_header = report.header[0] if report.header else None
+    number = report.header_row
+    chunk: list[tuple[int, list]] = []
+    for row in itertools.chain(head[mapping.header_row + 1:], rows):
+        number += 1
+        if not any(row):  # '' / None cells only: any() runs in C
+            continue
+        first = row[0]
+        if first.__class__ is str and (
+                first[:1] in _FOOTER_STARTS or first == first_header or not first.strip()):
+            if _is_blank_row(row) or _is_footer(row):
+                continue
+            if [norm_header(c) for c in row] == header_norm:
+                continue  # the header repeated above the next block
+        elif first is None and (_is_blank_row(row) or _is_footer(row)):
+            continue
+        chunk.append((number, row))
+        if len(report.sample) < 10:
+            report.sample.append(list(row))
+        if len(chunk) >= CHUNK:
+            _plan_chunk(ctx, kind, mapping, fields, chunk, report)
+            chunk = []
+            if progress:
+                progress("plan", report.rows_read, 0)
+    if chunk:
+        _plan_chunk(ctx, kind, mapping, fields, chunk, report)
+    report.timings["read+clean+plan"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    actions = ctx.settle()
+    report.timings["settle"] = time.perf_counter() - mark
+    for number in ctx.row_order:
+        action = actions.get(number, "unchanged")
+        setattr(report, action, getattr(report, action) + 1)
+
+    if strict and report.rejected:
+        dry_run = True
+    if not dry_run:
+        mark = time.perf_counter()
+        _write(session, ctx, kind, report, actor=actor, street_id=street_id, strict=strict,
+               progress=progress)
+        report.timings["write"] = time.perf_counter() - mark
+        report.timings.update({f"driver:{k}": v for k, v in ctx.writer.seconds.items()})
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, report: Report):
+    """Clean a chunk column by column, each distinct value once, then plan row by row."""
+    n = len(chunk)
+    report.rows_read += n
+    problems: dict[int, list[Issue]] = {}
+    notes: dict[int, list[Issue]] = {}
+    rows = [row for _, row in chunk]
+    width = min(map(len, rows))
+    soft = kind.soft
+    names, columns = [], []
+    for fld, idx, fn, cache in fields:
+        header = mapping.columns[idx].header
+        if idx < width:
+            column = list(map(itemgetter(idx), rows))
+        else:
+            column = [row[idx] if idx < len(row) else None for row in rows]
+        memo = cache if cache is not None else {}
+        flagged = False
+        for raw in dict.fromkeys(column):
+            if raw in memo:
+                value = memo[raw]
+            elif raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
+                value = memo[raw] = None
+            else:
+                try:
+                    value = fn(raw)
+                except Bad as err:
+                    value = err
+                memo[raw] = value
+            if value.__class__ is Bad or value.__class__ is Warned:
+                flagged = True
+        values = list(map(memo.__getitem__, column))
+        if flagged:
+            for j, value in enumerate(values):
+                cls = value.__class__
+                if cls is Warned:
+                    notes.setdefault(j, []).append(
+                        Issue(chunk[j][0], header, column[j], value.key, value.params))
+                    values[j] = value.value
+                elif cls is Bad:
+                    target = notes if fld in soft else problems
+                    target.setdefault(j, []).append(
+                        Issue(chunk[j][0], header, column[j], value.key, value.params))
+                    values[j] = None
+        names.append(fld)
+        columns.append(values)
+    cleaned = [{k: v for k, v in zip(names, vals, strict=True) if v is not None}
+               for vals in zip(*columns, strict=True)] if columns else [{} for _ in range(n)]
+    required, groups = kind.required, kind.one_of
+    for j, rec in enumerate(cleaned):
+        if j in problems:
+            continue
+        for fld in required:
+            if fld not in rec:
+                label = mapping.header_of(fld)
+                problems.setdefault(j, []).append(
+                    Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
+        for group in groups:
+            for fld in group:
+                if fld in rec:
+                    break
+            else:
+                label = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
+                problems.setdefault(j, []).append(
+                    Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
+    valid = [(j, rec) for j, rec in enumerate(cleaned) if j not in problems]
+    kind.prefetch(ctx, [rec for _, rec in valid])
+    plan, intents, order = kind.plan, ctx.intents, ctx.row_order
+    for j, rec in valid:
+        number = chunk[j][0]
+        ctx._row_intents = row_intents = []
+        ctx.warnings = []
+        try:
+            plan(ctx, rec, number)
+        except RowError as err:
+            row = chunk[j][1]
+            col = mapping.header_of(err.field) if err.field else ""
+            raw = row[mapping.fields[err.field]] if err.field in mapping.fields and \
+                mapping.fields[err.field] < len(row) else None
+            problems[j] = [Issue(number, col, raw, err.key, err.params)]
+            continue
+        intents.extend(row_intents)
+        order.append(number)
+        if ctx.warnings:
+            row = chunk[j][1]
+            for fld, key, params in ctx.warnings:
+                col = mapping.header_of(fld) if fld else ""
+                idx = mapping.fields.get(fld)
+                raw = row[idx] if idx is not None and idx < len(row) else None
+                notes.setdefault(j, []).append(Issue(number, col, raw, key, params))
+    for j in sorted(problems):
+        report.rejected += 1
+        report.errors.extend(problems[j])
+        report.rejected_rows[chunk[j][0]] = list(chunk[j][1])
+    for j in sorted(notes):
+        if j not in problems:
+            report.warnings.extend(notes[j])
+
+
+def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor, street_id,
+           strict, progress) -> None:
+    main_rows = len(ctx.inserts.get(kind.table.name, ()))
+    ctx.writer.relax_foreign_keys(kind.table, main_rows)  # before the first write
+    batch = ImportBatch(kind=kind.name, filename=report.filename[:255],
+                        sheet=(report.sheet or None) and report.sheet[:100],
+                        street_id=street_id or (actor.street_id if actor else None),
+                        user_id=actor.id if actor else None, strict=strict, status="running")
+    session.add(batch)
+    session.flush()
+    if progress:
+        progress("write", 0, 1)
+    kind.write(ctx)
+    ctx.writer.insert_tuples(
+        ImportRecord.__table__,
+        ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous"),
+        [(batch.id, entity, rid, ctx.sheet, row, action,
+          None if previous is None else json.dumps(previous, ensure_ascii=False))
+         for entity, rid, row, action, previous in ctx.records])
+    mark = time.perf_counter()
+    ctx.writer.check_foreign_keys([t.name for t in kind.tables_in_order()]
+                                  + ["import_record"])
+    report.timings["foreign keys"] = time.perf_counter() - mark
+    ctx.writer.close()
+    batch.rows_read, batch.inserted, batch.updated = (report.rows_read, report.inserted,
+                                                      report.updated)
+    batch.unchanged, batch.rejected = report.unchanged, report.rejected
+    batch.errors = [e.as_dict() for e in report.errors[:2000]] or None
+    batch.status, batch.finished_at = "done", now()
+    session.flush()
+    report.batch_id = batch.id
+    report.written = True
+    if progress:
+        progress("write", 1, 1)

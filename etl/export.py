@@ -1,0 +1,308 @@
+"""Exports with the headers the importer reads, so export → import changes nothing.
+
+Codes are written as the first word the importer maps back to them (已办结
+for replied, 大型 for large), yes/no as 是/否, amounts in 万元 with the unit in
+the header. Blank templates are the same header row with no data.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from crm.models import (
+    Appeal,
+    Assignment,
+    BankProduct,
+    Category,
+    Chamber,
+    Contact,
+    Enterprise,
+    FairParticipation,
+    FairPosition,
+    FinancingNeed,
+    JobFair,
+    Person,
+    Street,
+    Unit,
+    Visit,
+)
+from etl.headers import canonical_headers, synonyms
+
+Exporter = Callable[[Session], Iterable[dict]]
+
+
+def word(vocabulary: str, code: str | None) -> str | None:
+    if code is None:
+        return None
+    return synonyms()["values"][vocabulary].get(code, [code])[0]
+
+
+def yes_no(value: bool | None) -> str | None:
+    return None if value is None else ("是" if value else "否")
+
+
+def _enterprises(session: Session) -> Iterable[dict]:
+    primary = {}
+    for fid, name, phone, _ in session.execute(
+            select(Contact.enterprise_id, Contact.name, Contact.phone, Contact.is_primary)
+            .order_by(Contact.is_primary.desc(), Contact.id)):
+        primary.setdefault(fid, (name, phone))
+    stmt = (select(Enterprise, Street.name).outerjoin(Street, Street.id == Enterprise.street_id)
+            .order_by(Enterprise.id))
+    for firm, street in session.execute(stmt):
+        contact = primary.get(firm.id, (None, None))
+        yield {"uscc": firm.uscc, "name": firm.name, "street": street, "address": firm.address,
+               "industry": firm.industry, "size": word("size", firm.size),
+               "registered_on": firm.registered_on,
+               "registered_capital": firm.registered_capital, "legal_rep": firm.legal_rep,
+               "business_scope": firm.business_scope,
+               "is_above_scale": yes_no(firm.is_above_scale), "contact_name": contact[0],
+               "contact_phone": contact[1]}
+
+
+def _appeals(session: Session) -> Iterable[dict]:
+    stmt = (select(Appeal, Enterprise.uscc, Enterprise.name, Street.name, Category.name,
+                   Unit.name)
+            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+            .join(Category, Category.id == Appeal.category_id)
+            .outerjoin(Street, Street.id == Appeal.street_id)
+            .outerjoin(Unit, Unit.id == Appeal.lead_unit_id).order_by(Appeal.id))
+    for a, code, firm, street, category, unit in session.execute(stmt):
+        yield {"code": a.code, "uscc": code, "firm_name": firm, "street": street,
+               "category": category, "channel": word("channel", a.channel),
+               "priority": word("priority", a.priority), "title": a.title,
+               "description": a.description or None, "contact_name": a.contact_name,
+               "contact_phone": a.contact_phone, "received_at": a.received_at,
+               "lead_unit": unit, "status": word("status", a.status),
+               "replied_at": a.replied_at, "reply_text": a.reply_text,
+               "solved": yes_no(a.solved), "satisfaction": word("satisfaction", a.satisfaction)}
+
+
+def _visits(session: Session) -> Iterable[dict]:
+    stmt = (select(Visit, Enterprise.uscc, Enterprise.name, Person.name)
+            .join(Enterprise, Enterprise.id == Visit.enterprise_id)
+            .outerjoin(Person, Person.id == Visit.person_id).order_by(Visit.id))
+    for v, code, firm, person in session.execute(stmt):
+        yield {"uscc": code, "firm_name": firm, "cadre": person, "visited_on": v.visited_on,
+               "way": word("way", v.way), "notes": v.notes}
+
+
+def _assignments(session: Session) -> Iterable[dict]:
+    stmt = (select(Assignment, Enterprise.uscc, Enterprise.name, Person.name)
+            .join(Enterprise, Enterprise.id == Assignment.enterprise_id)
+            .join(Person, Person.id == Assignment.person_id)
+            .where(Assignment.kind == "cadre_enterprise").order_by(Assignment.id))
+    for a, code, firm, person in session.execute(stmt):
+        yield {"uscc": code, "firm_name": firm, "cadre": person, "start_date": a.start_date,
+               "end_date": a.end_date, "note": a.note}
+
+
+def _financing_needs(session: Session) -> Iterable[dict]:
+    stmt = (select(FinancingNeed, Enterprise.uscc, Enterprise.name, Chamber.name)
+            .join(Enterprise, Enterprise.id == FinancingNeed.enterprise_id)
+            .outerjoin(Chamber, Chamber.id == FinancingNeed.chamber_id)
+            .order_by(FinancingNeed.id))
+    for n, code, firm, chamber in session.execute(stmt):
+        amount = f"{n.amount}余" if n.amount_approx else n.amount
+        yield {"uscc": code, "firm_name": firm, "amount": amount, "purpose": n.purpose,
+               "term_months": n.term_months, "collateral": word("collateral", n.collateral),
+               "urgency": word("urgency", n.urgency), "requested_on": n.requested_on,
+               "chamber": chamber, "note": n.note}
+
+
+def _range(low, high, scale: Decimal = Decimal(1)) -> str | None:
+    if low is None and high is None:
+        return None
+    low = (low if low is not None else high) * scale
+    high = (high if high is not None else low) * scale
+    return _plain(low) if low == high else f"{_plain(low)}-{_plain(high)}"
+
+
+def _plain(value: Decimal) -> str:
+    """12.50 -> '12.5', 100.00 -> '100' (what a person would type)."""
+    return format(value.normalize(), "f")
+
+
+def _bank_products(session: Session) -> Iterable[dict]:
+    for p in session.scalars(select(BankProduct).order_by(BankProduct.id)):
+        yield {"bank": p.bank, "name": p.name, "amount": _range(p.amount_min, p.amount_max),
+               "rate": None if p.rate_min is None and p.rate_max is None else
+               _range(p.rate_min, p.rate_max, Decimal(100)) + "%",
+               "term": _range(*(None if v is None else Decimal(v)
+                                for v in (p.term_min, p.term_max))),
+               "collateral": "、".join(word("collateral", c) for c in p.collateral or []) or None,
+               "industries": "、".join(p.industries or []) or None,
+               "sizes": "、".join(word("size", s) for s in p.sizes or []) or None,
+               "active": yes_no(p.active)}
+
+
+def _job_fair(session: Session) -> Iterable[dict]:
+    street = aliased(Street)
+    stmt = (select(JobFair, street.name, FairParticipation, Enterprise.uscc, Enterprise.name)
+            .join(FairParticipation, FairParticipation.fair_id == JobFair.id)
+            .join(Enterprise, Enterprise.id == FairParticipation.enterprise_id)
+            .outerjoin(street, street.id == JobFair.street_id)
+            .order_by(JobFair.id, FairParticipation.id))
+    positions: dict[int, list[FairPosition]] = {}
+    for pos in session.scalars(select(FairPosition).order_by(FairPosition.id)):
+        positions.setdefault(pos.participation_id, []).append(pos)
+    for fair, street_name, part, code, firm in session.execute(stmt):
+        base = {"fair": fair.name, "held_on": fair.held_on, "place": fair.place,
+                "street": street_name, "uscc": code, "firm_name": firm,
+                "applicants": part.applicants, "intents": part.intents,
+                "medical_checks": part.medical_checks, "hired": part.hired,
+                "retained_90d": part.retained_90d}
+        for pos in positions.get(part.id) or [None]:
+            row = dict(base)
+            if pos is not None:
+                pay = None
+                if pos.pay_min is not None or pos.pay_max is not None:
+                    pay = _range(*(None if v is None else Decimal(v)
+                                   for v in (pos.pay_min, pos.pay_max)))
+                row.update(position=pos.title, headcount=pos.headcount, pay=pay)
+            yield row
+
+
+EXPORTERS: dict[str, Exporter] = {
+    "enterprises": _enterprises, "appeals": _appeals, "visits": _visits,
+    "assignments": _assignments, "financing-needs": _financing_needs,
+    "bank-products": _bank_products, "job-fair": _job_fair,
+}
+
+
+def _cell(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def export_rows(session: Session, kind: str) -> tuple[list[str], Iterable[list]]:
+    headers = canonical_headers(kind)
+    fields = list(headers)
+    rows = ([_cell(row.get(f)) for f in fields] for row in EXPORTERS[kind](session))
+    return [headers[f] for f in fields], rows
+
+
+def write_xlsx(header: list[str], rows: Iterable[list], target, *, sheet: str = "Sheet1"):
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet[:31])
+
+    bold = []
+    for h in header:
+        cell = WriteOnlyCell(ws, value=h)
+        cell.font = Font(bold=True)
+        bold.append(cell)
+    ws.append(bold)
+    for row in rows:
+        ws.append([_excel(ws, v) for v in row])
+    book.save(target)
+
+
+def _excel(ws, value):
+    """Text that starts with '=' stays text: data never becomes a formula."""
+    if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value=None)
+        cell.value, cell.data_type = value, "s"
+        return cell
+    return value
+
+
+def write_csv(header: list[str], rows: Iterable[list], target) -> None:
+    text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="") \
+        if not isinstance(target, str | Path) else open(target, "w", encoding="utf-8-sig",  # noqa: SIM115
+                                                        newline="")
+    try:
+        w = csv.writer(text)
+        w.writerow(header)
+        for row in rows:
+            w.writerow(["" if v is None else _csv(v) for v in row])
+    finally:
+        if isinstance(target, str | Path):
+            text.close()
+        else:
+            text.flush()
+            text.detach()
+
+
+def _csv(value) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value) if not value.is_integer() else str(int(value))
+    return str(value)
+
+
+def export(session: Session, kind: str, target: str | Path) -> int:
+    """Write every record of `kind` to .xlsx or .csv; returns the number of rows."""
+    header, rows = export_rows(session, kind)
+    count = 0
+
+    def counted():
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    if str(target).lower().endswith(".csv"):
+        write_csv(header, counted(), target)
+    else:
+        write_xlsx(header, counted(), target)
+    return count
+
+
+def template(kind: str) -> bytes:
+    """A blank workbook with the header row of `kind`."""
+    buffer = io.BytesIO()
+    write_xlsx(list(canonical_headers(kind).values()), [], buffer, sheet=kind)
+    return buffer.getvalue()
+
+
+def errors_workbook(report, target, lang: str = "zh") -> None:
+    """The rejected rows as the user sent them, with row number and reason; notes on sheet 2."""
+    from openpyxl import Workbook
+
+    from crm.i18n import t
+
+    book = Workbook()
+    ws = book.active
+    ws.title = t("import.rejected_sheet", lang)
+    reasons: dict[int, list[str]] = {}
+    for issue in report.errors:
+        reasons.setdefault(issue.row, []).append(
+            f"{issue.column}: {issue.message(lang)}" if issue.column else issue.message(lang))
+    ws.append([t("import.col_row", lang), t("import.col_reason", lang),
+               *[("" if h is None else str(h)) for h in report.header]])
+    for row in sorted(report.rejected_rows):
+        cells = report.rejected_rows[row]
+        ws.append([row, "；".join(reasons.get(row, [])),
+                   *[_excel_safe(c) for c in cells]])
+    notes = book.create_sheet(t("import.warnings_sheet", lang))
+    notes.append([t("import.col_row", lang), t("import.col_column", lang),
+                  t("import.col_value", lang), t("import.col_reason", lang)])
+    for issue in report.warnings:
+        notes.append([issue.row, issue.column, _excel_safe(issue.value), issue.message(lang)])
+    book.save(target)
+
+
+def _excel_safe(value):
+    if isinstance(value, str) and value.startswith("="):
+        return "'" + value
+    if value is None or isinstance(value, int | float | str | dt.date):
+        return value
+    return str(value)

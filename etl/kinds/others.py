@@ -1,0 +1,320 @@
+"""Visits, cadre assignments, financing needs, bank products and job fairs.
+
+Self-contained importers against the models (the services for assignments and
+visits are written elsewhere). Natural keys: a visit is firm + day + cadre; an
+assignment is firm + cadre + start date, and a firm keeps at most one active
+cadre (the database's partial unique index, checked here first so the row
+gets a reason); a financing need is firm + date + purpose; a bank product is
+bank + product name; a job fair is name + date, a firm's participation in it
+is fair + firm, and a position is participation + title.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from crm.models import (
+    Assignment,
+    BankProduct,
+    Chamber,
+    FairParticipation,
+    FairPosition,
+    FinancingNeed,
+    JobFair,
+    Visit,
+)
+from etl import clean
+from etl.clean import Bad
+from etl.engine import Context, Kind, RowError
+from etl.kinds.common import find_firm, person_id, street_cleaner, words
+
+FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(100)}
+FIRM_CACHED = frozenset({"uscc", "firm_name"})
+
+
+def _load(ctx: Context, name: str, stmt, key) -> dict:
+    """Existing rows of a table, loaded once: natural key -> (id, {column: value})."""
+    if name not in ctx.cache:
+        table = {}
+        for row in ctx.session.execute(stmt).mappings():
+            values = dict(row)
+            rid = values.pop("id")
+            table[key(values)] = (rid, values)
+        ctx.cache[name] = table
+    return ctx.cache[name]
+
+
+class Visits(Kind):
+    name = "visits"
+    table = Visit.__table__
+    required = ("visited_on",)
+    one_of = (("uscc", "firm_name"),)
+    cached = FIRM_CACHED | {"cadre", "visited_on", "way"}
+    COLUMNS = ("enterprise_id", "person_id", "visited_on", "way", "notes")
+
+    def cleaners(self, ctx, mapping):
+        return {**FIRM_FIELDS, "cadre": clean.limited(40), "visited_on": clean.date,
+                "way": clean.choice(words("way")),
+                "notes": clean.limited(20000, multiline=True)}
+
+    def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        fid, street = find_firm(ctx, rec)
+        pid = person_id(ctx, rec["cadre"], street, "cadre") if rec.get("cadre") else None
+        t = self.table
+        existing = _load(ctx, "visits", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
+                         lambda v: (v["enterprise_id"], v["visited_on"], v["person_id"]))
+        key = (fid, rec["visited_on"], pid)
+        values = {"enterprise_id": fid, "person_id": pid, "visited_on": rec["visited_on"]}
+        for fld in ("way", "notes"):
+            if fld in rec:
+                values[fld] = rec[fld]
+        found = existing.get(key)
+        if found is None and key not in ctx.seen.get(t.name, {}):
+            values.setdefault("way", "onsite")
+            if ctx.actor is not None:
+                values["recorded_by_id"] = ctx.actor.id
+        ctx.upsert(t, key, values, row, found)
+
+
+class Assignments(Kind):
+    name = "assignments"
+    table = Assignment.__table__
+    required = ("cadre", "start_date")
+    one_of = (("uscc", "firm_name"),)
+    cached = FIRM_CACHED | {"cadre", "start_date", "end_date"}
+    COLUMNS = ("kind", "enterprise_id", "person_id", "start_date", "end_date", "note")
+
+    def cleaners(self, ctx, mapping):
+        return {**FIRM_FIELDS, "cadre": clean.limited(40), "start_date": clean.date,
+                "end_date": clean.date, "note": clean.limited(200)}
+
+    def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        fid, street = find_firm(ctx, rec)
+        pid = person_id(ctx, rec["cadre"], street, "cadre")
+        start, end = rec["start_date"], rec.get("end_date")
+        if end is not None and end < start:
+            raise RowError("end_date", "etl.end_before_start")
+        t = self.table
+        existing = _load(ctx, "assignments",
+                         select(t.c.id, *[t.c[c] for c in self.COLUMNS])
+                         .where(t.c.kind == "cadre_enterprise"),
+                         lambda v: (v["enterprise_id"], v["person_id"], v["start_date"]))
+        if "active" not in ctx.cache:
+            ctx.cache["active"] = {k[0]: k for k, (_, v) in existing.items()
+                                   if v["end_date"] is None}
+        active = ctx.cache["active"]
+        key = (fid, pid, start)
+        current = active.get(fid)
+        if end is None and current is not None and current != key:
+            names = {p: n for n, ps in ctx.cache.get("people", {}).items() for p, _ in ps}
+            raise RowError("cadre", "etl.other_active_cadre", name=names.get(current[1], "?"))
+        values = {"kind": "cadre_enterprise", "enterprise_id": fid, "person_id": pid,
+                  "start_date": start}
+        if "end_date" in rec or key in existing:
+            values["end_date"] = end
+        if "note" in rec:
+            values["note"] = rec["note"]
+        if ctx.actor is not None and key not in existing:
+            values["created_by_id"] = ctx.actor.id
+        ctx.upsert(t, key, values, row, existing.get(key))
+        if end is None:
+            active[fid] = key
+        elif current == key:
+            del active[fid]
+
+
+def _chambers(ctx: Context) -> dict[str, int]:
+    if "chambers" not in ctx.cache:
+        ctx.cache["chambers"] = dict(ctx.session.execute(select(Chamber.name, Chamber.id)).all())
+    return ctx.cache["chambers"]
+
+
+class FinancingNeeds(Kind):
+    name = "financing-needs"
+    table = FinancingNeed.__table__
+    required = ("amount", "requested_on")
+    one_of = (("uscc", "firm_name"),)
+    cached = FIRM_CACHED | {"amount", "term_months", "collateral", "urgency", "requested_on",
+                            "chamber"}
+    soft = frozenset({"term_months", "urgency"})
+    COLUMNS = ("enterprise_id", "chamber_id", "amount", "amount_approx", "purpose",
+               "term_months", "collateral", "urgency", "requested_on", "note")
+
+    def cleaners(self, ctx, mapping):
+        from etl.headers import header_unit
+
+        unit = header_unit(mapping.header_of("amount")) or "万元"
+        return {**FIRM_FIELDS, "amount": clean.amount(unit), "purpose": clean.limited(200),
+                "term_months": clean.count, "collateral": clean.choice(words("collateral")),
+                "urgency": clean.choice(words("urgency"), default="normal"),
+                "requested_on": clean.date, "chamber": clean.limited(60),
+                "note": clean.limited(20000, multiline=True)}
+
+    def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        fid, _ = find_firm(ctx, rec)
+        t = self.table
+        existing = _load(ctx, "needs", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
+                         lambda v: (v["enterprise_id"], v["requested_on"], v["purpose"] or ""))
+        amount, approx = rec["amount"]
+        if approx:
+            ctx.warn("amount", "etl.amount_approx")
+        key = (fid, rec["requested_on"], rec.get("purpose") or "")
+        values = {"enterprise_id": fid, "requested_on": rec["requested_on"], "amount": amount,
+                  "amount_approx": approx}
+        for fld in ("purpose", "term_months", "collateral", "urgency", "note"):
+            if fld in rec:
+                values[fld] = rec[fld]
+        if rec.get("chamber"):
+            cid = _chambers(ctx).get(rec["chamber"])
+            if cid is None:
+                ctx.warn("chamber", "etl.chamber_unknown", name=rec["chamber"])
+            else:
+                values["chamber_id"] = cid
+        ctx.upsert(t, key, values, row, existing.get(key))
+
+
+_LIST_SPLIT = re.compile(r"[、,，;；/\s]+")
+
+
+def _split(raw: object) -> list[str]:
+    return [p for p in _LIST_SPLIT.split(clean.text(raw) or "") if p]
+
+
+def _codes(vocabulary: str):
+    table = clean.vocabulary(words(vocabulary))
+
+    def fn(raw: object) -> tuple[str, ...]:
+        out = []
+        for part in _split(raw):
+            code = table.get(clean.word_key(part))
+            if code is None:
+                raise Bad("etl.unknown_value", value=part, allowed="、".join(
+                    names[0] for names in words(vocabulary).values()))
+            out.append(code)
+        return tuple(out)
+
+    return fn
+
+
+def _percent_range(raw: object) -> tuple[Decimal, Decimal]:
+    low, high = clean.number_range(raw)
+    if high > 1 or "%" in str(raw):  # 3.85%-6% or 3.85-6: percent; 0.0385: a fraction
+        low, high = low / 100, high / 100
+    return low, high
+
+
+class BankProducts(Kind):
+    name = "bank-products"
+    table = BankProduct.__table__
+    required = ("bank", "name")
+    cached = frozenset({"bank", "amount", "rate", "term", "collateral", "industries", "sizes",
+                        "active"})
+    COLUMNS = ("bank", "name", "amount_min", "amount_max", "rate_min", "rate_max", "term_min",
+               "term_max", "collateral", "industries", "sizes", "active")
+
+    def cleaners(self, ctx, mapping):
+        return {"bank": clean.limited(60), "name": clean.limited(80),
+                "amount": clean.number_range, "rate": _percent_range,
+                "term": clean.number_range, "collateral": _codes("collateral"),
+                "industries": lambda raw: tuple(_split(raw)), "sizes": _codes("size"),
+                "active": clean.boolean}
+
+    def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        t = self.table
+        existing = _load(ctx, "products", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
+                         lambda v: (v["bank"], v["name"]))
+        key = (rec["bank"], rec["name"])
+        values = {"bank": rec["bank"], "name": rec["name"]}
+        if "amount" in rec:
+            values["amount_min"], values["amount_max"] = (v.quantize(Decimal("0.01"))
+                                                          for v in rec["amount"])
+        if "rate" in rec:
+            values["rate_min"], values["rate_max"] = (v.quantize(Decimal("0.0001"))
+                                                      for v in rec["rate"])
+        if "term" in rec:
+            values["term_min"], values["term_max"] = (int(v) for v in rec["term"])
+        for fld in ("collateral", "industries", "sizes"):
+            if fld in rec:
+                values[fld] = list(rec[fld])
+        if "active" in rec:
+            values["active"] = rec["active"]
+        ctx.upsert(t, key, values, row, existing.get(key))
+
+
+_PAY = re.compile(r"(\d+(?:\.\d+)?)\s*([千万kK]?)")
+
+
+def pay_range(raw: object) -> tuple[int, int]:
+    """'4000-6000', '8千-1.6万', '5k' -> yuan per month (low, high)."""
+    s = clean.text(raw) or ""
+    found = _PAY.findall(s.replace(",", ""))
+    if not found or len(found) > 2:
+        raise Bad("etl.bad_range")
+    values = [int(Decimal(n) * {"千": 1000, "k": 1000, "K": 1000, "万": 10000}.get(u, 1))
+              for n, u in found]
+    if len(found) == 2 and not found[0][1] and found[1][1]:  # 8-10千
+        values[0] = int(Decimal(found[0][0]) * {"千": 1000, "k": 1000, "K": 1000,
+                                                "万": 10000}[found[1][1]])
+    low, high = values[0], values[-1]
+    if low > high:
+        raise Bad("etl.bad_range")
+    return low, high
+
+
+class JobFairs(Kind):
+    name = "job-fair"
+    table = FairParticipation.__table__
+    required = ("fair", "held_on")
+    one_of = (("uscc", "firm_name"),)
+    cached = FIRM_CACHED | {"fair", "held_on", "place", "street", "headcount", "pay",
+                            "applicants", "intents", "medical_checks", "hired", "retained_90d"}
+    soft = frozenset({"street"})
+    COUNTS = ("applicants", "intents", "medical_checks", "hired", "retained_90d")
+
+    def cleaners(self, ctx, mapping):
+        return {**FIRM_FIELDS, "fair": clean.limited(100), "held_on": clean.date,
+                "place": clean.limited(100), "street": street_cleaner(ctx),
+                "position": clean.limited(60), "headcount": clean.count, "pay": pay_range,
+                **{c: clean.count for c in self.COUNTS}}
+
+    def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        fid, _ = find_firm(ctx, rec)
+        fairs = _load(ctx, "fairs", select(JobFair.__table__), lambda v: (v["name"],
+                                                                         v["held_on"]))
+        parts = _load(ctx, "parts", select(self.table),
+                      lambda v: (v["fair_id"], v["enterprise_id"]))
+        positions = _load(ctx, "positions", select(FairPosition.__table__),
+                          lambda v: (v["participation_id"], v["title"]))
+        fair_key = (rec["fair"], rec["held_on"])
+        fair_values = {"name": rec["fair"], "held_on": rec["held_on"]}
+        for fld, col in (("place", "place"), ("street", "street_id")):
+            if fld in rec:
+                fair_values[col] = rec[fld]
+        fair_id = ctx.upsert(JobFair.__table__, fair_key, fair_values, row, fairs.get(fair_key))
+        counts = [rec.get(c) for c in self.COUNTS[:4]]
+        known = [c for c in counts if c is not None]
+        if known != sorted(known, reverse=True):
+            ctx.warn("intents", "etl.funnel")
+        part_key = (fair_id, fid)
+        part_values = {"fair_id": fair_id, "enterprise_id": fid,
+                       **{c: rec[c] for c in self.COUNTS if c in rec}}
+        part_id = ctx.upsert(self.table, part_key, part_values, row, parts.get(part_key))
+        if rec.get("position"):
+            pos_key = (part_id, rec["position"])
+            pos_values = {"participation_id": part_id, "title": rec["position"]}
+            if "headcount" in rec:
+                pos_values["headcount"] = rec["headcount"]
+            if "pay" in rec:
+                pos_values["pay_min"], pos_values["pay_max"] = rec["pay"]
+            ctx.upsert(FairPosition.__table__, pos_key, pos_values, row,
+                       positions.get(pos_key))
+
+    def tables_in_order(self):
+        return [JobFair.__table__, self.table, FairPosition.__table__]
+
+
+OTHER_KINDS = {"visits": Visits, "assignments": Assignments, "financing-needs": FinancingNeeds,
+               "bank-products": BankProducts, "job-fair": JobFairs}

@@ -1,0 +1,122 @@
+"""Undoing an import batch: inserted records go, updated ones get their old values back.
+
+Refused, with the reason, when later work depends on the batch: a later batch
+touched the same records, someone changed a record since (its version moved,
+e.g. an appeal was dispatched or replied), or other records now point at a
+record the batch inserted (an appeal logged against an imported firm).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Date, DateTime, Numeric, delete, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm.db import Base, now
+from crm.errors import Conflict, NotFound, ValidationError
+from crm.models import ImportBatch, ImportRecord
+from crm.services import kpi_facts
+
+
+def _typed(table, column: str, value):
+    if value is None:
+        return None
+    t = table.c[column].type
+    if isinstance(t, DateTime):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(t, Date):
+        return dt.date.fromisoformat(value)
+    if isinstance(t, Numeric):
+        return Decimal(value)
+    return value
+
+
+def rollback_batch(session: Session, batch_id: int) -> dict[str, int]:
+    """Undo batch `batch_id` inside the caller's transaction; returns counts per action."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound(f"import batch {batch_id}", key="import.batch_not_found", id=batch_id)
+    if batch.status != "done":
+        raise ValidationError(f"batch {batch_id} is {batch.status}", key="import.not_done",
+                              id=batch_id)
+    records = session.execute(
+        select(ImportRecord.id, ImportRecord.entity, ImportRecord.record_id,
+               ImportRecord.action, ImportRecord.previous, ImportRecord.row_number)
+        .where(ImportRecord.batch_id == batch_id).order_by(ImportRecord.id.desc())).all()
+    keys = {(r.entity, r.record_id) for r in records}
+    later = session.execute(
+        select(ImportBatch.id).join(ImportRecord, ImportRecord.batch_id == ImportBatch.id)
+        .where(ImportBatch.id > batch_id, ImportBatch.status == "done",
+               tuple_(ImportRecord.entity, ImportRecord.record_id).in_(list(keys)[:5000]))
+        .limit(1)).scalar() if keys else None
+    if later is not None:
+        raise Conflict(f"batch {later} changed the same records later",
+                       key="import.rollback_later", id=later)
+    tables = Base.metadata.tables
+    inserted = {(r.entity, r.record_id) for r in records if r.action == "inserted"}
+    _check_versions(session, tables, records, inserted)
+    counts = {"deleted": 0, "restored": 0}
+    # The KPI rollups follow the appeals this undoes (crm.services.kpi_facts).
+    appeal_ids = [r.record_id for r in records if r.entity == "appeal"]
+    kpi_before = kpi_facts.snapshot(session, appeal_ids)
+    try:
+        for r in records:
+            if r.action == "updated" and (r.entity, r.record_id) not in inserted:
+                table = tables[r.entity]
+                values = {c: _typed(table, c, v) for c, v in (r.previous or {}).items()
+                          if not c.startswith("_")}
+                if "version" in table.c:
+                    values["version"] = table.c.version + 1
+                if "updated_at" in table.c:
+                    values["updated_at"] = now()
+                session.execute(update(table).where(table.c.id == r.record_id).values(**values))
+                counts["restored"] += 1
+        by_entity: list[tuple[str, list[int]]] = []
+        for r in records:  # newest first: children before the parents they point at
+            if r.action != "inserted":
+                continue
+            if not by_entity or by_entity[-1][0] != r.entity:
+                by_entity.append((r.entity, []))
+            by_entity[-1][1].append(r.record_id)
+        for entity, ids in by_entity:
+            table = tables[entity]
+            for i in range(0, len(ids), 900):
+                with session.begin_nested():
+                    session.execute(delete(table).where(table.c.id.in_(ids[i:i + 900])))
+            counts["deleted"] += len(ids)
+    except IntegrityError as err:
+        raise Conflict(str(err.orig), key="import.rollback_in_use") from None
+    kpi_facts.apply_changes(session, kpi_before, kpi_facts.snapshot(session, appeal_ids))
+    batch.status = "rolled_back"
+    batch.finished_at = now()
+    session.flush()
+    return counts
+
+
+def _check_versions(session: Session, tables, records, inserted) -> None:
+    """Refuse when a versioned record the batch wrote was changed since."""
+    expected: dict[tuple[str, int], int] = {}
+    for r in records:
+        table = tables[r.entity]
+        if "version" not in table.c:
+            continue
+        key = (r.entity, r.record_id)
+        if key in inserted:
+            expected[key] = 1
+        elif r.previous and "_version" in r.previous:
+            expected.setdefault(key, r.previous["_version"])
+    by_entity: dict[str, dict[int, int]] = {}
+    for (entity, rid), version in expected.items():
+        by_entity.setdefault(entity, {})[rid] = version
+    for entity, wanted in by_entity.items():
+        table = tables[entity]
+        ids = list(wanted)
+        for i in range(0, len(ids), 900):
+            for rid, version in session.execute(
+                    select(table.c.id, table.c.version).where(table.c.id.in_(ids[i:i + 900]))):
+                if version != wanted[rid]:
+                    raise Conflict(f"{entity} {rid} changed since the import",
+                                   key="import.rollback_changed", entity=entity, id=rid)

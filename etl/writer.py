@@ -1,0 +1,312 @@
+"""Bulk writes on the session's own connection: sqlite3 executemany or PostgreSQL COPY.
+
+The ORM would take a minute for 100,000 rows; prebuilt tuples through the
+driver take a second or two (PERFORMANCE.md). Rows are written on the raw DBAPI
+handle of the *same* connection the session uses, so an import is one
+transaction with everything else the caller does: it commits whole or not at all.
+Values are adapted to what SQLAlchemy itself would have stored, so the ORM
+reads them back unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from operator import methodcaller
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
+from sqlalchemy.orm import Session
+
+BIG_CACHE_KIB = 256 * 1024  # while an import writes (SQLite allocates only what it uses)
+DEFER_AT = 5000  # rows; below this, index upkeep is cheaper than a rebuild
+
+
+def _sqlite_datetime(v):
+    """SQLAlchemy's SQLite text form; isoformat is ~4× cheaper than strftime."""
+    if v is None:
+        return None
+    if v.microsecond:
+        return v.isoformat(sep=" ")
+    return v.isoformat(sep=" ") + ".000000"
+
+
+def _sqlite_date(v):
+    return None if v is None else v.isoformat()
+
+
+def _sqlite_number(v):
+    return None if v is None else float(v)
+
+
+def _sqlite_bool(v):
+    return None if v is None else int(v)
+
+
+def _json(v):
+    return None if v is None else json.dumps(v, ensure_ascii=False)
+
+
+def adapters(table: Table, dialect: str) -> list[Callable | None]:
+    """Per column, the function that turns a Python value into what the driver should get."""
+    out: list[Callable | None] = []
+    for col in table.columns:
+        t = col.type
+        if isinstance(t, JSON):
+            out.append(_json)
+        elif dialect != "sqlite":
+            out.append(None)
+        elif isinstance(t, DateTime):
+            out.append(_sqlite_datetime)
+        elif isinstance(t, Date):
+            out.append(_sqlite_date)
+        elif isinstance(t, Numeric):
+            out.append(_sqlite_number)
+        elif isinstance(t, Boolean):
+            out.append(_sqlite_bool)
+        else:
+            out.append(None)
+    return out
+
+
+def python_defaults(table: Table) -> dict[str, object]:
+    """Column defaults the ORM would fill in (now(), False, 1 …), evaluated once."""
+    values: dict[str, object] = {}
+    for col in table.columns:
+        d = col.default
+        if d is None or col.primary_key:
+            continue
+        if d.is_scalar:
+            values[col.name] = d.arg
+        elif d.is_callable:
+            values[col.name] = d.arg(None)
+    return values
+
+
+class BulkWriter:
+    def __init__(self, session: Session) -> None:
+        self.conn = session.connection()
+        self.dialect = self.conn.dialect.name
+        self.raw = self.conn.connection.driver_connection
+        self._counters: dict[str, object] = {}
+        self.seconds: dict[str, float] = {}  # driver time per table (benchmarks)
+        self._fk_tables: list[str] = []
+        self._cache_raised = None
+        self._fk_restore: list[str] = []
+
+    # --- ids: reserved before writing, so children can point at parents ---------------
+
+    def new_id(self, table: Table) -> int:
+        counter = self._counters.get(table.name)
+        if counter is None:
+            counter = self._counters[table.name] = self._id_source(table)
+        return next(counter)
+
+    def _id_source(self, table: Table):
+        """Ids for new rows: PostgreSQL's own sequence (safe beside other writers),
+        taken 5,000 at a time; on SQLite, past the largest id (the write transaction
+        holds the database lock)."""
+        name = table.name
+        if self.dialect != "postgresql":
+            start = (self.conn.scalar(select(func.max(table.c.id))) or 0) + 1
+            yield from itertools.count(start)
+        while True:
+            yield from self.conn.execute(text(
+                f"SELECT nextval(pg_get_serial_sequence('\"{name}\"', 'id')) "
+                "FROM generate_series(1, 5000)")).scalars().all()
+
+    # --- a big load: foreign keys checked once at the end, not row by row ------------------
+
+    def relax_foreign_keys(self, table: Table, n: int) -> None:
+        """Before a load of n rows at least as big as `table`: check its foreign keys in one
+        pass at the end instead of one lookup per row per key.
+
+        Every id the importer writes comes from a lookup in this transaction, and
+        `check_foreign_keys` verifies them all before the caller commits, so the
+        database's guarantee is unchanged. SQLite can only switch enforcement off
+        outside a transaction (the engine switches it back on when the connection
+        returns to the pool); PostgreSQL drops the table's foreign keys and adds
+        them back, which validates every row.
+        """
+        if n < DEFER_AT:
+            return
+        count = self._execute(f'SELECT count(*) FROM "{table.name}"')[0][0]
+        if count > n:
+            return
+        if self.dialect == "sqlite":
+            if not self.raw.in_transaction:
+                self.raw.execute("PRAGMA foreign_keys=OFF")
+                self._fk_tables.append(table.name)
+            return
+        found = self._execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table.name}"',))
+        for name, definition in found:
+            self._execute(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{name}"')
+            self._fk_restore.append(f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{name}" '
+                                    f"{definition}")
+
+    def check_foreign_keys(self, tables: list[str]) -> None:
+        for sql in self._fk_restore:
+            self._execute(sql)  # validates every row; raises on a dangling id
+        self._fk_restore.clear()
+        if self._fk_tables:
+            for name in tables:
+                bad = self._execute(f'PRAGMA foreign_key_check("{name}")')
+                if bad:
+                    raise RuntimeError(f"foreign key check failed on {name}: {bad[:3]}")
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        if self.dialect == "sqlite":
+            if not self._cache_raised:
+                # A big transaction whose pages outgrow SQLite's 2 MB default cache spills
+                # them to the WAL again and again (100,000 appeals: 7 s instead of 2 s).
+                self._cache_raised = self.raw.execute("PRAGMA cache_size").fetchone()[0]
+                self.raw.execute(f"PRAGMA cache_size={-BIG_CACHE_KIB}")
+            if not self.raw.in_transaction:
+                self.raw.execute("BEGIN")
+
+    def close(self) -> None:
+        """Give the connection its usual cache size back."""
+        if self._cache_raised:
+            self.raw.execute(f"PRAGMA cache_size={self._cache_raised}")
+            self._cache_raised = None
+
+    def insert(self, table: Table, rows: Sequence[dict], *, auto_id: bool = False) -> None:
+        """Insert dict rows; with auto_id the database numbers them (leaf tables)."""
+        if not rows:
+            return
+        self._begin()
+        rebuild = self._defer_indexes(table, len(rows))
+        defaults = python_defaults(table)
+        names = [c.name for c in table.columns]
+        adapt = adapters(table, self.dialect)
+        if auto_id:
+            keep = [i for i, n in enumerate(names) if n != "id"]
+            names, adapt = [names[i] for i in keep], [adapt[i] for i in keep]
+        present = set().union(*rows)
+        # Columns no row mentions and with no default are NULL anyway: leave them out.
+        keep = [i for i, name in enumerate(names)
+                if name in present or defaults.get(name) is not None]
+        names, adapt = [names[i] for i in keep], [adapt[i] for i in keep]
+        n = len(rows)
+        columns = []
+        for name, fn in zip(names, adapt, strict=True):
+            default = defaults.get(name)
+            if name not in present:
+                columns.append([fn(default) if fn else default] * n)
+                continue
+            values = list(map(methodcaller("get", name, default), rows))
+            if fn is not None:
+                if len(set(map(id, values))) == 1:
+                    values = [fn(values[0])] * len(values)  # one shared value (now(), None)
+                else:
+                    values = list(map(fn, values))
+            columns.append(values)
+        self.insert_tuples(table, names, list(zip(*columns, strict=True)), rebuild=rebuild)
+
+    def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple], *,
+                      rebuild: list[str] | None = None) -> None:
+        """Insert rows already in driver form (dates as text on SQLite, JSON as text)."""
+        if not tuples:
+            return
+        self._begin()
+        if rebuild is None:
+            rebuild = self._defer_indexes(table, len(tuples))
+        started = time.perf_counter()
+        cols = ", ".join(f'"{n}"' for n in names)
+        if self.dialect == "postgresql":
+            with self.raw.cursor() as cur, \
+                    cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+                for row in tuples:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(names))
+            self.raw.executemany(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', tuples)
+        self.seconds[table.name] = self.seconds.get(table.name, 0) + time.perf_counter() - started
+        started = time.perf_counter()
+        for sql in rebuild:
+            self._execute(sql)
+        if rebuild:
+            self.seconds[f"{table.name} indexes"] = time.perf_counter() - started
+
+    def _execute(self, sql: str, params: tuple = ()) -> list:
+        if self.dialect == "postgresql":
+            with self.raw.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall() if cur.description else []
+        return self.raw.execute(sql.replace("%s", "?"), params).fetchall()
+
+    def _defer_indexes(self, table: Table, n: int) -> list[str]:
+        """Drop the table's plain secondary indexes before a load at least as big as the
+        table, and return the statements that rebuild them.
+
+        Building an index once over the loaded rows is several times cheaper than
+        updating it row by row (PERFORMANCE.md); inside the transaction, a failure
+        puts them back with everything else. Unique indexes stay: they are rules.
+        """
+        if n < DEFER_AT:
+            return []
+        count = self._execute(f'SELECT count(*) FROM "{table.name}"')[0][0]
+        if count > n:
+            return []
+        if self.dialect == "postgresql":
+            found = self._execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename = %s AND indexdef NOT LIKE 'CREATE UNIQUE%%'", (table.name,))
+        else:
+            found = self._execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'", (table.name,))
+        for name, _ in found:
+            self._execute(f'DROP INDEX "{name}"')
+        return [sql for _, sql in found]
+
+    def update(self, table: Table, updates: Sequence[tuple[int, dict]], *,
+               bump_version: bool = False, touch: bool = False) -> None:
+        """Apply (id, {column: value}) changes, grouped by the set of columns changed."""
+        if not updates:
+            return
+        self._begin()
+        adapt = dict(zip([c.name for c in table.columns], adapters(table, self.dialect),
+                         strict=True))
+        groups: dict[tuple[str, ...], list[tuple]] = {}
+        stamp = _now()
+        for rid, changes in updates:
+            cols = tuple(sorted(changes))
+            if touch:
+                changes = {**changes, "updated_at": stamp}
+                cols = tuple(sorted(changes))
+            values = [adapt[c](changes[c]) if adapt[c] else changes[c] for c in cols]
+            groups.setdefault(cols, []).append((*values, rid))
+        mark = "%s" if self.dialect == "postgresql" else "?"
+        for cols, rows in groups.items():
+            sets = [f'"{c}" = {mark}' for c in cols]
+            if bump_version:
+                sets.append('"version" = "version" + 1')
+            sql = f'UPDATE "{table.name}" SET {", ".join(sets)} WHERE id = {mark}'
+            if self.dialect == "postgresql":
+                with self.raw.cursor() as cur:
+                    cur.executemany(sql, rows)
+            else:
+                self.raw.executemany(sql, rows)
+
+
+def _now() -> dt.datetime:
+    from crm.db import now
+
+    return now()
+
+
+def jsonable(value: object) -> object:
+    """A stored value as JSON (for ImportRecord.previous and error reports)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

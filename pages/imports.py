@@ -1,0 +1,121 @@
+"""数据导入 (admin; a liaison for their own street): upload, check the header and mapping,
+preview, import with a progress bar, see and download the rejected rows; blank templates;
+the batch history with rollback."""
+
+import streamlit as st
+
+from crm.services import imports
+from crm.ui.actions import read, run_action
+from crm.ui.state import language, lbl, require_page, tr
+from crm.ui.widgets import flash, show_flash
+
+require_page("imports")
+st.title(tr("import.title"))
+show_flash()
+
+KIND_LABELS = {kind: lbl("import_kind", kind) for kind in imports.KINDS}
+kind = st.selectbox(tr("import.kind"), list(imports.KINDS), format_func=KIND_LABELS.get,
+                    key="import_kind")
+upload = st.file_uploader(tr("import.file"), type=["xlsx", "xls", "csv"], key="import_file")
+
+if upload is not None:
+    data = upload.getvalue()
+    overrides_key = f"import_overrides:{kind}:{upload.name}"
+    overrides = st.session_state.get(overrides_key) or None
+    sheet = st.session_state.get("import_sheet")
+    check = read(imports.import_file, data, kind, filename=upload.name, sheet=sheet,
+                 dry_run=True, overrides=overrides)
+    if len(check.sheet_names) > 1:
+        st.selectbox(tr("import.sheet"), check.sheet_names,
+                     index=check.sheet_names.index(check.sheet), key="import_sheet")
+    st.info(tr("import.header_found", row=check.header_row,
+               unmapped="、".join(check.mapping.unmapped) or "—"))
+
+    st.subheader(tr("import.mapping"))
+    fields = read(imports.field_names, kind)
+    mapping_rows = [{"header": c.header, "field": c.field or ""}
+                    for c in check.mapping.columns if c.header]
+    edited = st.data_editor(
+        mapping_rows, key=f"mapping_editor:{kind}:{upload.name}", hide_index=True,
+        disabled=["header"], width="stretch",
+        column_config={"header": st.column_config.TextColumn(tr("import.col_header")),
+                       "field": st.column_config.SelectboxColumn(tr("import.col_field"),
+                                                                 options=["", *fields])})
+    chosen = {row["header"]: (row["field"] or None) for row in edited}
+    if chosen != {row["header"]: (row["field"] or None) for row in mapping_rows}:
+        st.session_state[overrides_key] = chosen
+        st.rerun()
+    if st.button(tr("import.save_mapping"), key="save_mapping") and run_action(
+            imports.save_mapping, kind, chosen) is not None:
+        st.success(tr("import.mapping_saved", n=len(chosen)))
+
+    st.subheader(tr("import.preview"))
+    names = [str(h) if h not in (None, "") else f"#{i + 1}" for i, h in enumerate(check.header)]
+    unique = [f"{n} ({i + 1})" if names.count(n) > 1 else n for i, n in enumerate(names)]
+    st.dataframe([dict(zip(unique, (str(v) if v is not None else "" for v in row),
+                           strict=False)) for row in check.sample],
+                 hide_index=True, key="import_preview")
+    st.write(tr("import.check", rows=check.rows_read, inserted=check.inserted,
+                updated=check.updated, unchanged=check.unchanged, rejected=check.rejected))
+
+    strict = st.checkbox(tr("import.strict"), key="import_strict")
+    if st.button(tr("import.run"), type="primary", key="import_run"):
+        bar = st.progress(0.0, text=tr("import.running"))
+        steps = {"plan": 0.1, "write": 0.6}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            fraction = steps.get(stage, 0.5) + (0.4 if stage == "write" and total
+                                                and done >= total else 0.0)
+            bar.progress(min(fraction, 1.0), text=tr("import.running"))
+
+        report = run_action(imports.import_file, data, kind, filename=upload.name,
+                            sheet=sheet, strict=strict, overrides=overrides, progress=progress)
+        bar.progress(1.0)
+        if report is not None:
+            st.session_state["import_report"] = report
+
+report = st.session_state.get("import_report")
+if report is not None:
+    if report.written:
+        st.success(tr("import.done", id=report.batch_id, rows=report.rows_read,
+                      inserted=report.inserted, updated=report.updated,
+                      unchanged=report.unchanged, rejected=report.rejected))
+    else:
+        st.warning(tr("import.nothing_written"))
+    lang = language()
+    if report.errors:
+        st.subheader(tr("import.rejected_rows"))
+        st.dataframe([e.as_dict(lang) for e in report.errors], hide_index=True,
+                     key="import_errors")
+    if report.warnings:
+        st.subheader(tr("import.warnings"))
+        st.dataframe([w.as_dict(lang) for w in report.warnings[:1000]], hide_index=True,
+                     key="import_warnings")
+    if report.errors or report.warnings:
+        st.download_button(tr("import.download_errors"), imports.errors_bytes(report, lang),
+                           file_name=f"rejected-{report.filename}.xlsx",
+                           key="download_errors")
+
+st.subheader(tr("import.templates"))
+columns = st.columns(4)
+for i, template_kind in enumerate(imports.KINDS):
+    columns[i % 4].download_button(
+        tr("import.template", kind=KIND_LABELS[template_kind]), imports.template(template_kind),
+        file_name=f"{template_kind}.xlsx", key=f"template_{template_kind}")
+
+st.subheader(tr("import.history"))
+batches = read(imports.list_batches)
+st.dataframe([{tr("import.col_row"): b["id"], tr("import.kind"): KIND_LABELS[b["kind"]],
+               tr("import.file"): b["filename"], tr("import.sheet"): b["sheet"] or "",
+               "status": lbl("batch_status", b["status"]), "rows": b["rows_read"],
+               "+": b["inserted"], "~": b["updated"], "=": b["unchanged"],
+               "×": b["rejected"]} for b in batches], hide_index=True, key="batch_table")
+done = [b["id"] for b in batches if b["status"] == "done"]
+if done:
+    left, right = st.columns([1, 3])
+    batch_id = left.selectbox(tr("import.rollback"), done, key="rollback_batch")
+    if right.button(tr("import.rollback"), key="rollback_run"):
+        result = run_action(imports.rollback, batch_id)
+        if result is not None:
+            flash(tr("import.rolled_back", **result))
+            st.rerun()

@@ -1,0 +1,237 @@
+"""Benchmark the spreadsheet import against the naive way, side by side in one run.
+
+    .venv/bin/python scripts/bench_import.py [--rows 100000] [--firms 5000] [--skip-naive]
+
+Generates a 100,000-row × 14-column appeals workbook (title line, Chinese text,
+real date cells, a few bad rows) in a temp dir, then times:
+
+  naive read        pandas.read_excel(engine="openpyxl")
+  naive total       … then DataFrame.to_sql into a fresh SQLite file (no cleaning at all)
+  calamine read     python-calamine, sheet.to_python() (the fastest plain reader here)
+  our read          etl.readers.open_table, every row iterated
+  our import SQLite the whole import: header detection, cleaning, validation, firm and
+                    unit lookups, natural keys, appeal + appeal_unit + import_record rows,
+                    one transaction (fresh migrated SQLite file holding the firms)
+  our import PG     the same into a fresh PostgreSQL database on --pg-url
+
+and prints the table and the two ratios the issue asks for: naive total ÷ our
+import (≥ 10×) and our import ÷ calamine read (≤ 3×).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crm import migrate  # noqa: E402
+from crm.db import make_engine, session_factory  # noqa: E402
+from crm.services.reference import init_reference_data  # noqa: E402
+from crm.uscc import random_uscc  # noqa: E402
+
+HEADER = ["诉求编号", "统一社会信用代码", "企业名称", "所属镇街", "诉求类别", "诉求来源",
+          "诉求标题", "诉求内容", "联系人", "联系电话", "受理时间", "承办单位", "办理状态",
+          "满意度"]
+STREETS = ["观音桥", "华新街街道", "五里店街道", "江北城街道", "石马河", "大石坝街道办事处",
+           "寸滩街道", "郭家沱街道", "铁山坪街道", "鱼嘴镇", "复盛镇", "五宝镇"]
+CATEGORIES = ["融资", "用工", "交通", "政策咨询", "审批", "水电气", "环境", "法律", "其他",
+              "物业"]
+CHANNELS = ["走访", "电话", "座谈会", "12345热线", "网络"]
+UNITS = ["区交巡警支队", "区人力社保局", "区金融办", "区市场监管局", "区住房城乡建委",
+         "区生态环境局", "区规划自然资源局", "区税务局", "街道经发办", "区城市管理局"]
+STATUSES = ["已受理", "已派单", "已签收", "已办结", "已回访", "已归档"]
+SATISFACTION = ["满意", "基本满意", "不满意"]
+TOPICS = ["写字楼周边车辆乱停乱放", "流动资金周转困难，希望对接银行",
+          "招工难，希望参加春风行动招聘会", "咨询研发费用加计扣除政策", "厂区停水停电频繁",
+          "施工噪音扰民影响办公", "项目审批材料退回多次",
+          "劳动合同纠纷需要法律援助", "园区道路破损影响货车通行", "希望协调员工子女入学"]
+
+
+def make_firms(n: int, rng: random.Random) -> list[tuple[str, str]]:
+    seen, firms = set(), []
+    while len(firms) < n:
+        code = random_uscc(rng)
+        if code in seen:
+            continue
+        seen.add(code)
+        firms.append((code, f"重庆{len(firms):05d}号测试科技有限公司"))
+    return firms
+
+
+def write_roster(path: Path, firms) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet("企业名录")
+    ws.append(["统一社会信用代码", "企业名称", "所属镇街"])
+    for i, (code, name) in enumerate(firms):
+        ws.append([code, name, STREETS[i % len(STREETS)]])
+    book.save(path)
+
+
+def write_appeals(path: Path, rows: int, firms, rng: random.Random) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet("诉求台账")
+    ws.append(["江北区企业诉求台账（基准测试）"])
+    ws.append(HEADER)
+    start = dt.datetime(2024, 1, 1, 8, 0)
+    for i in range(rows):
+        code, name = firms[rng.randrange(len(firms))]
+        topic = TOPICS[rng.randrange(len(TOPICS))]
+        received = start + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 700))
+        status = STATUSES[rng.randrange(len(STATUSES))]
+        satisfaction = SATISFACTION[rng.randrange(3)] if status in ("已回访", "已归档") else None
+        if i % 997 == 0:
+            code = code[:-1] + ("0" if code[-1] != "0" else "1")  # a mistyped code
+        ws.append([f"SQ{2024_000000 + i}", code, name, STREETS[rng.randrange(len(STREETS))],
+                   CATEGORIES[rng.randrange(len(CATEGORIES))], CHANNELS[rng.randrange(5)],
+                   topic, f"{name}反映：{topic}。请相关部门协调解决，第{i}号。",
+                   f"联系人{i % 500}", f"138{rng.randrange(10**8):08d}", received,
+                   UNITS[rng.randrange(len(UNITS))], status, satisfaction])
+    book.save(path)
+
+
+def fresh_sqlite(tmp: Path, name: str) -> str:
+    url = f"sqlite:///{tmp / name}"
+    _prepare(url)
+    return url
+
+
+def _prepare(url: str) -> None:
+    engine = make_engine(url, no_pool=True) if url.startswith("postgresql") else make_engine(url)
+    migrate.upgrade(engine)
+    with session_factory(engine).begin() as session:
+        init_reference_data(session)
+    engine.dispose()
+
+
+def our_import(url: str, kind: str, path: Path):
+    from crm.services.imports import import_file
+
+    engine = make_engine(url, no_pool=True) if url.startswith("postgresql") else make_engine(url)
+    try:
+        started = time.perf_counter()
+        with session_factory(engine).begin() as session:
+            report = import_file(session, path, kind)
+        return time.perf_counter() - started, report
+    finally:
+        engine.dispose()
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--firms", type=int, default=5_000)
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--skip-naive", action="store_true", help="leave out the ~40 s naive run")
+    parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--workbook", type=Path, metavar="PATH",
+                        help="reuse this generated ledger if it exists (else write it there)")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    results: list[tuple[str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="qifu-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        firms = make_firms(args.firms, rng)
+        roster, ledger = tmp / "roster.xlsx", args.workbook or tmp / "appeals.xlsx"
+        write_roster(roster, firms)
+        t = 0.0
+        if not ledger.exists():
+            t, _ = timed(lambda: write_appeals(ledger, args.rows, firms, rng))
+        print(f"generated {args.rows:,} appeals × {len(HEADER)} columns "
+              f"({ledger.stat().st_size / 1e6:.1f} MB) in {t:.1f} s", file=sys.stderr)
+
+        if not args.skip_naive:
+            import sqlite3
+
+            import pandas as pd
+
+            t_read, frame = timed(lambda: pd.read_excel(ledger, engine="openpyxl", header=1))
+            con = sqlite3.connect(tmp / "naive.db")
+            t_write, _ = timed(lambda: frame.to_sql("appeals", con, index=False))
+            con.commit()
+            con.close()
+            results += [("naive read: pandas.read_excel(openpyxl)", t_read),
+                        ("naive total: read_excel + to_sql (SQLite)", t_read + t_write)]
+            del frame
+
+        from python_calamine import CalamineWorkbook
+
+        t_cal, cal_rows = timed(lambda: CalamineWorkbook.from_path(str(ledger))
+                                .get_sheet_by_name("诉求台账").to_python())
+        results.append(("python-calamine read (to_python)", t_cal))
+        del cal_rows
+
+        from etl.readers import open_table
+
+        t_read, n = timed(lambda: sum(1 for _ in open_table(ledger).rows))
+        results.append(("our read: etl.readers (all rows iterated)", t_read))
+
+        sqlite_url = fresh_sqlite(tmp, "qifu.db")
+        our_import(sqlite_url, "enterprises", roster)
+        t_sqlite, report = our_import(sqlite_url, "appeals", ledger)
+        results.append(("our import → SQLite (clean, validate, write)", t_sqlite))
+        summary = {k: v for k, v in report.summary().items() if k != "errors"}
+        print(f"SQLite import: {summary}", file=sys.stderr)
+        t_again, again = our_import(sqlite_url, "appeals", ledger)
+        results.append(("our re-import → SQLite (all unchanged)", t_again))
+        print(f"re-import: unchanged {again.unchanged:,}, inserted {again.inserted}, "
+              f"updated {again.updated}", file=sys.stderr)
+
+        if not args.skip_pg:
+            import psycopg
+
+            from tests.conftest import _sa_url  # the test suite's URL helper
+
+            admin = psycopg.connect(args.pg_url, autocommit=True)
+            name = f"qifu_bench_{uuid.uuid4().hex[:8]}"
+            admin.execute(f'CREATE DATABASE "{name}"')
+            try:
+                url = _sa_url(name) if args.pg_url == os.environ.get(
+                    "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test") else \
+                    "postgresql+psycopg://" + args.pg_url.split("://", 1)[1].rsplit("/", 1)[0] \
+                    + f"/{name}"
+                _prepare(url)
+                our_import(url, "enterprises", roster)
+                t_pg, pg_report = our_import(url, "appeals", ledger)
+                results.append(("our import → PostgreSQL (clean, validate, COPY)", t_pg))
+            finally:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.close()
+
+    width = max(len(label) for label, _ in results)
+    print(f"\n{args.rows:,} rows × {len(HEADER)} columns")
+    for label, seconds in results:
+        print(f"  {label:<{width}}  {seconds:7.2f} s")
+    times = dict(results)
+    ours = [v for k, v in times.items() if k.startswith("our import")]
+    naive = times.get("naive total: read_excel + to_sql (SQLite)")
+    print()
+    for k, v in times.items():
+        if k.startswith("our import"):
+            if naive:
+                print(f"  naive total ÷ {k.split(' (')[0]}: {naive / v:5.1f}×  (needs ≥ 10×)")
+            print(f"  {k.split(' (')[0]} ÷ calamine read: {v / t_cal:5.2f}×  (needs ≤ 3×)")
+    if not ours:
+        print("no import timed")
+
+
+if __name__ == "__main__":
+    main()

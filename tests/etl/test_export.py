@@ -1,0 +1,135 @@
+"""Export → import reports every row unchanged, for every kind, as .xlsx and as .csv."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from python_calamine import CalamineWorkbook
+from sqlalchemy import func, select
+
+from crm.db import session_factory
+from crm.models import (
+    Assignment,
+    BankProduct,
+    FairParticipation,
+    FairPosition,
+    FinancingNeed,
+    JobFair,
+    Street,
+    Visit,
+)
+from crm.services.imports import template
+from etl.export import export
+from etl.headers import canonical_headers
+from tests.etl.conftest import A, B, C, counts, errors, run_import, xlsx
+
+VISITS = [["企业名称", "走访干部", "走访日期", "走访方式", "走访情况"],
+          ["重庆齐祥灯饰有限公司", "张干部", "2022年3月1日", "实地走访", "了解资金需求\n送政策"],
+          ["中信证券重庆江北嘴营业部", "李干部", "2022.3.2", "电话", None],
+          ["中信证券重庆江北嘴营业部", "王不存在", "2022.3.3", "电话", None]]
+ASSIGNMENTS = [["统一社会信用代码", "包联干部", "开始日期", "结束日期"],
+               [A, "张干部", "2021-01-01", "2021-12-31"],
+               [A, "李干部", "2022-01-01", None],
+               [B, "张干部", "2022-01-01", None],
+               [B, "李干部", "2022-02-01", None],
+               [C, "张干部", "2022-02-01", "2022-01-01"]]
+NEEDS = [["企业名称", "融资需求", "资金用途", "期限", "担保方式", "需求日期", "所属商会"],
+         ["重庆齐祥灯饰有限公司", "100余万元", "采购原材料", "12个月", "信用", "2022-03-01",
+          "大石坝街道商会"],
+         ["中信证券重庆江北嘴营业部", "500万", None, None, "抵押", 44621, None],
+         ["重庆江北嘴数智科技有限公司", "一些钱", None, None, None, "2022-03-01", None]]
+PRODUCTS = [["银行", "产品名称", "额度（万元）", "年利率", "期限（月）", "担保方式", "适用规模",
+             "是否在售"],
+            ["重庆农村商业银行", "渝快贷", "10-300", "3.85%-6%", "12-36", "信用、抵押",
+             "小型、微型",
+             "是"],
+            ["中国银行", "科创贷", "最高1000", "4.2%", "12", "质押", None, "否"],
+            ["中国银行", "坏产品", "10-300", "高", None, "房子", None, None]]
+FAIRS = [["2022年春风行动招聘会"],
+         ["招聘会名称", "举办日期", "举办地点", "镇街", "企业名称", "岗位", "招聘人数", "薪资",
+          "投递简历", "意向人数", "体检人数", "入职人数"],
+         ["春风行动招聘会", "2022年3月1日", "鱼嘴镇", "鱼嘴", "重庆齐祥灯饰有限公司", "操作工", 30,
+          "4000-6000", 50, 30, 10, 8],
+         ["春风行动招聘会", "2022年3月1日", "鱼嘴镇", "鱼嘴", "重庆齐祥灯饰有限公司", "质检员", 5,
+          "5千-8千", 50, 30, 10, 8],
+         ["春风行动招聘会", "2022年3月1日", "鱼嘴镇", "鱼嘴", "中信证券重庆江北嘴营业部", None,
+          None, None, 12, 20, 1, 0]]
+
+
+@pytest.fixture
+def world(engine, firms, people, tmp_path):
+    """One import of every kind (firms come from the roster fixture)."""
+    results = {}
+    for kind, rows in (("visits", VISITS), ("assignments", ASSIGNMENTS),
+                       ("financing-needs", NEEDS), ("bank-products", PRODUCTS),
+                       ("job-fair", FAIRS)):
+        results[kind] = run_import(engine, kind, xlsx(tmp_path / f"{kind}.xlsx", rows))
+    results["appeals"] = run_import(engine, "appeals", xlsx(tmp_path / "ledger.xlsx", [
+        ["诉求编号", "统一社会信用代码", "诉求类别", "诉求标题", "诉求内容", "受理时间", "承办单位",
+         "办理状态", "答复时间", "满意度", "是否解决", "紧急程度"],
+        ["SQ-1", A, "融资", "=资金紧张", "多行\n内容", dt.datetime(2022, 3, 1, 9, 30, 15),
+         "区金融办", "已回访", "2022-03-05 16:00", "满意", "是", "紧急"],
+        [None, B, "交通", "停车难", None, "2022-03-02", None, None, None, None, None, None]]))
+    results["enterprises"] = firms
+    return results
+
+
+def test_each_kind_imports_its_hand_made_file_with_the_right_rejections(engine, world):
+    assert counts(world["visits"]) == (3, 2, 0, 0, 1)
+    assert errors(world["visits"]) == [(4, "走访干部", "系统中没有名为“王不存在”的人员")]
+    assert counts(world["assignments"]) == (5, 3, 0, 0, 2)
+    assert errors(world["assignments"]) == [
+        (5, "包联干部", "该企业已有在岗包联干部“张干部”，请先填写其结束日期"),
+        (6, "结束日期", "结束日期早于开始日期")]
+    assert counts(world["financing-needs"]) == (3, 2, 0, 0, 1)
+    assert errors(world["financing-needs"]) == [(4, "融资需求", "无法识别的金额")]
+    assert counts(world["bank-products"]) == (3, 2, 0, 0, 1)
+    assert errors(world["bank-products"]) == [
+        (4, "年利率", "无法识别的区间（如 50-500）"),
+        (4, "担保方式", "无法识别“房子”，可填：信用、抵押、担保、质押")]
+    assert counts(world["job-fair"]) == (3, 2, 1, 0, 0)
+    assert [(w.row, w.message()) for w in world["job-fair"].warnings] == [
+        (5, "人数应逐级递减：投递 ≥ 意向 ≥ 体检 ≥ 入职")]
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Visit)) == 2
+        active = s.scalars(select(Assignment).where(Assignment.end_date.is_(None))).all()
+        assert len(active) == 2
+        need = s.scalar(select(FinancingNeed).where(FinancingNeed.purpose == "采购原材料"))
+        assert (need.amount, need.amount_approx, need.term_months, need.collateral) == \
+            (100, True, 12, "credit")
+        assert need.chamber_id is not None
+        product = s.scalar(select(BankProduct).where(BankProduct.name == "渝快贷"))
+        assert (float(product.rate_min), float(product.rate_max), product.term_min,
+                product.term_max, product.collateral, product.sizes) == \
+            (0.0385, 0.06, 12, 36, ["credit", "mortgage"], ["small", "micro"])
+        other = s.scalar(select(BankProduct).where(BankProduct.name == "科创贷"))
+        assert (other.amount_min, other.amount_max, other.active) == (0, 1000, False)
+        fair = s.execute(select(JobFair.name, JobFair.held_on, Street.name)
+                         .join(Street, Street.id == JobFair.street_id)).one()
+        assert tuple(fair) == ("春风行动招聘会", dt.date(2022, 3, 1), "鱼嘴镇")
+        pays = s.execute(select(FairPosition.title, FairPosition.pay_min, FairPosition.pay_max)
+                         .order_by(FairPosition.id)).all()
+        assert pays == [("操作工", 4000, 6000), ("质检员", 5000, 8000)]
+        assert s.scalar(select(func.count()).select_from(FairParticipation)) == 2
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+@pytest.mark.parametrize("kind", ["enterprises", "appeals", "visits", "assignments",
+                                  "financing-needs", "bank-products", "job-fair"])
+def test_export_then_import_reports_every_row_unchanged(engine, world, tmp_path, kind, suffix):
+    target = tmp_path / f"{kind}{suffix}"
+    with session_factory(engine)() as s:
+        written = export(s, kind, target)
+    assert written > 0
+    report = run_import(engine, kind, target)
+    assert report.errors == [] and report.rows_read == written
+    assert report.unchanged == written, (kind, counts(report))
+
+
+def test_templates_carry_the_headers_the_importer_reads(tmp_path):
+    for kind in ("enterprises", "appeals", "job-fair"):
+        path = tmp_path / f"{kind}.xlsx"
+        path.write_bytes(template(kind))
+        header = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[0]
+        assert header == list(canonical_headers(kind).values())

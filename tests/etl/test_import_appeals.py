@@ -1,0 +1,126 @@
+"""Importing appeal ledgers: firms by code or name, mixed dates, words mapped, units created."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from crm.db import session_factory
+from crm.models import Appeal, AppealUnit, Unit
+from crm.services import kpi, kpi_facts
+from crm.services.users import actor_of, add_user
+from tests.etl.conftest import BAD, A, B, C, counts, errors, run_import, xlsx
+
+LEDGER = [
+    ["江北区企业诉求台账"],
+    ["诉求编号", "统一社会信用代码", "企业名称", "诉求类别", "诉求标题", "诉求内容", "受理时间",
+     "承办单位", "办理状态", "答复时间", "满意度", "联系电话"],
+    ["SQ-1", A, None, "融资", "流动资金周转困难", "希望对接银行", dt.datetime(2022, 3, 1, 9, 30),
+     "区金融办", "已办结", "2022年3月10日", None, "138 1234 5678"],
+    ["SQ-2", None, "中信证券重庆江北嘴营业部", "交通", "车辆乱停乱放", None, "2022年3月2日",
+     "区交巡警支队", "已回访", "2022/03/05", "基本满意", None],
+    ["SQ-3", B, "重庆齐祥灯饰有限公司", "交通", "名称与代码不符", None, "2022-3-3", None, None,
+     None, None, None],
+    ["SQ-4", C, None, "绿化", "门前绿化带缺损", None, 44625, "区城市管理局（新）", "办理中",
+     None, None, None],
+    ["SQ-5", BAD, None, "其他", "代码有误", None, "2022.3.5", None, None, None, None, None],
+    ["SQ-6", A, None, "用工", "招工难", None, "三月", None, None, None, None, None],
+    [None, A, None, "政策咨询", "咨询研发费用加计扣除", "没有编号的一行", "2022年3月7日", None,
+     "受理", None, None, None],
+    ["SQ-8", A, None, "融资", "答复早于受理", None, "2022-03-08", "区金融办", "已办结",
+     "2022-03-01", None, None],
+    ["SQ-9", A, None, "融资", "满意度填错", None, "2022-03-09", "区金融办", "已回访",
+     "2022-03-10", "还行吧", None],
+    ["SQ-1", A, None, "融资", "流动资金周转困难", "希望对接银行", dt.datetime(2022, 3, 1, 9, 30),
+     "区金融办", "已办结", "2022年3月10日", "满意", "138 1234 5678"],
+    ["合计", "10件"],
+]
+
+
+def test_a_ledger_names_firms_by_code_or_name_and_maps_words_and_dates(engine, firms, tmp_path):
+    report = run_import(engine, "appeals", xlsx(tmp_path / "ledger.xlsx", LEDGER))
+    assert report.header_row == 2
+    assert counts(report) == (10, 4, 1, 0, 5)
+    assert errors(report) == [
+        (5, "企业名称", f"企业名称“重庆齐祥灯饰有限公司”与统一社会信用代码 {B} 不一致"
+         "（该代码属于“中信证券重庆江北嘴营业部”）"),
+        (7, "统一社会信用代码", f"统一社会信用代码有误：第 18 位校验码应为“{A[-1]}”，"
+         f"实际为“{BAD[-1]}”，请核对全部 18 位"),
+        (8, "受理时间", "无法识别的日期"),
+        (10, "答复时间", "答复时间早于受理时间"),
+        (11, "满意度", "无法识别“还行吧”，可填：满意、基本满意、不满意"),
+    ]
+    assert [(w.row, w.column, w.message()) for w in report.warnings] == [
+        (6, "诉求类别", "未知类别“绿化”，已归入“其他”"),
+        (6, "承办单位", "新单位“区城市管理局（新）”已创建，待管理员确认或合并"),
+    ]
+    with session_factory(engine)() as s:
+        got = {a.code: a for a in s.scalars(select(Appeal))}
+        one = got["SQ-1"]
+        assert (one.status, one.satisfaction, one.channel, one.contact_phone) == \
+            ("replied", "satisfied", "import", "13812345678")
+        assert one.received_at == dt.datetime(2022, 3, 1, 9, 30)
+        assert one.replied_at == dt.datetime(2022, 3, 10)
+        assert one.due_date == dt.date(2022, 3, 16)           # 融资: 15 days
+        assert one.lead_unit.name == "区金融办"
+        assert s.scalar(select(AppealUnit.role).where(AppealUnit.appeal_id == one.id)) == "lead"
+        two = got["SQ-2"]
+        assert (two.status, two.satisfaction, two.enterprise.uscc) == ("callback", "basic", B)
+        four = got["SQ-4"]
+        assert four.category.name == "其他" and four.received_at == dt.datetime(2022, 3, 5)
+        assert four.status == "dispatched"
+        unit = s.scalar(select(Unit).where(Unit.name == "区城市管理局（新）"))
+        assert unit.confirmed is False and four.lead_unit_id == unit.id
+        derived = [code for code in got if code.startswith("DR-")]
+        assert len(derived) == 1 and got[derived[0]].description == "没有编号的一行"
+
+
+def test_the_ledger_again_changes_nothing(engine, firms, tmp_path):
+    path = xlsx(tmp_path / "ledger.xlsx", LEDGER)
+    run_import(engine, "appeals", path)
+    again = run_import(engine, "appeals", path)
+    assert counts(again) == (10, 0, 0, 5, 5)
+    assert again.warnings[0].message() == "未知类别“绿化”，已归入“其他”"
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Appeal)) == 4
+        assert s.scalar(select(func.count()).select_from(Unit)
+                        .where(Unit.name == "区城市管理局（新）")) == 1
+
+
+def test_next_months_ledger_updates_what_changed_and_keeps_the_rest(engine, firms, tmp_path):
+    run_import(engine, "appeals", xlsx(tmp_path / "march.xlsx", LEDGER))
+    april = [LEDGER[1], ["SQ-2", B, None, "交通", "车辆乱停乱放", None, "2022年3月2日",
+                         "区交巡警支队", "已归档", "2022/03/05", "满意", None]]
+    report = run_import(engine, "appeals", xlsx(tmp_path / "april.xlsx", april))
+    assert counts(report) == (1, 0, 1, 0, 0)
+    with session_factory(engine)() as s:
+        two = s.scalar(select(Appeal).where(Appeal.code == "SQ-2"))
+        assert (two.status, two.satisfaction, two.version) == ("archived", "satisfied", 2)
+        # the KPI pages see both months' writes at once
+        assert kpi_facts.differences(s) == []
+        assert kpi.compute(s)["satisfaction_rate"] == 1.0
+
+
+def test_an_unknown_category_column_files_everything_under_other_with_a_note(engine, firms,
+                                                                            tmp_path):
+    rows = [["企业名称", "诉求内容", "受理日期"],
+            ["重庆齐祥灯饰有限公司", "厂区停电频繁\n影响生产", "2022-05-01"]]
+    report = run_import(engine, "appeals", xlsx(tmp_path / "x.xlsx", rows))
+    assert counts(report) == (1, 1, 0, 0, 0)
+    assert [w.message() for w in report.warnings] == ["未填类别，已归入“其他”"]
+    with session_factory(engine)() as s:
+        appeal = s.scalar(select(Appeal))
+        assert appeal.title == "厂区停电频繁" and appeal.category.name == "其他"
+        assert appeal.description == "厂区停电频繁\n影响生产"
+
+
+def test_a_liaison_imports_only_their_own_streets_appeals(engine, firms, tmp_path):
+    with session_factory(engine).begin() as s:
+        user = add_user(s, "li", role="liaison", street="江北城街道", password=None)
+        actor = actor_of(user)
+    rows = [["统一社会信用代码", "诉求标题", "受理时间"], [A, "大石坝的诉求", "2022-05-01"],
+            [B, "江北城的诉求", "2022-05-01"]]
+    report = run_import(engine, "appeals", xlsx(tmp_path / "x.xlsx", rows), actor=actor)
+    assert counts(report) == (2, 1, 0, 0, 1)
+    assert errors(report) == [(2, "统一社会信用代码", "不属于您所在的镇街")]

@@ -1,0 +1,101 @@
+"""Readers: Excel through calamine (values, dates, row numbers), CSV in every encoding."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from etl.headers import detect_header, header_unit, match_header
+from etl.readers import ReadError, detect_encoding, open_table
+from tests.etl.conftest import xlsx
+
+
+def test_excel_rows_start_at_row_one_and_dates_are_dates(tmp_path):
+    """Row numbers must match Excel's; columns start at the first used one (all rows alike)."""
+    path = xlsx(tmp_path / "a.xlsx", [[], [None, "标题"], [None, dt.datetime(2022, 3, 1), 3],
+                                      [None, dt.datetime(2022, 3, 1, 9, 30)]])
+    sheet = open_table(path)
+    rows = list(sheet.rows)
+    assert rows == [["", ""], ["标题", ""], [dt.date(2022, 3, 1), 3.0],
+                    [dt.datetime(2022, 3, 1, 9, 30), ""]]
+    assert sheet.name == "Sheet1" and sheet.sheet_names == ["Sheet1"]
+
+
+def test_formulas_are_read_as_the_values_excel_saved(tmp_path):
+    import zipfile
+
+    from openpyxl import Workbook
+
+    plain = tmp_path / "plain.xlsx"
+    book = Workbook()
+    book.active.append([1, 2, "=A1+B1"])
+    book.save(plain)
+    # openpyxl saves no result for a formula; Excel does (<v>3</v>): add it the way Excel would.
+    path = tmp_path / "f.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<f>A1+B1</f><v />", b"<f>A1+B1</f><v>3</v>")
+            dst.writestr(item, data)
+    assert next(open_table(path).rows) == [1.0, 2.0, 3.0]
+
+
+def test_the_first_non_empty_sheet_is_read_unless_one_is_named(tmp_path):
+    path = xlsx(tmp_path / "b.xlsx", [], sheet="封面", extra_sheets={"数据": [["企业名称"]]})
+    assert open_table(path).name == "数据"
+    assert open_table(path, sheet="封面").name == "封面"
+    with pytest.raises(ReadError, match="no sheet named"):
+        open_table(path, sheet="不存在")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_csv_in_every_encoding_streets_send(tmp_path, encoding):
+    path = tmp_path / "c.csv"
+    path.write_bytes("企业名称,地址\n重庆齐祥灯饰有限公司,\"江北区, 大石坝\"\n".encode(encoding))
+    rows = list(open_table(path).rows)
+    assert rows == [["企业名称", "地址"], ["重庆齐祥灯饰有限公司", "江北区, 大石坝"]]
+
+
+def test_encoding_detection():
+    assert detect_encoding("企业".encode("utf-8-sig")) == "utf-8-sig"
+    assert detect_encoding("企业".encode()[:-1]) == "utf-8"  # a cut character is fine
+    assert detect_encoding("企业名称".encode("gbk")) == "gb18030"
+
+
+def test_what_cannot_be_read_says_so(tmp_path):
+    bogus = tmp_path / "x.xlsx"
+    bogus.write_bytes(b"not a workbook")
+    with pytest.raises(ReadError, match="not a readable spreadsheet"):
+        open_table(bogus)
+    (tmp_path / "x.pdf").write_bytes(b"%PDF")
+    with pytest.raises(ReadError, match="unsupported file type"):
+        open_table(tmp_path / "x.pdf")
+    with pytest.raises(ReadError, match="no such file"):
+        open_table(tmp_path / "missing.csv")
+
+
+def test_the_header_is_found_below_title_lines_and_matched_by_synonym():
+    rows = [["2022年企业诉求台账"], ["填报单位：大石坝街道", None, "填报日期：2022年3月1日"], [],
+            ["序号", "工单编号", " 统一社会 信用代码* ", "单位名称", "问题类型", "反映时间",
+             "备注栏"]]
+    mapping = detect_header("appeals", rows)
+    assert mapping.header_row == 3
+    assert mapping.fields == {"code": 1, "uscc": 2, "firm_name": 3, "category": 4,
+                              "received_at": 5}
+    assert mapping.unmapped == ["序号", "备注栏"]
+
+
+def test_a_remembered_mapping_wins_over_the_synonyms():
+    rows = [["企业名称", "统一社会信用代码", "片区"]]
+    mapping = detect_header("enterprises", rows, remembered={"片区": "street"})
+    assert mapping.fields == {"name": 0, "uscc": 1, "street": 2}
+
+
+def test_header_variants_and_units():
+    assert match_header("enterprises", "注册资本（万元）") == "registered_capital"
+    assert match_header("enterprises", "ＵＳＣＣ") == "uscc"
+    assert match_header("financing-needs", "融资金额(元)") == "amount"
+    assert header_unit("融资金额(元)") == "元" and header_unit("金额（万元）") == "万元"
+    assert header_unit("金额") is None
