@@ -155,7 +155,7 @@ def cadre_firms(session: Session, *, actor: Actor, today: dt.date | None = None)
     if not actor.person_id:
         return []
     today = today or _today()
-    stale_days = int(get_setting(session, "visits.stale_days", 90))
+    stale_days = int(get_setting(session, "coverage.not_visited_days", 90))
     last_visit = (select(Visit.enterprise_id, func.max(Visit.visited_on).label("last"))
                   .group_by(Visit.enterprise_id).subquery())
     rows = session.execute(
