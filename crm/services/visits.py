@@ -22,10 +22,10 @@ from crm.auth import Actor
 from crm.db import today as _today
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.i18n import label
-from crm.models import Appeal, Assignment, Enterprise, Person, Policy, Street, Visit, visit_policy
+from crm.models import Appeal, Enterprise, Person, Policy, Street, Visit, visit_policy
 from crm.models.assignment import VISIT_WAYS
 from crm.services import appeals as appeal_service
-from crm.services.assignments import CADRE, find_firm_id, find_person_id, parse_date
+from crm.services.assignments import find_firm_id, find_person_id, parse_date
 from crm.services.bulk_rows import BulkResult, row_number
 from crm.services.scope import enterprise_scope
 
@@ -51,20 +51,14 @@ def _check_date(visited_on: dt.date | None) -> dt.date:
     return day
 
 
-def _visitor(session: Session, actor: Actor, firm: Enterprise, person_id: int | None) -> int:
-    """Who went: a cadre is always themselves; others name a person, or their own."""
+def _visitor(session: Session, actor: Actor, person_id: int | None) -> int | None:
+    """Who went: a cadre is always themselves; others name the cadre, or went themselves."""
     if actor.role == "cadre":
         if not actor.person_id:
             raise Forbidden("the login is not linked to a person", key="visit.no_person")
         return actor.person_id
     if person_id is None:
-        current = session.scalar(select(Assignment.person_id).where(
-            Assignment.enterprise_id == firm.id, Assignment.kind == CADRE,
-            Assignment.end_date.is_(None)))
-        person_id = current or actor.person_id
-    if person_id is None:
-        raise ValidationError("who made the visit?", key="visit.person_needed",
-                              field="person_id")
+        return actor.person_id  # the recorder went; `recorded_by_id` names them
     if session.get(Person, person_id) is None:
         raise NotFound(f"person {person_id}", key="assignment.person_not_found")
     return person_id
@@ -100,7 +94,7 @@ def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str
     text = (notes or "").strip()
     if len(text) > NOTES_LIMIT:
         raise ValidationError("notes too long", key="visit.notes_too_long", limit=NOTES_LIMIT)
-    visit = Visit(enterprise_id=firm.id, person_id=_visitor(session, actor, firm, person_id),
+    visit = Visit(enterprise_id=firm.id, person_id=_visitor(session, actor, person_id),
                   recorded_by_id=actor.id, visited_on=day, way=way, notes=text or None)
     visit.policies = _policies(session, policy_ids)
     session.add(visit)
