@@ -86,13 +86,15 @@ class Actor:
 
 # Which pages each role may open; the router builds its menu from this.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
-    "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
+    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "visit", "coverage",
+                "assignments"),
+    "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal", "my_firms", "visit"),
     "handler": ("home", "appeals", "appeal", "enterprises"),
     "chamber": ("home", "enterprises"),
     "employment": ("home", "enterprises"),
-    "official": ("home", "enterprises", "appeals", "appeal"),
-    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "users", "reference"),
+    "official": ("home", "enterprises", "appeals", "appeal", "coverage"),
+    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "visit", "coverage",
+              "assignments", "users", "reference"),
 }
 
 

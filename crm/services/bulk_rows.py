@@ -24,7 +24,7 @@ class RowError:
     message: str         # English fallback
     params: dict = field(default_factory=dict)
 
-    def text(self, lang: str = "zh") -> str:
+    def describe(self, lang: str = "zh") -> str:
         err = CrmError(self.message, key=self.key, **self.params)
         return error_text(err, lang)
 

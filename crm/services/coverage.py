@@ -27,7 +27,8 @@ from crm.auth import Actor
 from crm.db import today as _today
 from crm.errors import Forbidden, ValidationError
 from crm.models import Assignment, Building, Enterprise, Person, Street, Visit
-from crm.services.reference import get_setting
+from crm.services import audit
+from crm.services.reference import get_setting, set_setting
 from crm.services.scope import enterprise_scope
 
 COVERAGE_ROLES = {"official", "admin", "liaison", "cadre"}
@@ -52,6 +53,24 @@ def _require(actor: Actor) -> None:
 
 def not_visited_days(session: Session) -> int:
     return int(get_setting(session, NOT_VISITED_KEY, NOT_VISITED_DEFAULT))
+
+
+def visit_interval(session: Session, *, actor: Actor) -> int:
+    """N: a firm not visited for more than N days is due (the pages' wording needs it)."""
+    return not_visited_days(session)
+
+
+def set_not_visited_days(session: Session, days: int, *, actor: Actor) -> int:
+    """An admin changes N; the change is audited."""
+    if not actor.is_admin:
+        raise Forbidden("administrators only", key="admin.only")
+    if not isinstance(days, int) or not 7 <= days <= 730:
+        raise ValidationError("7 to 730 days", key="coverage.bad_days")
+    before = not_visited_days(session)
+    set_setting(session, NOT_VISITED_KEY, days)
+    audit.record(session, actor, "setting.change", "setting", None, key=NOT_VISITED_KEY,
+                 before=before, after=days)
+    return days
 
 
 def _covered():

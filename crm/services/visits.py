@@ -104,6 +104,14 @@ def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str
     return visit
 
 
+def save_visit(session: Session, *, actor: Actor, **fields) -> dict:
+    """The visit form's action: record_visit, then say what was saved in plain values."""
+    visit = record_visit(session, actor=actor, **fields)
+    raised = session.execute(select(Appeal.code, Appeal.due_date)
+                             .where(Appeal.visit_id == visit.id).order_by(Appeal.id)).all()
+    return {"visit_id": visit.id, "appeals": [{"code": c, "due_date": d} for c, d in raised]}
+
+
 def raise_appeal(session: Session, visit_id: int, *, actor: Actor, category_id: int, title: str,
                  description: str = "", priority: str = "normal",
                  contact_name: str | None = None, contact_phone: str | None = None) -> Appeal:

@@ -246,7 +246,7 @@ def test_the_import_entry_point_is_idempotent_and_reports_bad_rows(session, worl
         (5, "uscc", "bulk.firm_unknown"), (6, "cadre", "bulk.person_unknown"),
         (7, "start_date", "bulk.bad_date"), (8, "uscc", "bulk.firm_unknown"),
         (9, "uscc", "bulk.firm_needed")]
-    assert first.errors[1].text("zh") and first.errors[1].text("en")
+    assert first.errors[1].describe("zh") == "未找到干部“赵干部”。"
     second = assignments.assign_many(session, rows[:2], actor=world.liaison)
     assert (second.created, second.unchanged, second.errors) == (0, 2, [])
     assert history(session, firms[1].id) == [("张干部", ago(20), None)]
