@@ -259,7 +259,7 @@ def _apply(session: Session, actor: Actor, result: BulkResult, row: int, make) -
     else:
         result.unchanged += 1
     result.closed += int(closed)
-    result.ids.append(assignment.id)
+    result.records[row] = assignment.id
 
 
 def assign_many(session: Session, rows: Sequence[dict], *, actor: Actor,

@@ -35,7 +35,8 @@ class BulkResult:
     unchanged: int = 0
     closed: int = 0  # earlier assignments ended to make room (replace=True)
     errors: list[RowError] = field(default_factory=list)
-    ids: list[int] = field(default_factory=list)  # ids of the rows created or found
+    # source row -> id of the record created or found, for the importer's provenance rows
+    records: dict[int, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

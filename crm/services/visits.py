@@ -154,7 +154,7 @@ def record_visits(session: Session, rows: Sequence[dict], *, actor: Actor) -> Bu
             continue
         result.created += int(created)
         result.unchanged += int(not created)
-        result.ids.append(visit.id)
+        result.records[row] = visit.id
     session.flush()
     return result
 

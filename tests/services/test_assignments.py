@@ -249,6 +249,7 @@ def test_the_import_entry_point_is_idempotent_and_reports_bad_rows(session, worl
     assert first.errors[1].describe("zh") == "未找到干部“赵干部”。"
     second = assignments.assign_many(session, rows[:2], actor=world.liaison)
     assert (second.created, second.unchanged, second.errors) == (0, 2, [])
+    assert second.records == first.records and set(first.records) == {3, 4}
     assert history(session, firms[1].id) == [("张干部", ago(20), None)]
 
 

@@ -136,6 +136,7 @@ def test_the_import_entry_point_is_idempotent_on_firm_cadre_date_and_way(session
         (6, "visited_on", "bulk.date_needed"), (7, "uscc", "bulk.firm_unknown")]
     again = visits.record_visits(session, rows[:2], actor=served.cadre)
     assert (again.created, again.unchanged, again.errors) == (0, 2, [])
+    assert again.records == first.records and set(first.records) == {2, 3}
     listed = visits.list_visits(session, actor=served.cadre)
     assert {(v["way"], v["policies"]) for v in listed} == {("onsite", "、".join(titles)),
                                                           ("phone", "")}
