@@ -540,6 +540,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "assign.export": ("导出", "Export"),
     "assign.export_assignments": ("导出包联清单", "Export assignments"),
     "assign.export_visits": ("导出走访记录", "Export visits"),
+    "reference.policies": ("政策目录（送政策）", "Policies delivered on visits"),
+    "reference.policies_help": ("走访时可选择的政策；停用后不再出现在走访表中，已有记录保留。",
+                                "The policies a visit may deliver; a retired one is no longer "
+                                "offered, and past visits keep it."),
+    "reference.save_policies": ("保存政策", "Save policies"),
+    "reference.add_policy": ("新增政策", "Add a policy"),
+    "col.policy": ("政策名称", "Policy"),
+    "col.issuer": ("发布单位", "Issued by"),
+    "policy.title_needed": ("请填写政策名称。", "The policy needs a title."),
+    "policy.too_long": ("超过 {limit} 字。", "Longer than {limit} characters."),
+    "policy.exists": ("政策“{title}”已存在。", "Policy {title!r} exists."),
+    "policy.not_found": ("未找到该政策。", "No such policy."),
     # 包联送: errors
     "assignment.role_forbidden": ("您的角色（{role}）不能分配包联关系。",
                                   "A {role} may not assign firms."),

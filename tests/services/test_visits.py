@@ -167,3 +167,18 @@ def test_a_cadres_firms_say_when_the_next_visit_is_due(session, served):
     visits_none = dashboard.cadre_firms(session, actor=served.cadre, today=TODAY
                                         + dt.timedelta(days=11))
     assert visits_none[0]["stale"] is True
+
+
+def test_an_admin_keeps_the_policy_list_and_a_retired_policy_is_no_longer_offered(
+        session, served):
+    from crm.services import policies
+
+    added = policies.add_policy(session, " 科技型企业 研发补助 ", "区科技局", actor=served.admin)
+    assert added.title == "科技型企业 研发补助"
+    with pytest.raises(ValidationError):
+        policies.add_policy(session, "科技型企业 研发补助", actor=served.admin)
+    with pytest.raises(Forbidden):
+        policies.add_policy(session, "另一项政策", actor=served.liaison)
+    policies.update_policies(session, {added.id: {"active": False}}, actor=served.admin)
+    offered = [p["title"] for p in visits.policies(session, actor=served.cadre)]
+    assert "科技型企业 研发补助" not in offered and len(offered) == 6
