@@ -1,8 +1,6 @@
 """包联分配: assign a firm or many (a building's, a filtered list), hand a leaver's firms to a
 successor in one step, and export the assignment and visit lists."""
 
-import datetime as dt
-
 import streamlit as st
 
 from crm.services import assignments, tabular, visits
@@ -16,7 +14,7 @@ st.title(tr("assign.title"))
 
 people = {p["id"]: f"{p['name']}（{p['street'] or '—'}，{tr('assign.serving', n=p['firms'])}）"
           for p in load(assignments.people)}
-today = dt.date.today()
+today = read(visits.local_today)
 
 
 def show_result(result) -> None:

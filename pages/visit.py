@@ -1,7 +1,5 @@
 """记录走访: one form for a visit — firm, date, way, notes, policies delivered, appeals raised."""
 
-import datetime as dt
-
 import streamlit as st
 
 from crm.services import appeal_queries, assignments, dashboard, visits
@@ -32,6 +30,7 @@ elif firms and st.session_state.get("visit_enterprise") not in firms:
 firm_id = st.selectbox(tr("col.enterprise"), list(firms), format_func=firms.get,
                        key="visit_enterprise", placeholder=tr("log.pick_firm"))
 
+today = read(visits.local_today)
 policies = {p["id"]: p["title"] for p in load(visits.policies)}
 categories = {c["id"]: c["name"] for c in load(appeal_queries.categories)}
 visitors = {}
@@ -41,8 +40,8 @@ if actor.role != "cadre":
 
 with st.form("visit_form", clear_on_submit=True):
     left, mid, right = st.columns(3)
-    visited_on = left.date_input(tr("col.visited_on"), value=dt.date.today(),
-                                 max_value=dt.date.today(), key="visit_date")
+    visited_on = left.date_input(tr("col.visited_on"), value=today,
+                                 max_value=today, key="visit_date")
     way = mid.selectbox(tr("col.way"), list(visits.VISIT_WAYS), format_func=labeller("visit_way"),
                         key="visit_way")
     person = right.selectbox(tr("col.visitor"), list(visitors), format_func=visitors.get,

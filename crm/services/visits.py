@@ -216,6 +216,11 @@ def _import_row(session: Session, actor: Actor, raw: dict,
 
 # --- reading ---------------------------------------------------------------------------------
 
+def local_today(session: Session, *, actor: Actor) -> dt.date:
+    """Today on the district's clock (CRM_TIMEZONE), which bounds the forms' date pickers."""
+    return _today()
+
+
 def policies(session: Session, *, actor: Actor) -> list[dict]:
     """The active policies a visit may deliver, as the admin keeps them."""
     rows = session.execute(select(Policy.id, Policy.title, Policy.issuer)
