@@ -331,8 +331,7 @@ def visits_by_cadre(session: Session, *, actor: Actor, months: int = 6,
         visits = visits.join(Enterprise, Visit.enterprise_id == Enterprise.id).where(
             enterprise_scope(actor), *([Enterprise.street_id == street_id]
                                        if street_id is not None else []))
-    by_person = {row[0]: dict(zip(keys, map(int, row[1:]), strict=True))
-                 for row in _core(session).execute(visits)}
+    by_person = {row[0]: tuple(map(int, row[1:])) for row in _core(session).execute(visits)}
     serving = _serving(session, actor, street_id)
     ids = sorted(set(by_person) | set(serving))
     people = {}
@@ -342,13 +341,14 @@ def visits_by_cadre(session: Session, *, actor: Actor, months: int = 6,
                 select(Person.id, Person.name, Street.name)
                 .outerjoin(Street, Person.street_id == Street.id).where(Person.id.in_(chunk))):
             people[pid] = (name, street)
+    zeros = (0,) * len(keys)
     rows = []
     for pid in ids:
-        months_ = {k: by_person.get(pid, {}).get(k, 0) for k in keys}
+        counts = by_person.get(pid, zeros)
         name, street = people.get(pid, (None, None))
         rows.append({"person_id": pid, "cadre": name, "street": street,
-                     "firms": int(serving.get(pid, 0)), "total": sum(months_.values()),
-                     "by_month": months_})
+                     "firms": serving.get(pid, 0), "total": sum(counts),
+                     "by_month": dict(zip(keys, counts, strict=True))})
     rows.sort(key=lambda r: (-r["total"], -r["firms"], r["cadre"] or "", r["person_id"]))
     return {"months": keys, "rows": rows}
 
