@@ -3,7 +3,7 @@ successor in one step, and export the assignment and visit lists."""
 
 import streamlit as st
 
-from crm.services import assignments, tabular, visits
+from crm.services import assignment_queries, assignments, tabular, visits
 from crm.services.firm_search import search_firms
 from crm.ui.actions import load, read, run_action
 from crm.ui.state import labeller, language, require_page, tr
@@ -13,7 +13,7 @@ actor = require_page("assignments")
 st.title(tr("assign.title"))
 
 people = {p["id"]: f"{p['name']}（{p['street'] or '—'}，{tr('assign.serving', n=p['firms'])}）"
-          for p in load(assignments.people)}
+          for p in load(assignment_queries.people)}
 today = read(visits.local_today)
 
 
@@ -34,7 +34,8 @@ with one:
     kind = st.radio(tr("col.assignment_kind"), kinds, format_func=labeller("assignment"),
                     horizontal=True, key="assign_kind")
     if kind == "leader_building":
-        targets = {b["id"]: f"{b['name']}（{b['street']}）" for b in load(assignments.buildings)}
+        targets = {b["id"]: f"{b['name']}（{b['street']}）"
+                   for b in load(assignment_queries.buildings)}
         target = st.selectbox(tr("col.building"), list(targets), format_func=targets.get,
                               key="assign_building")
     else:
@@ -45,7 +46,7 @@ with one:
         target = st.selectbox(tr("col.enterprise"), list(targets), format_func=targets.get,
                               key="assign_firm", placeholder=tr("log.pick_firm"))
     if kind == "office_enterprise":
-        units = {u["id"]: u["name"] for u in load(assignments.street_units)}
+        units = {u["id"]: u["name"] for u in load(assignment_queries.street_units)}
         owner = st.selectbox(tr("col.unit"), list(units), format_func=units.get,
                              key="assign_unit")
     else:
@@ -72,7 +73,7 @@ with one:
 with many:
     buildings = {None: tr("assign.any_building"),
                  **{b["id"]: f"{b['name']}（{b['street']}，{b['firms']}）"
-                    for b in load(assignments.buildings)}}
+                    for b in load(assignment_queries.buildings)}}
     left, right = st.columns(2)
     building = left.selectbox(tr("col.building"), list(buildings), format_func=buildings.get,
                               key="bulk_building")
@@ -83,7 +84,7 @@ with many:
     if building is None and not text.strip():
         st.info(tr("assign.filter_first"))
     else:
-        firms = load(assignments.firms_to_assign, building_id=building, text=text,
+        firms = load(assignment_queries.firms_to_assign, building_id=building, text=text,
                      uncovered_only=uncovered, above_scale_only=above)
         st.caption(tr("assign.found", n=len(firms)))
         records_table(firms[:200], {"name": "col.enterprise", "uscc": "col.uscc",
@@ -106,7 +107,7 @@ with handover:
     st.caption(tr("assign.handover_help"))
     everyone = {p["id"]: f"{p['name']}（{p['street'] or '—'}，"
                          f"{tr('assign.serving', n=p['firms'])}）"
-                for p in load(assignments.people, include_inactive=True)}
+                for p in load(assignment_queries.people, include_inactive=True)}
     with st.form("handover"):
         leaver = st.selectbox(tr("assign.leaver"), list(everyone), format_func=everyone.get,
                               key="handover_from")
@@ -122,16 +123,16 @@ with handover:
 
 with lists:
     active_only = st.checkbox(tr("assign.active_only"), value=True, key="list_active")
-    records_table(load(assignments.list_assignments, active_only=active_only),
+    records_table(load(assignment_queries.list_assignments, active_only=active_only),
                   {"kind": "col.assignment_kind", "enterprise": "col.enterprise",
                    "building": "col.building", "person": "col.person", "unit": "col.unit",
                    "street": "col.street", "start_date": "col.start_date",
                    "end_date": "col.end_date"},
                   key="assign_list", dates=("start_date", "end_date"),
                   labels={"kind": "assignment"}, empty="assign.none")
-    st.caption(tr("assign.list_limited", limit=assignments.LIST_LIMIT))
+    st.caption(tr("assign.list_limited", limit=assignment_queries.LIST_LIMIT))
     st.markdown(f"**{tr('assign.export')}**")
-    exports = {"assignments": (assignments.export_rows, tr("assign.export_assignments")),
+    exports = {"assignments": (assignment_queries.export_rows, tr("assign.export_assignments")),
                "visits": (visits.export_rows, tr("assign.export_visits"))}
     for name, (fn, caption) in exports.items():
         if st.button(caption, key=f"export_{name}"):

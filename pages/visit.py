@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm.services import appeal_queries, assignments, dashboard, visits
+from crm.services import appeal_queries, assignment_queries, dashboard, visits
 from crm.services.firm_search import search_firms
 from crm.ui.actions import load, read, run_action
 from crm.ui.state import labeller, require_page, tr
@@ -36,7 +36,7 @@ categories = {c["id"]: c["name"] for c in load(appeal_queries.categories)}
 visitors = {}
 if actor.role != "cadre":
     visitors = {0: tr("visit.by_me"), **{p["id"]: f"{p['name']}（{p['street'] or '—'}）"
-                                         for p in load(assignments.people)}}
+                                         for p in load(assignment_queries.people)}}
 
 with st.form("visit_form", clear_on_submit=True):
     left, mid, right = st.columns(3)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from crm.db import today
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.models import Assignment, AuditLog, Building, Person, Street
-from crm.services import assignments
+from crm.services import assignment_queries, assignments
 from crm.services.users import actor_of, add_user
 from tests.services.conftest import make_firm
 
@@ -221,11 +221,11 @@ def test_a_buildings_firms_can_be_found_and_assigned_together(session, world, pe
     for firm in firms[:2]:
         firm.building_id = tower.id
     session.flush()
-    listed = assignments.firms_to_assign(session, actor=world.liaison, building_id=tower.id)
+    listed = assignment_queries.firms_to_assign(session, actor=world.liaison, building_id=tower.id)
     assert sorted(f["id"] for f in listed) == sorted(f.id for f in firms[:2])
     assignments.assign_firms(session, [f["id"] for f in listed], actor=world.liaison,
                              person_id=people["wang"].person_id)
-    assert assignments.firms_to_assign(session, actor=world.liaison, building_id=tower.id,
+    assert assignment_queries.firms_to_assign(session, actor=world.liaison, building_id=tower.id,
                                        uncovered_only=True) == []
 
 
@@ -281,17 +281,18 @@ def test_the_list_and_the_export_follow_the_scope(session, world, people):
                              person_id=people["wang"].person_id, start_date=ago(5))
     assignments.assign_cadre(session, actor=world.admin, enterprise_id=world.other_firm.id,
                              person_id=people["li_dsb"].person_id, start_date=ago(5))
-    mine = assignments.list_assignments(session, actor=world.liaison)
+    mine = assignment_queries.list_assignments(session, actor=world.liaison)
     assert [r["enterprise"] for r in mine] == [world.firm.name]
-    everything = assignments.export_rows(session, actor=world.official)
+    everything = assignment_queries.export_rows(session, actor=world.official)
     assert len(everything) == 2
     assert everything[0].keys() >= {"统一社会信用代码", "企业名称", "包联干部", "开始日期"}
     assert {r["包联方式"] for r in everything} == {"干部一对一"}
-    assert assignments.list_assignments(session, actor=people["wang"])[0]["person"] == "王干部"
+    own = assignment_queries.list_assignments(session, actor=people["wang"])
+    assert own[0]["person"] == "王干部"
 
 
 def test_people_and_buildings_offered_to_a_liaison_are_their_streets(session, world, people):
-    offered = assignments.people(session, actor=world.liaison)
+    offered = assignment_queries.people(session, actor=world.liaison)
     assert {p["name"] for p in offered} >= {"王干部", "张干部"}
     assert "李干部" not in {p["name"] for p in offered}
-    assert assignments.people(session, actor=world.lead) == []
+    assert assignment_queries.people(session, actor=world.lead) == []
