@@ -89,7 +89,7 @@ if measure:
 st.subheader(tr("coverage.per_cadre"))
 spans = {3: tr("coverage.months", n=3), 6: tr("coverage.months", n=6),
          12: tr("coverage.months", n=12)}
-months = st.radio(tr("coverage.span"), list(spans), index=1, format_func=spans.get,
+months = st.radio(tr("coverage.span"), list(spans), index=0, format_func=spans.get,
                   horizontal=True, key="cov_months")
 per_cadre = load(coverage.visits_by_cadre, months=months, street_id=street_id)
 month_keys, cadres = per_cadre["months"], per_cadre["rows"]
