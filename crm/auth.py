@@ -86,15 +86,17 @@ class Actor:
 
 # Which pages each role may open; the router builds its menu from this.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "kpi", "imports"),
-    "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal"),
+    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "visit", "coverage",
+                "assignments", "kpi", "imports"),
+    "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal", "my_firms", "visit"),
     "handler": ("home", "appeals", "appeal", "enterprises"),
     "chamber": ("home", "enterprises"),
     "employment": ("home", "enterprises"),
-    "official": ("home", "enterprises", "appeals", "appeal", "kpi", "kpi_breakdown",
+    "official": ("home", "enterprises", "appeals", "appeal", "coverage", "kpi", "kpi_breakdown",
                  "kpi_bulletin"),
-    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "kpi", "kpi_breakdown",
-              "kpi_bulletin", "users", "reference", "imports"),
+    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "visit", "coverage",
+              "assignments", "kpi", "kpi_breakdown", "kpi_bulletin", "users", "reference",
+              "imports"),
 }
 
 

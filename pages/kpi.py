@@ -24,6 +24,7 @@ kv.headline(data["current"], data["previous"],
 kv.headline(data["current"], data["previous"],
             ("appeals_total", "appeals_open", "overdue_open", "median_days_to_reply",
              "p90_days_to_reply"))
+kv.coverage_headline(chosen.get("street_id"))
 
 st.subheader(tr("kpi.trend"))
 kv.trend_chart(data["trend"])

@@ -1,8 +1,8 @@
-"""基础数据 (admin): appeal categories' time limits, and handling units' names."""
+"""基础数据 (admin): categories' time limits, handling units, the policy list, the calendar."""
 
 import streamlit as st
 
-from crm.services import admin, calendar_admin
+from crm.services import admin, calendar_admin, policies
 from crm.ui.actions import read, run_action
 from crm.ui.state import lbl, require_page, tr
 from crm.ui.widgets import edited_rows, flash, show_flash
@@ -51,6 +51,28 @@ unit_changes = edited_rows(edited_units, units, ("name", "confirmed"))
 if st.button(tr("reference.save_units"), key="save_units", disabled=not unit_changes,
              type="primary"):
     save(admin.update_units, unit_changes, "unit_editor")
+
+st.subheader(tr("reference.policies"))
+st.caption(tr("reference.policies_help"))
+policy_rows = read(policies.list_policies)
+edited_policies = st.data_editor(
+    policy_rows, key="policy_editor", hide_index=True, disabled=["id"], width="stretch",
+    column_config={"id": None,
+                   "title": st.column_config.TextColumn(tr("col.policy"), required=True),
+                   "issuer": st.column_config.TextColumn(tr("col.issuer")),
+                   "active": st.column_config.CheckboxColumn(tr("col.active"))})
+policy_changes = edited_rows(edited_policies, policy_rows, ("title", "issuer", "active"))
+if st.button(tr("reference.save_policies"), key="save_policies", disabled=not policy_changes,
+             type="primary"):
+    save(policies.update_policies, policy_changes, "policy_editor")
+with st.form("add_policy", clear_on_submit=True):
+    left, right = st.columns(2)
+    new_title = left.text_input(tr("col.policy"), key="policy_title")
+    new_issuer = right.text_input(tr("col.issuer"), key="policy_issuer")
+    if st.form_submit_button(tr("reference.add_policy")) and run_action(
+            policies.add_policy, new_title, new_issuer) is not None:
+        flash(tr("reference.saved", n=1))
+        st.rerun()
 
 st.subheader(tr("calendar.title"))
 st.caption(tr("calendar.help"))

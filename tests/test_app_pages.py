@@ -39,6 +39,7 @@ from crm.models import (
     FinancingMatch,
     FinancingNeed,
     JobFair,
+    Policy,
     Street,
     Tag,
     Unit,
@@ -257,9 +258,22 @@ EXPECTED = {
     ("handler", "appeal"): ["诉求详情"],
     ("official", "appeal"): ["诉求详情"],
     ("admin", "appeal"): ["诉求详情"],
-    ("admin", "reference"): ["诉求类别与办理时限", "责任单位"],
+    ("admin", "reference"): ["诉求类别与办理时限", "责任单位", "政策目录（送政策）",
+                             "中小微企业稳岗返还政策"],
+    ("cadre", "my_firms"): ["我的包联企业", SECURITIES, "了解停车难", PARKING],
+    ("cadre", "visit"): ["记录走访", "走访中收集的诉求"],
+    ("liaison", "visit"): ["记录走访"],
+    ("admin", "visit"): ["记录走访"],
+    ("liaison", "coverage"): ["包联覆盖", "江北城街道", "已有包联干部 1（50.0%）",
+                              "演示cadre_jbc"],
+    ("official", "coverage"): ["包联覆盖", "企业总数 3", "已有包联干部 1（33.3%）",
+                               "四上企业已包联 0/1（0.0%）", "大石坝街道", "演示cadre_jbc"],
+    ("admin", "coverage"): ["包联覆盖", "企业总数 3"],
+    ("liaison", "assignments"): ["包联分配", SECURITIES, "演示cadre_jbc"],
+    ("admin", "assignments"): ["包联分配", SECURITIES],
     ("liaison", "kpi"): ["考核总览", "综合成绩", "镇街排名", "江北城街道", "数字背后的诉求"],
-    ("official", "kpi"): ["考核总览", "综合成绩", "月度趋势", "大石坝街道", "数字背后的诉求"],
+    ("official", "kpi"): ["考核总览", "综合成绩", "月度趋势", "大石坝街道", "数字背后的诉求",
+                          "包联覆盖", "已有包联干部 1 / 3"],
     ("admin", "kpi"): ["考核总览", "按期办结率", "超期未办结"],
     ("official", "kpi_breakdown"): ["按单位、类别、月份", "主办单位", "数字背后的诉求"],
     ("admin", "kpi_breakdown"): ["按单位、类别、月份"],
@@ -277,6 +291,9 @@ UNEXPECTED = {
     ("handler", "appeals"): ["咨询研发费用加计扣除政策"],
     ("liaison", "appeals"): ["流动资金周转困难"],
     ("liaison", "kpi"): ["大石坝街道"],
+    ("liaison", "coverage"): ["大石坝街道"],
+    ("liaison", "assignments"): [LIGHTING],
+    ("cadre", "my_firms"): [TECH, LIGHTING],
 }
 
 
@@ -493,6 +510,70 @@ def test_the_status_filter_shows_only_that_status(world):
     at.selectbox(key="appeal_status").set_value("archived").run()
     table = at.dataframe[0].value.to_string()
     assert "办公楼宇网络接入" in table and PARKING not in table
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_a_cadre_logs_a_visit_with_a_policy_and_an_appeal_from_their_firm_list(world):
+    at = logged_in(world, "cadre_jbc")
+    at.switch_page("pages/my_firms.py").run()
+    _button(at, "记录走访").click().run()
+    assert_healthy(at)
+    at.switch_page("pages/visit.py").run()  # AppTest keeps rerunning the page it switched to
+    assert at.selectbox(key="visit_enterprise").value == _firm_id(world, SECURITIES)
+    at.text_area(key="visit_notes").input("企业反映停车位不足")
+    with session_factory(world)() as session:
+        first_policy = session.scalar(select(func.min(Policy.id)))
+    at.multiselect(key="visit_policies").select(first_policy)
+    at.checkbox(key="visit_raise").check()
+    at.text_input(key="visit_appeal_title").input("园区停车位不足")
+    _button(at, "保存走访").click().run()
+    assert_healthy(at)
+    assert "已记录走访。" in [s.value for s in at.success]
+    with session_factory(world)() as session:
+        visit = session.scalar(select(Visit).where(Visit.notes == "企业反映停车位不足"))
+        assert len(visit.policies) == 1
+        appeal = session.scalar(select(Appeal).where(Appeal.title == "园区停车位不足"))
+        assert (appeal.visit_id, appeal.channel, appeal.status) == (visit.id, "visit",
+                                                                    "received")
+
+
+def test_the_coverage_numbers_open_to_the_firms_behind_them(world):
+    at = logged_in(world, "official")
+    at.switch_page("pages/coverage.py").run()
+    at.selectbox(key="cov_measure").set_value("uncovered").run()
+    assert_healthy(at)
+    tables = "\n".join(df.value.to_string() for df in at.dataframe)
+    assert TECH in tables and LIGHTING in tables and SECURITIES not in tables
+    at.selectbox(key="cov_cadre").set_value(_person_id(world, "cadre_jbc")).run()
+    assert "了解停车难" in page_text(at)
+
+
+def test_a_liaison_hands_a_leaving_cadres_firms_to_a_successor(world):
+    with session_factory(world).begin() as session:
+        users.add_user(session, "cadre_jbc2", role="cadre", street="江北城街道",
+                       display_name="接替干部")
+    at = logged_in(world, "liaison_jbc")
+    at.switch_page("pages/assignments.py").run()
+    at.selectbox(key="handover_from").set_value(_person_id(world, "cadre_jbc"))
+    at.selectbox(key="handover_to").set_value(_person_id(world, "cadre_jbc2"))
+    _button(at, "一次移交").click().run()
+    assert_healthy(at)
+    assert "已移交 1 家企业、0 座楼宇。" in [s.value for s in at.success]
+    with session_factory(world)() as session:
+        rows = session.execute(select(Assignment.person_id, Assignment.end_date)
+                               .where(Assignment.enterprise_id == _firm_id(world, SECURITIES))
+                               .order_by(Assignment.id)).all()
+    assert [r.person_id for r in rows] == [_person_id(world, "cadre_jbc"),
+                                           _person_id(world, "cadre_jbc2")]
+    assert rows[0].end_date is not None and rows[1].end_date is None
+
+
+def _person_id(engine, username: str) -> int:
+    with session_factory(engine)() as session:
+        return users.get_user(session, username).person_id
 
 
 def _firm_id(engine, name: str) -> int:

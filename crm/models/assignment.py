@@ -38,6 +38,10 @@ class Assignment(Base):
               sqlite_where=text("kind = 'cadre_enterprise' AND end_date IS NULL"),
               postgresql_where=text("kind = 'cadre_enterprise' AND end_date IS NULL")),
         Index("ix_assignment_person_active", "person_id", "end_date"),
+        # Covering for coverage counts: who serves which firm now, without reading rows.
+        Index("ix_assignment_active_cadre", "enterprise_id", "person_id",
+              sqlite_where=text("kind = 'cadre_enterprise' AND end_date IS NULL"),
+              postgresql_where=text("kind = 'cadre_enterprise' AND end_date IS NULL")),
     )
     id: Mapped[intpk]
     kind: Mapped[str] = mapped_column(choice(*ASSIGNMENT_KINDS, name="assignment_kind"))
@@ -77,7 +81,9 @@ class Policy(Base):
 class Visit(Base):
     __tablename__ = "visit"
     __table_args__ = (Index("ix_visit_enterprise_date", "enterprise_id", "visited_on"),
-                      Index("ix_visit_person_date", "person_id", "visited_on"))
+                      Index("ix_visit_person_date", "person_id", "visited_on"),
+                      # Covering for "visits in the last N days / per month" across firms.
+                      Index("ix_visit_date", "visited_on", "enterprise_id", "person_id"))
     id: Mapped[intpk]
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

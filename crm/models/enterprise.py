@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Numeric, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import Base
@@ -34,6 +34,9 @@ class Tag(Base):
 
 class Enterprise(Base):
     __tablename__ = "enterprise"
+    # Coverage counts firms by street and building from this index alone (no table reads).
+    __table_args__ = (Index("ix_enterprise_coverage", "street_id", "building_id", "active",
+                            "is_above_scale"),)
     id: Mapped[intpk]
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)

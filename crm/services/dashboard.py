@@ -151,16 +151,26 @@ def appeals_by_street(session: Session, *, actor: Actor,
 
 
 def cadre_firms(session: Session, *, actor: Actor, today: dt.date | None = None) -> list[dict]:
-    """The firms a cadre serves now (包联), the least recently visited first."""
+    """The firms a cadre serves now (包联), the least recently visited first.
+
+    Each firm says when the next visit is due: N days after the last one (N is
+    the setting `coverage.not_visited_days`, 90 by default), or now if it was
+    never visited; `stale` once that day has passed. `open_appeals` counts
+    the firm's appeals still in the loop.
+    """
     if not actor.person_id:
         return []
     today = today or _today()
-    stale_days = int(get_setting(session, "visits.stale_days", 90))
+    stale_days = int(get_setting(session, "coverage.not_visited_days", 90))
     last_visit = (select(Visit.enterprise_id, func.max(Visit.visited_on).label("last"))
                   .group_by(Visit.enterprise_id).subquery())
+    open_appeals = (select(func.count()).where(Appeal.enterprise_id == Enterprise.id,
+                                               Appeal.status.in_(OPEN_STATUSES))
+                    .correlate(Enterprise).scalar_subquery())
     rows = session.execute(
         select(Enterprise.id, Enterprise.name, Enterprise.uscc, Street.name.label("street"),
-               Assignment.start_date.label("since"), last_visit.c.last.label("last_visit"))
+               Assignment.start_date.label("since"), last_visit.c.last.label("last_visit"),
+               open_appeals.label("open_appeals"))
         .join(Assignment, Assignment.enterprise_id == Enterprise.id)
         .outerjoin(Street, Enterprise.street_id == Street.id)
         .outerjoin(last_visit, last_visit.c.enterprise_id == Enterprise.id)
@@ -173,6 +183,7 @@ def cadre_firms(session: Session, *, actor: Actor, today: dt.date | None = None)
         item = dict(row._mapping)
         last = item["last_visit"]
         item["days_since_visit"] = (today - last).days if last else None
+        item["due_on"] = last + dt.timedelta(days=stale_days) if last else None
         item["stale"] = last is None or (today - last).days > stale_days
         out.append(item)
     return out

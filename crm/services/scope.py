@@ -8,10 +8,10 @@ Services add these conditions to every query; pages never filter by role.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from crm.auth import Actor
-from crm.models import Appeal, AppealUnit, Assignment, Enterprise, chamber_member
+from crm.models import Appeal, AppealUnit, Assignment, Building, Enterprise, chamber_member
 
 EVERYTHING = true()
 
@@ -52,4 +52,18 @@ def appeal_scope(actor: Actor) -> ColumnElement[bool]:
                                    AppealUnit.unit_id == actor.unit_id, AppealUnit.active))
     if actor.role == "cadre":
         return Appeal.enterprise_id.in_(_cadre_firms(actor)) if actor.person_id else false()
+    return false()
+
+
+def assignment_scope(actor: Actor) -> ColumnElement[bool]:
+    """Assignments of the firms and buildings the actor may manage."""
+    if actor.reads_everything:
+        return EVERYTHING
+    if actor.role == "liaison" and actor.street_id:
+        return or_(Assignment.enterprise_id.in_(
+            select(Enterprise.id).where(Enterprise.street_id == actor.street_id)),
+            Assignment.building_id.in_(
+                select(Building.id).where(Building.street_id == actor.street_id)))
+    if actor.role == "cadre" and actor.person_id:
+        return Assignment.person_id == actor.person_id
     return false()

@@ -215,3 +215,25 @@ def ranking_chart(rows: list[dict], dimension: str) -> None:
         y=alt.Y(f"{name}:N", sort="-x", title=None),
         tooltip=[name, score]).properties(height=max(160, 24 * len(data))))
     st.altair_chart(chart, width="stretch")
+
+
+def coverage_headline(street_id: int | None) -> None:
+    """The 包联送 coverage numbers beside the appeal KPIs (the coverage page has the rest)."""
+    from crm.services import coverage
+
+    c = load(coverage.summary, street_id=street_id)
+    st.subheader(tr("kpi.coverage"))
+    rate = c["coverage_rate"]
+    above = c["above_scale_coverage_rate"]
+    items = [
+        (tr("coverage.covered"), f"{c['firms_covered']:,} / {c['firms_total']:,}",
+         None if rate is None else f"{rate:.1%}"),
+        (tr("coverage.above_scale_covered"),
+         f"{c['above_scale_covered']:,} / {c['above_scale_total']:,}",
+         None if above is None else f"{above:.1%}"),
+        (tr("coverage.without_cadre"), f"{c['firms_without_cadre']:,}", None),
+        (tr("coverage.not_visited", days=c["not_visited_days"]), f"{c['not_visited']:,}", None),
+        (tr("coverage.visits_30"), f"{c['visits_last_30_days']:,}", None),
+    ]
+    for column, (caption, value, note) in zip(st.columns(len(items)), items, strict=True):
+        column.metric(caption, value, delta=note, delta_color="off")

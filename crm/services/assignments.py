@@ -1,0 +1,394 @@
+"""包联: who owns which building or firm, dated, with history that survives people leaving.
+
+Three kinds (DOMAIN.md §2): 班子包楼宇 a street leader owns a building
+(leader_building), 科室包企业 an office owns a firm (office_enterprise),
+干部一对一 a cadre serves a firm (cadre_enterprise). An assignment is active
+while `end_date` is empty; ending one sets the last day served (inclusive),
+so the successor starts the day after. Rows are never deleted.
+
+A firm has at most one active cadre: the services check it and say who the
+cadre is; the partial unique index `uq_assignment_one_active_cadre` enforces
+it in the database should two people assign the same firm at once.
+
+Admins assign anywhere; a street liaison assigns the firms, buildings and
+people of their own street. The caller commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm.auth import Actor
+from crm.db import today as _today
+from crm.errors import Conflict, Forbidden, NotFound, ValidationError
+from crm.models import Assignment, Building, Enterprise, Person, Street, Unit
+from crm.services import audit
+from crm.services.bulk_rows import BulkResult, row_number
+from crm.services.scope import assignment_scope, enterprise_scope
+from crm.uscc import normalize
+
+ASSIGN_ROLES = {"admin", "liaison"}
+SERVING_KINDS = ("cadre", "leader")  # people who can own a firm or a building
+CADRE = "cadre_enterprise"
+BULK_LIMIT = 5000  # firms one bulk assignment may cover (a whole street's list)
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+def _require_assigner(actor: Actor) -> None:
+    if actor.role not in ASSIGN_ROLES:
+        raise Forbidden(f"a {actor.role} may not assign", key="assignment.role_forbidden",
+                        role=actor.role)
+    if actor.role == "liaison" and not actor.street_id:
+        raise Forbidden("a liaison without a street may not assign",
+                        key="assignment.role_forbidden", role=actor.role)
+
+
+def _firm(session: Session, actor: Actor, enterprise_id: int) -> Enterprise:
+    firm = session.scalar(select(Enterprise).where(Enterprise.id == enterprise_id,
+                                                   enterprise_scope(actor)))
+    if firm is None:
+        raise NotFound(f"enterprise {enterprise_id}", key="assignment.firm_not_found")
+    return firm
+
+
+def _person(session: Session, actor: Actor, person_id: int, *,
+            must_be_active: bool = True) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or person.kind not in SERVING_KINDS:
+        raise NotFound(f"person {person_id}", key="assignment.person_not_found")
+    if must_be_active and not person.active:
+        raise ValidationError(f"{person.name} is inactive", key="assignment.person_inactive",
+                              name=person.name)
+    if actor.role == "liaison" and person.street_id not in (None, actor.street_id):
+        raise Forbidden("a liaison assigns people of their own street",
+                        key="assignment.other_street")
+    return person
+
+
+def _start(start_date: dt.date | None) -> dt.date:
+    start = start_date or _today()
+    if start > _today():
+        raise ValidationError("an assignment cannot start in the future",
+                              key="assignment.future_start")
+    return start
+
+
+def active_cadre(session: Session, enterprise_id: int) -> Assignment | None:
+    return session.scalar(select(Assignment).where(
+        Assignment.enterprise_id == enterprise_id, Assignment.kind == CADRE,
+        Assignment.end_date.is_(None)))
+
+
+def _close(assignment: Assignment, successor_start: dt.date) -> None:
+    """End an assignment the day before its successor starts (never before it began)."""
+    if successor_start < assignment.start_date:
+        raise ValidationError("the new assignment would start before the current one",
+                              key="assignment.starts_before_current",
+                              since=assignment.start_date.isoformat())
+    assignment.end_date = max(assignment.start_date, successor_start - dt.timedelta(days=1))
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as err:  # someone assigned the same firm a moment ago
+        raise Conflict(str(err.orig), key="assignment.conflict") from err
+
+
+# --- one at a time ---------------------------------------------------------------------------
+
+def assign_cadre(session: Session, *, actor: Actor, enterprise_id: int, person_id: int,
+                 start_date: dt.date | None = None, note: str | None = None,
+                 replace: bool = False) -> Assignment:
+    """干部一对一: the cadre serves the firm from `start_date` (today by default).
+
+    A firm already served by this cadre is left as it is. A firm served by
+    someone else is refused with that person's name, unless `replace`: then
+    the current assignment ends the day before and stays as history.
+    """
+    _require_assigner(actor)
+    assignment, _closed = _assign_cadre(session, actor, enterprise_id, person_id,
+                                        _start(start_date), note, replace)
+    _flush(session)
+    return assignment
+
+
+def _assign_cadre(session: Session, actor: Actor, enterprise_id: int, person_id: int,
+                  start: dt.date, note: str | None, replace: bool,
+                  end: dt.date | None = None) -> tuple[Assignment, bool]:
+    firm = _firm(session, actor, enterprise_id)
+    person = _person(session, actor, person_id, must_be_active=end is None)
+    current = active_cadre(session, firm.id)
+    closed = False
+    if end is None and current is not None:
+        if current.person_id == person.id:
+            return current, False
+        if not replace:
+            name = session.scalar(select(Person.name).where(Person.id == current.person_id))
+            raise ValidationError(f"{firm.name} is served by {name}", key="assignment.has_cadre",
+                                  firm=firm.name, name=name)
+        _close(current, start)
+        closed = True
+        session.flush()  # the closed row must leave the partial unique index first
+    if end is not None and end < start:
+        raise ValidationError("the end is before the start", key="assignment.dates_ordered")
+    assignment = Assignment(kind=CADRE, person_id=person.id, enterprise_id=firm.id,
+                            start_date=start, end_date=end, note=_note(note),
+                            created_by_id=actor.id)
+    session.add(assignment)
+    return assignment, closed
+
+
+def _note(note: str | None) -> str | None:
+    text = (note or "").strip()
+    if len(text) > 200:
+        raise ValidationError("the note is longer than 200 characters",
+                              key="assignment.note_too_long")
+    return text or None
+
+
+def assign_building(session: Session, *, actor: Actor, building_id: int, person_id: int,
+                    start_date: dt.date | None = None, note: str | None = None) -> Assignment:
+    """班子包楼宇: a street leader owns a building; several leaders may share one."""
+    _require_assigner(actor)
+    building = session.get(Building, building_id)
+    if building is None or (actor.role == "liaison" and building.street_id != actor.street_id):
+        raise NotFound(f"building {building_id}", key="assignment.building_not_found")
+    person = _person(session, actor, person_id)
+    existing = session.scalar(select(Assignment).where(
+        Assignment.kind == "leader_building", Assignment.building_id == building.id,
+        Assignment.person_id == person.id, Assignment.end_date.is_(None)))
+    if existing is not None:
+        return existing
+    assignment = Assignment(kind="leader_building", person_id=person.id,
+                            building_id=building.id, start_date=_start(start_date),
+                            note=_note(note), created_by_id=actor.id)
+    session.add(assignment)
+    _flush(session)
+    return assignment
+
+
+def assign_office(session: Session, *, actor: Actor, enterprise_id: int, unit_id: int,
+                  start_date: dt.date | None = None, note: str | None = None) -> Assignment:
+    """科室包企业: an office of the street (a unit) owns the firm."""
+    _require_assigner(actor)
+    firm = _firm(session, actor, enterprise_id)
+    unit = session.get(Unit, unit_id)
+    if unit is None or not unit.active or (actor.role == "liaison"
+                                           and unit.street_id != actor.street_id):
+        raise NotFound(f"unit {unit_id}", key="assignment.unit_not_found")
+    existing = session.scalar(select(Assignment).where(
+        Assignment.kind == "office_enterprise", Assignment.enterprise_id == firm.id,
+        Assignment.unit_id == unit.id, Assignment.end_date.is_(None)))
+    if existing is not None:
+        return existing
+    assignment = Assignment(kind="office_enterprise", unit_id=unit.id, enterprise_id=firm.id,
+                            start_date=_start(start_date), note=_note(note),
+                            created_by_id=actor.id)
+    session.add(assignment)
+    _flush(session)
+    return assignment
+
+
+def end_assignment(session: Session, assignment_id: int, *, actor: Actor,
+                   end_date: dt.date | None = None) -> Assignment:
+    """End an assignment on `end_date` (today by default); the row stays as history."""
+    _require_assigner(actor)
+    assignment = session.scalar(select(Assignment).where(Assignment.id == assignment_id,
+                                                         assignment_scope(actor)))
+    if assignment is None:
+        raise NotFound(f"assignment {assignment_id}", key="assignment.not_found")
+    if assignment.end_date is not None:
+        raise ValidationError("the assignment has ended already", key="assignment.ended")
+    end = end_date or _today()
+    if end < assignment.start_date:
+        raise ValidationError("the end is before the start", key="assignment.dates_ordered")
+    assignment.end_date = end
+    audit.record(session, actor, "assignment.end", "assignment", assignment.id,
+                 end_date=end.isoformat())
+    _flush(session)
+    return assignment
+
+
+# --- many at once ----------------------------------------------------------------------------
+
+def assign_firms(session: Session, enterprise_ids: Iterable[int], *, actor: Actor,
+                 person_id: int, start_date: dt.date | None = None, note: str | None = None,
+                 replace: bool = False) -> BulkResult:
+    """One cadre for many firms (a building's firms, a filtered list), row by row.
+
+    Firms served by someone else are reported, not changed, unless `replace`.
+    """
+    _require_assigner(actor)
+    start = _start(start_date)
+    ids = list(dict.fromkeys(enterprise_ids))
+    if len(ids) > BULK_LIMIT:
+        raise ValidationError(f"at most {BULK_LIMIT} firms at once",
+                              key="assignment.too_many", limit=BULK_LIMIT)
+    _person(session, actor, person_id)
+    result = BulkResult()
+    for position, enterprise_id in enumerate(ids):
+        _apply(session, actor, result, position + 1,
+               lambda eid=enterprise_id: _assign_cadre(session, actor, eid, person_id, start,
+                                                       note, replace))
+    _flush(session)
+    audit.record(session, actor, "assignment.assign_many", "person", person_id,
+                 created=result.created, unchanged=result.unchanged, closed=result.closed,
+                 refused=len(result.errors))
+    return result
+
+
+def _apply(session: Session, actor: Actor, result: BulkResult, row: int, make) -> None:
+    try:
+        assignment, closed = make()
+    except (NotFound, ValidationError, Forbidden) as err:
+        result.refuse(row, err)
+        return
+    if assignment.id is None:
+        _flush(session)
+        result.created += 1
+    else:
+        result.unchanged += 1
+    result.closed += int(closed)
+    result.records[row] = assignment.id
+
+
+def assign_many(session: Session, rows: Sequence[dict], *, actor: Actor,
+                replace: bool = False) -> BulkResult:
+    """The importer's entry point for cadre assignment lists (one dict per spreadsheet row).
+
+    A row names the firm by `uscc` (or `enterprise_id`), the cadre by
+    `person_id` or `cadre` (a name, unique among the active cadres and leaders
+    of the row's `street`, or of the actor's street for a liaison), a
+    `start_date` (a date; today when empty), optionally an `end_date` (a
+    closed, historical assignment) and a `note`; `_row` is the source row
+    number for the error report. The natural key is firm + cadre + start
+    date: a row whose key exists already is "unchanged", so importing the
+    same file twice changes nothing. Other rows are refused with the reason.
+    """
+    _require_assigner(actor)
+    result = BulkResult()
+    for position, raw in enumerate(rows):
+        row = row_number(raw, position)
+        _apply(session, actor, result, row, lambda raw=raw: _import_row(session, actor, raw,
+                                                                          replace))
+    _flush(session)
+    audit.record(session, actor, "assignment.import", "assignment", None,
+                 created=result.created, unchanged=result.unchanged, closed=result.closed,
+                 refused=len(result.errors))
+    return result
+
+
+def _import_row(session: Session, actor: Actor, raw: dict,
+                replace: bool) -> tuple[Assignment, bool]:
+    enterprise_id = find_firm_id(session, actor, raw)
+    person_id = find_person_id(session, actor, raw)
+    start = parse_date(raw.get("start_date"), "start_date") or _today()
+    if start > _today():
+        raise ValidationError("an assignment cannot start in the future",
+                              key="assignment.future_start", field="start_date")
+    end = parse_date(raw.get("end_date"), "end_date")
+    same = session.scalar(select(Assignment).where(
+        Assignment.kind == CADRE, Assignment.enterprise_id == enterprise_id,
+        Assignment.person_id == person_id, Assignment.start_date == start))
+    if same is not None:
+        return same, False
+    return _assign_cadre(session, actor, enterprise_id, person_id, start, raw.get("note"),
+                         replace, end=end)
+
+
+def parse_date(value, field: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a date", key="bulk.bad_date",
+                              field=field, value=str(value)) from None
+
+
+def find_firm_id(session: Session, actor: Actor, raw: dict) -> int:
+    """The firm of an import row, by `enterprise_id` or `uscc`, within the actor's scope."""
+    if raw.get("enterprise_id"):
+        return _firm(session, actor, int(raw["enterprise_id"])).id
+    code = normalize(raw.get("uscc") or "")
+    if not code:
+        raise ValidationError("the row names no firm", key="bulk.firm_needed", field="uscc")
+    firm_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == code,
+                                                         enterprise_scope(actor)))
+    if firm_id is None:
+        raise NotFound(f"no firm {code}", key="bulk.firm_unknown", field="uscc", uscc=code)
+    return firm_id
+
+
+def find_person_id(session: Session, actor: Actor, raw: dict, *, column: str = "cadre") -> int:
+    """The person of an import row, by `person_id` or by name within a street."""
+    if raw.get("person_id"):
+        return _person(session, actor, int(raw["person_id"]), must_be_active=False).id
+    name = "".join(str(raw.get(column) or "").split())
+    if not name:
+        raise ValidationError("the row names no cadre", key="bulk.person_needed", field=column)
+    query = select(Person.id).where(Person.name == name, Person.kind.in_(SERVING_KINDS),
+                                    Person.active)
+    street_id = actor.street_id if actor.role == "liaison" else None
+    if raw.get("street") and street_id is None:
+        street_id = session.scalar(select(Street.id).where(or_(
+            Street.name == str(raw["street"]).strip(),
+            Street.short_name == str(raw["street"]).strip())))
+    if street_id is not None:
+        query = query.where(or_(Person.street_id == street_id, Person.street_id.is_(None)))
+    ids = list(session.scalars(query.limit(2)))
+    if not ids:
+        raise NotFound(f"no cadre named {name}", key="bulk.person_unknown", field=column,
+                       name=name)
+    if len(ids) > 1:
+        raise ValidationError(f"more than one cadre is named {name}",
+                              key="bulk.person_ambiguous", field=column, name=name)
+    return ids[0]
+
+
+def reassign_all(session: Session, *, actor: Actor, from_person_id: int, to_person_id: int,
+                 on_date: dt.date | None = None, note: str | None = None) -> dict:
+    """A cadre leaves: everything they own (firms and buildings) passes to the successor.
+
+    Each active assignment of the leaver (within the actor's street, for a
+    liaison) ends the day before `on_date` and a new one for the successor
+    starts on it; the old rows stay, closed, as the firms' history.
+    """
+    _require_assigner(actor)
+    if from_person_id == to_person_id:
+        raise ValidationError("the successor is the same person", key="assignment.same_person")
+    leaver = _person(session, actor, from_person_id, must_be_active=False)
+    successor = _person(session, actor, to_person_id)
+    start = _start(on_date)
+    current = list(session.scalars(
+        select(Assignment).where(Assignment.person_id == leaver.id,
+                                 Assignment.end_date.is_(None),
+                                 Assignment.kind.in_((CADRE, "leader_building")),
+                                 assignment_scope(actor))
+        .order_by(Assignment.id)))
+    for assignment in current:
+        _close(assignment, start)
+    session.flush()
+    text = _note(note) or f"接替{leaver.name}"[:200]
+    for assignment in current:
+        session.add(Assignment(kind=assignment.kind, person_id=successor.id,
+                               enterprise_id=assignment.enterprise_id,
+                               building_id=assignment.building_id, start_date=start,
+                               note=text, created_by_id=actor.id))
+    _flush(session)
+    firms = sum(1 for a in current if a.kind == CADRE)
+    moved = {"firms": firms, "buildings": len(current) - firms}
+    audit.record(session, actor, "assignment.reassign_all", "person", leaver.id,
+                 successor=successor.id, on=start.isoformat(), **moved)
+    return moved

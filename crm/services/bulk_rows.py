@@ -1,0 +1,57 @@
+"""What a bulk service returns: per-row outcomes an importer can show with row numbers.
+
+The bulk functions (assignments.assign_many, visits.record_visits) take plain
+dicts, one per spreadsheet row, and never stop at the first bad row: each row
+is created, found unchanged (the natural key exists already: re-importing the
+same file changes nothing) or refused with the reason. Whether a file with
+refused rows is committed at all is the caller's decision (the ETL refuses to
+half-write a file; a page may accept the good rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crm.errors import CrmError
+from crm.i18n import error_text
+
+
+@dataclass
+class RowError:
+    row: int             # the source row number the caller gave, or the 1-based position
+    field: str | None    # the column at fault, when one is
+    key: str             # i18n key of the reason
+    message: str         # English fallback
+    params: dict = field(default_factory=dict)
+
+    def describe(self, lang: str = "zh") -> str:
+        err = CrmError(self.message, key=self.key, **self.params)
+        return error_text(err, lang)
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    unchanged: int = 0
+    closed: int = 0  # earlier assignments ended to make room (replace=True)
+    errors: list[RowError] = field(default_factory=list)
+    # source row -> id of the record created or found, for the importer's provenance rows
+    records: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def refuse(self, row: int, err: CrmError, field_name: str | None = None) -> None:
+        self.errors.append(RowError(row=row, field=err.params.get("field", field_name),
+                                    key=err.key, message=err.message, params=dict(err.params)))
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "unchanged": self.unchanged, "closed": self.closed,
+                "errors": [e.__dict__ for e in self.errors]}
+
+
+def row_number(row: dict, position: int) -> int:
+    """The spreadsheet row an importer passed as `_row`, else the 1-based position."""
+    value = row.get("_row")
+    return int(value) if isinstance(value, int) else position + 1
