@@ -172,10 +172,13 @@ def test_a_bookmarked_page_asks_for_a_login_then_opens(browser, server):
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
         page.goto(f"{server}/appeals")
-        expect(page.get_by_role("button", name="登录"), attempt).to_be_visible()
+        # The server's first script run imports everything: on a busy machine it takes
+        # longer than expect()'s 5 s default.
+        expect(page.get_by_role("button", name="登录"), attempt).to_be_visible(timeout=WAIT_MS)
         expect(page.get_by_text("Page not found"), attempt).to_have_count(0)
         _log_in(page, "liaison_jbc")
-        expect(page.get_by_role("heading", name=heading, exact=True), attempt).to_be_visible()
+        expect(page.get_by_role("heading", name=heading, exact=True), attempt).to_be_visible(
+            timeout=WAIT_MS)
         context.close()
 
 
