@@ -28,7 +28,7 @@ from crm.auth import Actor
 from crm.db import now
 from crm.i18n import t
 from crm.models import HeaderMapping, ImportBatch, ImportRecord
-from etl.clean import Bad, Warned
+from etl.clean import Bad, Warned, batch
 from etl.headers import SCAN_ROWS, Mapping, detect_header, map_columns, norm_header
 from etl.readers import ReadError, open_table
 from etl.writer import BulkWriter, jsonable
@@ -427,21 +427,18 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
         else:
             column = [row[idx] if idx < len(row) else None for row in rows]
         memo = cache if cache is not None else {}
-        flagged = False
-        for raw in dict.fromkeys(column):
-            if raw in memo:
-                value = memo[raw]
-            elif raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
-                value = memo[raw] = None
-            else:
-                try:
-                    value = fn(raw)
-                except Bad as err:
-                    value = err
-                memo[raw] = value
-            if value.__class__ is Bad or value.__class__ is Warned:
-                flagged = True
+        memo[None] = memo[""] = None
+        distinct = dict.fromkeys(column)
+        todo = [raw for raw in distinct if raw not in memo] if len(memo) > 2 else \
+            [raw for raw in distinct if raw is not None and raw != ""]
+        blank = [raw for raw in todo if raw.__class__ is str and raw.isspace()]
+        if blank:
+            memo.update(dict.fromkeys(blank))
+            todo = [raw for raw in todo if raw not in memo]
+        memo.update(zip(todo, batch(fn, todo), strict=True))
         values = list(map(memo.__getitem__, column))
+        kinds = set(map(type, map(memo.__getitem__, distinct)))
+        flagged = Bad in kinds or Warned in kinds
         if flagged:
             for j, value in enumerate(values):
                 cls = value.__class__
