@@ -158,7 +158,7 @@ class Context:
         """
         name = _NAMES.get(id(table))
         if name is None:
-            name = _NAMES[id(table)] = table.name
+            name = _NAMES[id(table)] = str(table.name)
         seen = self.seen.get(name)
         if seen is None:
             seen = self.seen[name] = {}
@@ -185,7 +185,7 @@ class Context:
         groups: dict[tuple, list] = {}
         for intent in self.intents:
             table, key = intent[0], intent[1]
-            groups.setdefault((_NAMES.get(id(table)) or table.name, key), []).append(intent)
+            groups.setdefault((_NAMES.get(id(table)) or str(table.name), key), []).append(intent)
         row_action: dict[int, str] = {}
         rank = {"unchanged": 0, "updated": 1, "inserted": 2}
 
@@ -277,6 +277,10 @@ class Kind:
 
     def tables_in_order(self) -> list[Table]:
         return [self.table]
+
+    def side_tables(self) -> list[Table]:
+        """Tables `write` also fills beyond tables_in_order (links, provenance)."""
+        return []
 
 
 def _blank(v: object) -> bool:
@@ -509,7 +513,8 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
 def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor, street_id,
            strict, progress) -> None:
     main_rows = len(ctx.inserts.get(kind.table.name, ()))
-    ctx.writer.relax_foreign_keys(kind.table, main_rows)  # before the first write
+    for table in (kind.table, *kind.side_tables(), ImportRecord.__table__):
+        ctx.writer.relax_foreign_keys(table, main_rows)  # before the first write
     batch = ImportBatch(kind=kind.name, filename=report.filename[:255],
                         sheet=(report.sheet or None) and report.sheet[:100],
                         street_id=street_id or (actor.street_id if actor else None),
@@ -526,8 +531,8 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
           None if previous is None else json.dumps(previous, ensure_ascii=False))
          for entity, rid, row, action, previous in ctx.records])
     mark = time.perf_counter()
-    ctx.writer.check_foreign_keys([t.name for t in kind.tables_in_order()]
-                                  + ["import_record"])
+    ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
+                                                    *kind.side_tables())] + ["import_record"])
     report.timings["foreign keys"] = time.perf_counter() - mark
     ctx.writer.close()
     batch.rows_read, batch.inserted, batch.updated = (report.rows_read, report.inserted,

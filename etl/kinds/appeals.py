@@ -170,6 +170,9 @@ class Appeals(Kind):
                 for a in ctx.inserts.get(self.table.name, ()) if a.get("lead_unit_id")]
         ctx.writer.insert(AppealUnit.__table__, rows, auto_id=True)
 
+    def side_tables(self):
+        return [AppealUnit.__table__]
+
     def tables_in_order(self):
         from crm.models import Unit
 
