@@ -333,6 +333,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     started = time.perf_counter()
     filename = filename or Path(str(source)).name
     table = open_table(source, filename=filename, sheet=sheet)
+    opened = time.perf_counter() - started
     report = Report(kind=kind.name, filename=filename, sheet=table.name,
                     sheet_names=table.sheet_names, dry_run=dry_run, strict=strict)
     rows = table.rows
@@ -395,6 +396,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     if chunk:
         _plan_chunk(ctx, kind, mapping, fields, chunk, report)
     report.timings["read+clean+plan"] = time.perf_counter() - started
+    report.timings["open sheet"] = opened
     mark = time.perf_counter()
     actions = ctx.settle()
     report.timings["settle"] = time.perf_counter() - mark
@@ -416,6 +418,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
 
 def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, report: Report):
     """Clean a chunk column by column, each distinct value once, then plan row by row."""
+    started = time.perf_counter()
     n = len(chunk)
     report.rows_read += n
     problems: dict[int, list[Issue]] = {}
@@ -477,6 +480,8 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
                 problems.setdefault(j, []).append(
                     Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
     valid = [(j, rec) for j, rec in enumerate(cleaned) if j not in problems]
+    mark = time.perf_counter()
+    report.timings["clean"] = report.timings.get("clean", 0.0) + mark - started
     kind.prefetch(ctx, [rec for _, rec in valid])
     plan, intents, order = kind.plan, ctx.intents, ctx.row_order
     for j, rec in valid:
@@ -501,6 +506,7 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
                 idx = mapping.fields.get(fld)
                 raw = row[idx] if idx is not None and idx < len(row) else None
                 notes.setdefault(j, []).append(Issue(number, col, raw, key, params))
+    report.timings["plan"] = report.timings.get("plan", 0.0) + time.perf_counter() - mark
     for j in sorted(problems):
         report.rejected += 1
         report.errors.extend(problems[j])
