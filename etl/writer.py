@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from operator import methodcaller
+from operator import itemgetter
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
 from sqlalchemy.orm import Session
@@ -194,21 +194,23 @@ class BulkWriter:
         keep = [i for i, name in enumerate(names)
                 if name in present or defaults.get(name) is not None]
         names, adapt = [names[i] for i in keep], [adapt[i] for i in keep]
-        n = len(rows)
-        columns = []
-        for name, fn in zip(names, adapt, strict=True):
-            default = defaults.get(name)
-            if name not in present:
-                columns.append([fn(default) if fn else default] * n)
-                continue
-            values = list(map(methodcaller("get", name, default), rows))
-            if fn is not None:
+        # Each row's tuple in C: its dict laid over the defaults, read by one itemgetter;
+        # then only the columns that need adapting are converted, column by column.
+        base = {name: defaults.get(name) for name in names}
+        pick = itemgetter(*names) if len(names) > 1 else (lambda d: (d[names[0]],))
+        tuples = [pick({**base, **row}) for row in rows]
+        if any(adapt):
+            columns = list(zip(*tuples, strict=True))
+            for i, fn in enumerate(adapt):
+                if fn is None:
+                    continue
+                values = columns[i]
                 if len(set(map(id, values))) == 1:
-                    values = [fn(values[0])] * len(values)  # one shared value (now(), None)
+                    columns[i] = [fn(values[0])] * len(values)  # one shared value (now(), None)
                 else:
-                    values = list(map(fn, values))
-            columns.append(values)
-        self.insert_tuples(table, names, list(zip(*columns, strict=True)), rebuild=rebuild)
+                    columns[i] = list(map(fn, values))
+            tuples = list(zip(*columns, strict=True))
+        self.insert_tuples(table, names, tuples, rebuild=rebuild)
 
     def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple], *,
                       rebuild: list[str] | None = None) -> None:
