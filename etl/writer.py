@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
 from sqlalchemy.orm import Session
@@ -223,10 +223,15 @@ class BulkWriter:
         started = time.perf_counter()
         cols = ", ".join(f'"{n}"' for n in names)
         if self.dialect == "postgresql":
+            data = copy_text(tuples) if self.raw.info.encoding == "utf-8" else None
             with self.raw.cursor() as cur, \
                     cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
-                for row in tuples:
-                    copy.write_row(row)
+                if data is not None:
+                    for i in range(0, len(data), 1 << 20):
+                        copy.write(data[i:i + (1 << 20)])
+                else:
+                    for row in tuples:
+                        copy.write_row(row)
         else:
             marks = ", ".join("?" * len(names))
             self.raw.executemany(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', tuples)
@@ -297,6 +302,46 @@ class BulkWriter:
                     cur.executemany(sql, rows)
             else:
                 self.raw.executemany(sql, rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_TEXT: dict[type, Callable] = {
+    int: str, float: repr, Decimal: str, bool: lambda v: "t" if v else "f",
+    dt.datetime: methodcaller("isoformat", " "), dt.date: methodcaller("isoformat")}
+
+
+def _copy_column(values: tuple) -> list[str] | None:
+    """One column in COPY's text format (NULL as \\N), or None for a type not handled."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
+        return ["\\N"] * len(values)
+    if len(kinds) > 1:
+        return None
+    kind = kinds.pop()
+    if kind is str:
+        present = [v for v in values if v is not None]
+        joined = "".join(present)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            return ["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in values]
+        return ["\\N" if v is None else v for v in values]
+    fn = _COPY_TEXT.get(kind)
+    if fn is None:
+        return None
+    return ["\\N" if v is None else fn(v) for v in values]
+
+
+def copy_text(tuples: list[tuple]) -> bytes | None:
+    """Rows as the body of COPY … FROM STDIN (text format), built column by column;
+    None when some column holds a type this does not format (the caller then lets
+    psycopg format the rows one by one)."""
+    columns = []
+    for values in zip(*tuples, strict=True):
+        column = _copy_column(values)
+        if column is None:
+            return None
+        columns.append(column)
+    return ("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n").encode()
 
 
 def _now() -> dt.datetime:
