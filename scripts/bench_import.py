@@ -214,6 +214,8 @@ def main() -> None:
         results.append(("our import → SQLite (clean, validate, write)", t_sqlite))
         summary = {k: v for k, v in report.summary().items() if k != "errors"}
         print(f"SQLite import: {summary}", file=sys.stderr)
+        phases = {}
+        phases["SQLite"] = report.timings
         t_again, again = our_import(sqlite_url, "appeals", ledger)
         results.append(("our re-import → SQLite (all unchanged)", t_again))
         print(f"re-import: unchanged {again.unchanged:,}, inserted {again.inserted}, "
@@ -236,6 +238,7 @@ def main() -> None:
                 our_import(url, "enterprises", roster)
                 t_pg, pg_report = our_import(url, "appeals", ledger)
                 results.append(("our import → PostgreSQL (clean, validate, COPY)", t_pg))
+                phases["PostgreSQL"] = pg_report.timings
             finally:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 admin.close()
@@ -256,6 +259,11 @@ def main() -> None:
                   "(needs ≤ 3×)")
     if not ours:
         print("no import timed")
+        return
+    print("\n  where the import's time goes (s; driver: = time inside the database driver):")
+    for backend, timings in phases.items():
+        print(f"  {backend}: " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()
+                                          if v >= 0.05))
 
 
 if __name__ == "__main__":
