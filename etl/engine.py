@@ -460,23 +460,41 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
                     values[j] = None
         names.append(fld)
         columns.append(values)
-    cleaned = [{k: v for k, v in zip(names, vals, strict=True) if v is not None}
-               for vals in zip(*columns, strict=True)] if columns else [{} for _ in range(n)]
-    required, groups = kind.required, kind.one_of
-    for j, rec in enumerate(cleaned):
-        if j in problems:
-            continue
-        for fld in required:
-            if fld not in rec:
-                label = mapping.header_of(fld)
-                problems.setdefault(j, []).append(
-                    Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
-        for group in groups:
-            for fld in group:
-                if fld in rec:
-                    break
-            else:
-                label = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
+    # Each row's dict holds its non-blank fields: rows sharing a pattern of blanks share
+    # the tuple of names, and the dict is built in C from the values that are present.
+    cleaned: list[dict] = []
+    if columns:
+        present = [[v is not None for v in values] for values in columns]
+        names_of: dict[tuple, tuple] = {}
+        append = cleaned.append
+        for vals, flags in zip(zip(*columns, strict=True), zip(*present, strict=True),
+                               strict=True):
+            keys = names_of.get(flags)
+            if keys is None:
+                keys = names_of[flags] = tuple(itertools.compress(names, flags))
+            append(dict(zip(keys, itertools.compress(vals, flags), strict=True)))
+    else:
+        cleaned = [{} for _ in range(n)]
+    # Required fields, checked column by column; the rare rows lacking one are reported
+    # in order (each required field, then each one-of group), unless already rejected.
+    column_of = dict(zip(names, columns, strict=True))
+    everyone = range(n)
+
+    def blanks(fld: str):
+        values = column_of.get(fld)
+        return everyone if values is None else [j for j, v in enumerate(values) if v is None]
+
+    lacking: list[tuple[set, str]] = []
+    for fld in kind.required:
+        label = mapping.header_of(fld)
+        lacking.append((set(blanks(fld)), label))
+    for group in kind.one_of:
+        label = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
+        lacking.append((set.intersection(*(set(blanks(f)) for f in group)), label))
+    flagged_rows = set(problems)
+    for j in sorted(set().union(*(rows for rows, _ in lacking)) - flagged_rows):
+        for rows, label in lacking:
+            if j in rows:
                 problems.setdefault(j, []).append(
                     Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
     valid = [(j, rec) for j, rec in enumerate(cleaned) if j not in problems]
