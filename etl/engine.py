@@ -537,8 +537,11 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
 def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor, street_id,
            strict, progress) -> None:
     main_rows = len(ctx.inserts.get(kind.table.name, ()))
-    for table in (kind.table, *kind.side_tables(), ImportRecord.__table__):
-        ctx.writer.relax_foreign_keys(table, main_rows)  # before the first write
+    # Before the first write; the side tables only with the main one (on SQLite the
+    # switch is for the whole connection, and the check then reads every listed table).
+    if ctx.writer.relax_foreign_keys(kind.table, main_rows):
+        for table in (*kind.side_tables(), ImportRecord.__table__):
+            ctx.writer.relax_foreign_keys(table, main_rows)
     batch = ImportBatch(kind=kind.name, filename=report.filename[:255],
                         sheet=(report.sheet or None) and report.sheet[:100],
                         street_id=street_id or (actor.street_id if actor else None),

@@ -120,7 +120,7 @@ class BulkWriter:
 
     # --- a big load: foreign keys checked once at the end, not row by row ------------------
 
-    def relax_foreign_keys(self, table: Table, n: int) -> None:
+    def relax_foreign_keys(self, table: Table, n: int) -> bool:
         """Before a load of n rows at least as big as `table`: check its foreign keys in one
         pass at the end instead of one lookup per row per key.
 
@@ -129,18 +129,18 @@ class BulkWriter:
         database's guarantee is unchanged. SQLite can only switch enforcement off
         outside a transaction (the engine switches it back on when the connection
         returns to the pool); PostgreSQL drops the table's foreign keys and adds
-        them back, which validates every row.
+        them back, which validates every row. Returns whether it deferred them.
         """
         if n < DEFER_AT:
-            return
+            return False
         count = self._execute(f'SELECT count(*) FROM "{table.name}"')[0][0]
         if count > n:
-            return
+            return False
         if self.dialect == "sqlite":
             if not self.raw.in_transaction:
                 self.raw.execute("PRAGMA foreign_keys=OFF")
                 self._fk_tables.append(table.name)
-            return
+            return bool(self._fk_tables)
         found = self._execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table.name}"',))
@@ -148,6 +148,7 @@ class BulkWriter:
             self._execute(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{name}"')
             self._fk_restore.append(f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{name}" '
                                     f"{definition}")
+        return True
 
     def check_foreign_keys(self, tables: list[str]) -> None:
         for sql in self._fk_restore:
