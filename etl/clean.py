@@ -84,6 +84,55 @@ def long_text(raw: object) -> str | None:
     return s or None
 
 
+def _detached(err: Bad) -> Bad:
+    """The error without its traceback and the exception it replaced (see each())."""
+    err.__context__ = err.__cause__ = None
+    return err.with_traceback(None)
+
+
+def each(fn: Callable, values: list) -> list:
+    """fn over the values, a `Bad` in place of each value it refuses.
+
+    A kept `Bad` loses its traceback and context: through their frames it would hold the
+    whole import's rows in a reference cycle, left for the garbage collector (~1 s
+    for 100,000 rows).
+    """
+    out = []
+    append = out.append
+    for raw in values:
+        try:
+            append(fn(raw))
+        except Bad as err:
+            append(_detached(err))
+    return out
+
+
+def batch(fn: Callable, values: list) -> list:
+    """A column's distinct non-blank values cleaned at once: fn.batch when the cleaner has
+    a column-wise fast path (identical results), else fn one value at a time."""
+    fast = getattr(fn, "batch", None)
+    return fast(values) if fast is not None else each(fn, values)
+
+
+# A column is already clean text when, joined by NUL, it has no whitespace other than
+# single inner spaces (a value's edges sit next to a NUL or the ends) and nothing wide.
+# One character class (a plain scan in C): whitespace other than " " (what str.split()
+# splits on, all below U+3001) and what text() makes half-width or deletes.
+_ODD_CHARS = re.compile("[" + "".join(
+    re.escape(chr(c)) for c in range(0x3001) if chr(c).isspace() and c != 0x20)
+    + "\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u200b\ufeff]")
+
+
+def _clean_texts(values: list) -> bool:
+    """True when text() (and long_text()) would return every value unchanged."""
+    if not all(v.__class__ is str for v in values):
+        return False
+    joined = "\x00".join(values)
+    return (all(values) and "  " not in joined and " \x00" not in joined
+            and "\x00 " not in joined and joined[:1] != " " and joined[-1:] != " "
+            and not _ODD_CHARS.search(joined))
+
+
 def limited(limit: int, multiline: bool = False) -> Callable[[object], str | None]:
     clean = long_text if multiline else text
 
@@ -93,6 +142,12 @@ def limited(limit: int, multiline: bool = False) -> Callable[[object], str | Non
             raise Bad("etl.too_long", limit=limit, length=len(s))
         return s
 
+    def column(values: list) -> list:
+        if values and _clean_texts(values) and max(map(len, values)) <= limit:
+            return list(values)
+        return each(fn, values)
+
+    fn.batch = column
     return fn
 
 
@@ -167,6 +222,23 @@ def moment(raw: object) -> dt.datetime:
     except ValueError:
         raise Bad("etl.bad_date") from None
     return _serial(number)
+
+
+def _moments(values: list) -> list:
+    """moment() over a column: whole-second naive datetime cells are already clean."""
+    cls = dt.datetime
+    return [v if v.__class__ is cls and not v.microsecond and v.tzinfo is None
+            else _one(moment, v) for v in values]
+
+
+def _one(fn: Callable, raw: object) -> object:
+    try:
+        return fn(raw)
+    except Bad as err:
+        return _detached(err)
+
+
+moment.batch = _moments
 
 
 def date(raw: object) -> dt.date:
@@ -298,6 +370,18 @@ def phone(raw: object) -> str | Warned:
     if 7 <= len(digits) <= 8 and not digits.startswith("0"):
         return digits
     return Warned(original[:30], "etl.odd_phone")
+
+
+_MOBILE = re.compile(r"1\d{10}", re.ASCII)
+
+
+def _phones(values: list) -> list:
+    """phone() over a column: a plain 11-digit mobile number is already clean."""
+    match = _MOBILE.fullmatch
+    return [v if v.__class__ is str and match(v) else _one(phone, v) for v in values]
+
+
+phone.batch = _phones
 
 
 # --- words mapped to codes ---------------------------------------------------------------

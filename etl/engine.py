@@ -28,7 +28,7 @@ from crm.auth import Actor
 from crm.db import now
 from crm.i18n import t
 from crm.models import HeaderMapping, ImportBatch, ImportRecord
-from etl.clean import Bad, Warned
+from etl.clean import Bad, Warned, batch
 from etl.headers import SCAN_ROWS, Mapping, detect_header, map_columns, norm_header
 from etl.readers import ReadError, open_table
 from etl.writer import BulkWriter, jsonable
@@ -158,7 +158,7 @@ class Context:
         """
         name = _NAMES.get(id(table))
         if name is None:
-            name = _NAMES[id(table)] = table.name
+            name = _NAMES[id(table)] = str(table.name)
         seen = self.seen.get(name)
         if seen is None:
             seen = self.seen[name] = {}
@@ -185,7 +185,7 @@ class Context:
         groups: dict[tuple, list] = {}
         for intent in self.intents:
             table, key = intent[0], intent[1]
-            groups.setdefault((_NAMES.get(id(table)) or table.name, key), []).append(intent)
+            groups.setdefault((_NAMES.get(id(table)) or str(table.name), key), []).append(intent)
         row_action: dict[int, str] = {}
         rank = {"unchanged": 0, "updated": 1, "inserted": 2}
 
@@ -278,6 +278,10 @@ class Kind:
     def tables_in_order(self) -> list[Table]:
         return [self.table]
 
+    def side_tables(self) -> list[Table]:
+        """Tables `write` also fills beyond tables_in_order (links, provenance)."""
+        return []
+
 
 def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
@@ -329,6 +333,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     started = time.perf_counter()
     filename = filename or Path(str(source)).name
     table = open_table(source, filename=filename, sheet=sheet)
+    opened = time.perf_counter() - started
     report = Report(kind=kind.name, filename=filename, sheet=table.name,
                     sheet_names=table.sheet_names, dry_run=dry_run, strict=strict)
     rows = table.rows
@@ -391,6 +396,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     if chunk:
         _plan_chunk(ctx, kind, mapping, fields, chunk, report)
     report.timings["read+clean+plan"] = time.perf_counter() - started
+    report.timings["open sheet"] = opened
     mark = time.perf_counter()
     actions = ctx.settle()
     report.timings["settle"] = time.perf_counter() - mark
@@ -412,6 +418,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
 
 def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, report: Report):
     """Clean a chunk column by column, each distinct value once, then plan row by row."""
+    started = time.perf_counter()
     n = len(chunk)
     report.rows_read += n
     problems: dict[int, list[Issue]] = {}
@@ -427,21 +434,18 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
         else:
             column = [row[idx] if idx < len(row) else None for row in rows]
         memo = cache if cache is not None else {}
-        flagged = False
-        for raw in dict.fromkeys(column):
-            if raw in memo:
-                value = memo[raw]
-            elif raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
-                value = memo[raw] = None
-            else:
-                try:
-                    value = fn(raw)
-                except Bad as err:
-                    value = err
-                memo[raw] = value
-            if value.__class__ is Bad or value.__class__ is Warned:
-                flagged = True
+        memo[None] = memo[""] = None
+        distinct = dict.fromkeys(column)
+        todo = [raw for raw in distinct if raw not in memo] if len(memo) > 2 else \
+            [raw for raw in distinct if raw is not None and raw != ""]
+        blank = [raw for raw in todo if raw.__class__ is str and raw.isspace()]
+        if blank:
+            memo.update(dict.fromkeys(blank))
+            todo = [raw for raw in todo if raw not in memo]
+        memo.update(zip(todo, batch(fn, todo), strict=True))
         values = list(map(memo.__getitem__, column))
+        kinds = set(map(type, map(memo.__getitem__, distinct)))
+        flagged = Bad in kinds or Warned in kinds
         if flagged:
             for j, value in enumerate(values):
                 cls = value.__class__
@@ -456,26 +460,46 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
                     values[j] = None
         names.append(fld)
         columns.append(values)
-    cleaned = [{k: v for k, v in zip(names, vals, strict=True) if v is not None}
-               for vals in zip(*columns, strict=True)] if columns else [{} for _ in range(n)]
-    required, groups = kind.required, kind.one_of
-    for j, rec in enumerate(cleaned):
-        if j in problems:
-            continue
-        for fld in required:
-            if fld not in rec:
-                label = mapping.header_of(fld)
-                problems.setdefault(j, []).append(
-                    Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
-        for group in groups:
-            for fld in group:
-                if fld in rec:
-                    break
-            else:
-                label = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
+    # Each row's dict holds its non-blank fields: rows sharing a pattern of blanks share
+    # the tuple of names, and the dict is built in C from the values that are present.
+    cleaned: list[dict] = []
+    if columns:
+        present = [[v is not None for v in values] for values in columns]
+        names_of: dict[tuple, tuple] = {}
+        append = cleaned.append
+        for vals, flags in zip(zip(*columns, strict=True), zip(*present, strict=True),
+                               strict=True):
+            keys = names_of.get(flags)
+            if keys is None:
+                keys = names_of[flags] = tuple(itertools.compress(names, flags))
+            append(dict(zip(keys, itertools.compress(vals, flags), strict=True)))
+    else:
+        cleaned = [{} for _ in range(n)]
+    # Required fields, checked column by column; the rare rows lacking one are reported
+    # in order (each required field, then each one-of group), unless already rejected.
+    column_of = dict(zip(names, columns, strict=True))
+    everyone = range(n)
+
+    def blanks(fld: str):
+        values = column_of.get(fld)
+        return everyone if values is None else [j for j, v in enumerate(values) if v is None]
+
+    lacking: list[tuple[set, str]] = []
+    for fld in kind.required:
+        label = mapping.header_of(fld)
+        lacking.append((set(blanks(fld)), label))
+    for group in kind.one_of:
+        label = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
+        lacking.append((set.intersection(*(set(blanks(f)) for f in group)), label))
+    flagged_rows = set(problems)
+    for j in sorted(set().union(*(rows for rows, _ in lacking)) - flagged_rows):
+        for rows, label in lacking:
+            if j in rows:
                 problems.setdefault(j, []).append(
                     Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
     valid = [(j, rec) for j, rec in enumerate(cleaned) if j not in problems]
+    mark = time.perf_counter()
+    report.timings["clean"] = report.timings.get("clean", 0.0) + mark - started
     kind.prefetch(ctx, [rec for _, rec in valid])
     plan, intents, order = kind.plan, ctx.intents, ctx.row_order
     for j, rec in valid:
@@ -500,6 +524,7 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
                 idx = mapping.fields.get(fld)
                 raw = row[idx] if idx is not None and idx < len(row) else None
                 notes.setdefault(j, []).append(Issue(number, col, raw, key, params))
+    report.timings["plan"] = report.timings.get("plan", 0.0) + time.perf_counter() - mark
     for j in sorted(problems):
         report.rejected += 1
         report.errors.extend(problems[j])
@@ -512,7 +537,11 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
 def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor, street_id,
            strict, progress) -> None:
     main_rows = len(ctx.inserts.get(kind.table.name, ()))
-    ctx.writer.relax_foreign_keys(kind.table, main_rows)  # before the first write
+    # Before the first write; the side tables only with the main one (on SQLite the
+    # switch is for the whole connection, and the check then reads every listed table).
+    if ctx.writer.relax_foreign_keys(kind.table, main_rows):
+        for table in (*kind.side_tables(), ImportRecord.__table__):
+            ctx.writer.relax_foreign_keys(table, main_rows)
     batch = ImportBatch(kind=kind.name, filename=report.filename[:255],
                         sheet=(report.sheet or None) and report.sheet[:100],
                         street_id=street_id or (actor.street_id if actor else None),
@@ -529,8 +558,8 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
           None if previous is None else json.dumps(previous, ensure_ascii=False))
          for entity, rid, row, action, previous in ctx.records])
     mark = time.perf_counter()
-    ctx.writer.check_foreign_keys([t.name for t in kind.tables_in_order()]
-                                  + ["import_record"])
+    ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
+                                                    *kind.side_tables())] + ["import_record"])
     report.timings["foreign keys"] = time.perf_counter() - mark
     ctx.writer.close()
     batch.rows_read, batch.inserted, batch.updated = (report.rows_read, report.inserted,

@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
 from sqlalchemy.orm import Session
@@ -120,7 +120,7 @@ class BulkWriter:
 
     # --- a big load: foreign keys checked once at the end, not row by row ------------------
 
-    def relax_foreign_keys(self, table: Table, n: int) -> None:
+    def relax_foreign_keys(self, table: Table, n: int) -> bool:
         """Before a load of n rows at least as big as `table`: check its foreign keys in one
         pass at the end instead of one lookup per row per key.
 
@@ -129,18 +129,18 @@ class BulkWriter:
         database's guarantee is unchanged. SQLite can only switch enforcement off
         outside a transaction (the engine switches it back on when the connection
         returns to the pool); PostgreSQL drops the table's foreign keys and adds
-        them back, which validates every row.
+        them back, which validates every row. Returns whether it deferred them.
         """
         if n < DEFER_AT:
-            return
+            return False
         count = self._execute(f'SELECT count(*) FROM "{table.name}"')[0][0]
         if count > n:
-            return
+            return False
         if self.dialect == "sqlite":
             if not self.raw.in_transaction:
                 self.raw.execute("PRAGMA foreign_keys=OFF")
                 self._fk_tables.append(table.name)
-            return
+            return bool(self._fk_tables)
         found = self._execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{table.name}"',))
@@ -148,6 +148,7 @@ class BulkWriter:
             self._execute(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{name}"')
             self._fk_restore.append(f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{name}" '
                                     f"{definition}")
+        return True
 
     def check_foreign_keys(self, tables: list[str]) -> None:
         for sql in self._fk_restore:
@@ -194,21 +195,23 @@ class BulkWriter:
         keep = [i for i, name in enumerate(names)
                 if name in present or defaults.get(name) is not None]
         names, adapt = [names[i] for i in keep], [adapt[i] for i in keep]
-        n = len(rows)
-        columns = []
-        for name, fn in zip(names, adapt, strict=True):
-            default = defaults.get(name)
-            if name not in present:
-                columns.append([fn(default) if fn else default] * n)
-                continue
-            values = list(map(methodcaller("get", name, default), rows))
-            if fn is not None:
+        # Each row's tuple in C: its dict laid over the defaults, read by one itemgetter;
+        # then only the columns that need adapting are converted, column by column.
+        base = {name: defaults.get(name) for name in names}
+        pick = itemgetter(*names) if len(names) > 1 else (lambda d: (d[names[0]],))
+        tuples = [pick({**base, **row}) for row in rows]
+        if any(adapt):
+            columns = list(zip(*tuples, strict=True))
+            for i, fn in enumerate(adapt):
+                if fn is None:
+                    continue
+                values = columns[i]
                 if len(set(map(id, values))) == 1:
-                    values = [fn(values[0])] * len(values)  # one shared value (now(), None)
+                    columns[i] = [fn(values[0])] * len(values)  # one shared value (now(), None)
                 else:
-                    values = list(map(fn, values))
-            columns.append(values)
-        self.insert_tuples(table, names, list(zip(*columns, strict=True)), rebuild=rebuild)
+                    columns[i] = list(map(fn, values))
+            tuples = list(zip(*columns, strict=True))
+        self.insert_tuples(table, names, tuples, rebuild=rebuild)
 
     def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple], *,
                       rebuild: list[str] | None = None) -> None:
@@ -221,10 +224,15 @@ class BulkWriter:
         started = time.perf_counter()
         cols = ", ".join(f'"{n}"' for n in names)
         if self.dialect == "postgresql":
+            data = copy_text(tuples) if self.raw.info.encoding == "utf-8" else None
             with self.raw.cursor() as cur, \
                     cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
-                for row in tuples:
-                    copy.write_row(row)
+                if data is not None:
+                    for i in range(0, len(data), 1 << 20):
+                        copy.write(data[i:i + (1 << 20)])
+                else:
+                    for row in tuples:
+                        copy.write_row(row)
         else:
             marks = ", ".join("?" * len(names))
             self.raw.executemany(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', tuples)
@@ -295,6 +303,46 @@ class BulkWriter:
                     cur.executemany(sql, rows)
             else:
                 self.raw.executemany(sql, rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_TEXT: dict[type, Callable] = {
+    int: str, float: repr, Decimal: str, bool: lambda v: "t" if v else "f",
+    dt.datetime: methodcaller("isoformat", " "), dt.date: methodcaller("isoformat")}
+
+
+def _copy_column(values: tuple) -> list[str] | None:
+    """One column in COPY's text format (NULL as \\N), or None for a type not handled."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if not kinds:
+        return ["\\N"] * len(values)
+    if len(kinds) > 1:
+        return None
+    kind = kinds.pop()
+    if kind is str:
+        present = [v for v in values if v is not None]
+        joined = "".join(present)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            return ["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in values]
+        return ["\\N" if v is None else v for v in values]
+    fn = _COPY_TEXT.get(kind)
+    if fn is None:
+        return None
+    return ["\\N" if v is None else fn(v) for v in values]
+
+
+def copy_text(tuples: list[tuple]) -> bytes | None:
+    """Rows as the body of COPY … FROM STDIN (text format), built column by column;
+    None when some column holds a type this does not format (the caller then lets
+    psycopg format the rows one by one)."""
+    columns = []
+    for values in zip(*tuples, strict=True):
+        column = _copy_column(values)
+        if column is None:
+            return None
+        columns.append(column)
+    return ("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n").encode()
 
 
 def _now() -> dt.datetime:

@@ -34,7 +34,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
+    true,
     type_coerce,
 )
 from sqlalchemy.orm import Session
@@ -178,6 +180,47 @@ def apply_changes(session: Session, before: dict[int, dict], after: dict[int, di
     apply_deltas(session, deltas)
 
 
+def id_runs(ids) -> list[tuple[int, int]]:
+    """Sorted ids as runs of consecutive ids: [(first, last), …]."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def add_inserted(session: Session, ids) -> None:
+    """Bring the rollups along after a bulk insert of these appeals (an import).
+
+    The same counts `rebuild` makes, restricted to the new appeals, added in SQL:
+    one INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE SET m = m + excluded.m
+    per table. Every id is one the caller inserted in this transaction, so a
+    range of consecutive ones holds no other writer's appeal.
+    """
+    runs = id_runs(ids)
+    if not runs:
+        return
+    connection = session.connection()
+    marker = _marker(connection)
+    if marker is None:
+        return  # stale anyway: the next read rebuilds
+    dialect = connection.dialect.name
+    sign_days = float(marker["sign_limit_days"])
+    for start in range(0, len(runs), 200):
+        chunk = runs[start:start + 200]
+        where = or_(*(Appeal.id.between(a, b) for a, b in chunk))
+        for name, table in TABLES.items():
+            keys = KEYS[name]
+            sub = _aggregate(dialect, sign_days, keys, where=where).subquery("fresh")
+            # WHERE true: SQLite's parser needs it before ON CONFLICT in INSERT … SELECT.
+            source = select(*(sub.c[c] for c in (*keys, *MEASURES))).where(true())
+            connection.execute(_upsert(dialect, table, keys, source))
+    connection.execute(kpi_state.update().where(kpi_state.c.id == 1)
+                       .values(revision=kpi_state.c.revision + 1))
+
+
 def _accumulate(deltas: dict[tuple, list[int]], part, sign: int) -> None:
     if part is None:
         return
@@ -213,12 +256,14 @@ def apply_deltas(session: Session, deltas: dict[tuple, list[int]]) -> None:
         connection.execute(_upsert(dialect, table, key_cols), params)
 
 
-def _upsert(dialect: str, table, key_cols):
+def _upsert(dialect: str, table, key_cols, source=None):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     stmt = dialect_insert(table)
+    if source is not None:
+        stmt = stmt.from_select([*key_cols, *MEASURES], source)
     return stmt.on_conflict_do_update(
         index_elements=list(key_cols),
         set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES})
@@ -235,7 +280,7 @@ def _day(dialect: str, column):
     return type_coerce(func.date(column), Date) if dialect == "sqlite" else cast(column, Date)
 
 
-def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...]):
+def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...], *, where=None):
     """SELECT key columns + every measure FROM appeal GROUP BY keys (merged excluded).
 
     Two stages: the inner query counts per (keys, days to reply) with ten flag sums;
@@ -276,7 +321,7 @@ def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...]):
     }
     inner = (select(*(key_exprs[k].label(k) for k in keys), reply_days.label("reply_days"),
                     *(expr.label(name) for name, expr in flags.items()))
-             .where(Appeal.status != "merged")
+             .where(Appeal.status != "merged", *(() if where is None else (where,)))
              .group_by(*(key_exprs[k] for k in keys), reply_days)
              .subquery("per_days"))
     measures = {name: func.sum(inner.c[name]) for name in COUNTS}
