@@ -21,15 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import build_demo_db  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from crm import migrate  # noqa: E402
 from crm.db import make_engine, session_factory  # noqa: E402
-from crm.demo import seed_demo  # noqa: E402
 from crm.models import Category, Enterprise, User  # noqa: E402
 from crm.services import appeals  # noqa: E402
 from crm.services.firm_search import search_firms  # noqa: E402
-from crm.services.reference import init_reference_data  # noqa: E402
 from crm.services.users import actor_of  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -41,14 +39,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def prepare(url: str, enterprises: int) -> None:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with session_factory(engine).begin() as s:
-        init_reference_data(s)
-    t = time.perf_counter()
-    seed_demo(engine, enterprises=enterprises, appeals=enterprises // 10, seed=7)
-    print(f"  seeded {enterprises} firms in {time.perf_counter() - t:.1f} s")
-    engine.dispose()
+    seconds = build_demo_db(url, enterprises=enterprises, appeals=enterprises // 10, seed=7)
+    print(f"  seeded {enterprises} firms in {seconds:.1f} s")
 
 
 def run(url: str, label: str, rounds: int) -> dict[str, float]:

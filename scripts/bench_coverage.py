@@ -34,26 +34,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import build_demo_db  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from crm import migrate  # noqa: E402
 from crm.db import make_engine, session_factory  # noqa: E402
-from crm.demo import seed_demo  # noqa: E402
 from crm.models import User  # noqa: E402
 from crm.services import coverage  # noqa: E402
-from crm.services.reference import init_reference_data  # noqa: E402
 from crm.services.users import actor_of  # noqa: E402
 
 
 def prepare(url: str, enterprises: int, appeals: int) -> None:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with session_factory(engine).begin() as s:
-        init_reference_data(s)
-    t = time.perf_counter()
-    seed_demo(engine, enterprises=enterprises, appeals=appeals, seed=42)
-    print(f"seeded {enterprises} firms and {appeals} appeals in {time.perf_counter() - t:.1f} s")
-    engine.dispose()
+    seconds = build_demo_db(url, enterprises=enterprises, appeals=appeals)
+    print(f"seeded {enterprises} firms and {appeals} appeals in {seconds:.1f} s")
 
 
 PAGE_MONTHS = 3  # the page's default period: a quarter, like the 90-day visit rule

@@ -38,29 +38,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
+from benchlib import build_demo_db  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from crm import migrate  # noqa: E402
 from crm.db import make_engine, session_factory  # noqa: E402
-from crm.demo import seed_demo  # noqa: E402
 from crm.lifecycle import OPEN_STATUSES  # noqa: E402
 from crm.models import Street  # noqa: E402
 from crm.services import kpi  # noqa: E402
-from crm.services.reference import get_setting, init_reference_data  # noqa: E402
+from crm.services.reference import get_setting  # noqa: E402
 
 WARM_RUNS = 7
 
 
 def build(url: str, appeals: int, enterprises: int) -> None:
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with session_factory(engine).begin() as s:
-        init_reference_data(s)
-    t = time.perf_counter()
-    seed_demo(engine, enterprises=enterprises, appeals=appeals, seed=42)
-    print(f"  built {url}: {appeals:,} appeals in {time.perf_counter() - t:.0f} s")
-    engine.dispose()
+    seconds = build_demo_db(url, enterprises=enterprises, appeals=appeals)
+    print(f"  built {url}: {appeals:,} appeals in {seconds:.0f} s")
 
 
 def evict(url: str) -> None:
