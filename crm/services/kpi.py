@@ -30,7 +30,7 @@ import math
 from collections.abc import Iterable
 from fractions import Fraction
 
-from sqlalchemy import Date, Integer, and_, case, cast, func, select, type_coerce
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Actor
@@ -57,22 +57,6 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _days_between(session: Session, later, earlier):
-    """Whole calendar days from `earlier`'s date to `later`'s date."""
-    if _dialect(session) == "sqlite":
-        return cast(func.julianday(func.date(later)) - func.julianday(func.date(earlier)),
-                    Integer)
-    return type_coerce(cast(later, Date) - cast(earlier, Date), Integer)
-
-
-def _within_days(session: Session, moment, start, days: float):
-    """`moment <= start + days` (both datetimes), exactly on both backends."""
-    if _dialect(session) == "sqlite":
-        # julianday parses both sides to the same millisecond grid, so equal instants compare equal
-        return func.julianday(moment) <= func.julianday(start, f"{float(days):+g} days")
-    return moment <= start + dt.timedelta(days=days)
-
-
 def _month(session: Session):
     if _dialect(session) == "sqlite":
         return func.strftime("%Y-%m", Appeal.received_at)
@@ -80,10 +64,6 @@ def _month(session: Session):
 
 
 # --- building blocks ---------------------------------------------------------------------
-
-def _sum(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
 
 def _filters(*, actor: Actor | None, date_from: dt.date | None, date_to: dt.date | None,
              street_id: int | None, unit_id: int | None = None,
@@ -106,24 +86,11 @@ def _filters(*, actor: Actor | None, date_from: dt.date | None, date_to: dt.date
 
 
 def _count_columns(session: Session, as_of: dt.date, sign_days: float) -> list:
-    replied = Appeal.replied_at.is_not(None)
-    valid = Appeal.satisfaction.is_not(None)
-    dispatched = Appeal.dispatched_at.is_not(None)
-    is_open = Appeal.status.in_(OPEN_STATUSES)
-    return [
-        func.count(Appeal.id),
-        _sum(replied),
-        _sum(is_open),
-        _sum(and_(replied, func.date(Appeal.replied_at) <= Appeal.due_date)),
-        _sum(valid),
-        _sum(Appeal.satisfaction == "satisfied"),
-        _sum(Appeal.satisfaction == "basic"),
-        _sum(and_(valid, Appeal.callback_solved.is_(True))),
-        _sum(dispatched),
-        _sum(and_(dispatched, Appeal.accepted_at.is_not(None),
-                  _within_days(session, Appeal.accepted_at, Appeal.dispatched_at, sign_days))),
-        _sum(and_(is_open, Appeal.due_date < as_of)),
-    ]
+    """The `_COUNTS` in order: the rollups' flag sums plus overdue on the as-of date."""
+    flags = kpi_facts.flag_sums(_dialect(session), sign_days)
+    is_open = kpi_facts.conditions(_dialect(session), sign_days)["open"]
+    return [flags[f"n_{name}"] for name in _COUNTS[:-1]] + [
+        kpi_facts.sum_of(and_(is_open, Appeal.due_date < as_of))]
 
 
 def _counts_by(session: Session, key, conds: list, as_of: dt.date,
@@ -158,7 +125,7 @@ def nearest_rank(counts: Iterable[tuple[int, int]], q: float) -> int | None:
 
 def _days_hist_by(session: Session, key, conds: list) -> dict:
     """{key: [(days, count), …]} over replied appeals."""
-    days = _days_between(session, Appeal.replied_at, Appeal.received_at).label("days")
+    days = kpi_facts.days_to_reply(_dialect(session)).label("days")
     cols = ([key] if key is not None else []) + [days, func.count()]
     query = (select(*cols).select_from(Appeal).where(*conds, Appeal.replied_at.is_not(None))
              .group_by(*([key] if key is not None else []), days))
@@ -494,31 +461,23 @@ def measure_condition(session: Session, measure: str, *, as_of: dt.date,
         raise ValueError(f"measure must be one of {DRILL_MEASURES}, not {measure!r}")
     if sign_days is None:
         sign_days = _settings(session)[2]
-    replied = Appeal.replied_at.is_not(None)
-    on_time = func.date(Appeal.replied_at) <= Appeal.due_date
-    if _dialect(session) != "sqlite":
-        on_time = cast(Appeal.replied_at, Date) <= Appeal.due_date
-    valid = Appeal.satisfaction.is_not(None)
-    dispatched = Appeal.dispatched_at.is_not(None)
-    responded = and_(dispatched, Appeal.accepted_at.is_not(None),
-                     _within_days(session, Appeal.accepted_at, Appeal.dispatched_at, sign_days))
-    is_open = Appeal.status.in_(OPEN_STATUSES)
+    c = kpi_facts.conditions(_dialect(session), sign_days)
     return {
         "total": Appeal.id.is_not(None),
-        "replied": replied,
-        "open": is_open,
-        "overdue": and_(is_open, Appeal.due_date < as_of),
-        "on_time": and_(replied, on_time),
-        "late": and_(replied, ~on_time),
-        "callbacks": valid,
-        "satisfied": Appeal.satisfaction == "satisfied",
-        "basic": Appeal.satisfaction == "basic",
+        "replied": c["replied"],
+        "open": c["open"],
+        "overdue": and_(c["open"], Appeal.due_date < as_of),
+        "on_time": c["on_time"],
+        "late": and_(c["replied"], ~c["on_time"]),
+        "callbacks": c["callbacks"],
+        "satisfied": c["satisfied"],
+        "basic": c["basic"],
         "unsatisfied": Appeal.satisfaction == "unsatisfied",
-        "solved": and_(valid, Appeal.callback_solved.is_(True)),
-        "unsolved": and_(valid, Appeal.callback_solved.is_not(True)),
-        "dispatched": dispatched,
-        "responded": responded,
-        "not_responded": and_(dispatched, ~responded),
+        "solved": c["solved"],
+        "unsolved": and_(c["callbacks"], ~c["solved"]),
+        "dispatched": c["dispatched"],
+        "responded": c["responded"],
+        "not_responded": and_(c["dispatched"], ~c["responded"]),
     }[measure]
 
 

@@ -271,13 +271,57 @@ def _upsert(dialect: str, table, key_cols, source=None):
 
 # --- rebuilding in SQL -------------------------------------------------------------------
 
-def _sum(condition):
+def sum_of(condition):
+    """How many rows meet `condition` (0, not NULL, when none)."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _day(dialect: str, column):
     """The calendar date of a timestamp, read back as a `datetime.date` on both backends."""
     return type_coerce(func.date(column), Date) if dialect == "sqlite" else cast(column, Date)
+
+
+def days_to_reply(dialect: str):
+    """Whole calendar days from an appeal's received date to its reply date."""
+    if dialect == "sqlite":
+        return cast(func.julianday(func.date(Appeal.replied_at))
+                    - func.julianday(func.date(Appeal.received_at)), Integer)
+    return type_coerce(cast(Appeal.replied_at, Date) - cast(Appeal.received_at, Date), Integer)
+
+
+def conditions(dialect: str, sign_days: float) -> dict:
+    """The KPI rules as SQL conditions on `appeal`, one per counted measure.
+
+    The one definition the rollups, the direct counts and the drill-down share
+    (`contribution` is the same rules in Python, for the flush hooks).
+    """
+    replied = Appeal.replied_at.is_not(None)
+    valid = Appeal.satisfaction.is_not(None)
+    dispatched = Appeal.dispatched_at.is_not(None)
+    if dialect == "sqlite":
+        # julianday parses both sides to the same millisecond grid: equal instants are equal
+        in_time = (func.julianday(Appeal.accepted_at)
+                   <= func.julianday(Appeal.dispatched_at, f"{sign_days:+g} days"))
+    else:
+        in_time = Appeal.accepted_at <= Appeal.dispatched_at + dt.timedelta(days=sign_days)
+    return {
+        "replied": replied,
+        "open": Appeal.status.in_(OPEN_STATUSES),
+        "on_time": and_(replied, _day(dialect, Appeal.replied_at) <= Appeal.due_date),
+        "callbacks": valid,
+        "satisfied": Appeal.satisfaction == "satisfied",
+        "basic": Appeal.satisfaction == "basic",
+        "solved": and_(valid, Appeal.callback_solved.is_(True)),
+        "dispatched": dispatched,
+        "responded": and_(dispatched, Appeal.accepted_at.is_not(None), in_time),
+    }
+
+
+def flag_sums(dialect: str, sign_days: float) -> dict:
+    """COUNT and SUM(CASE …) per measure: n_total, n_replied, …, n_responded."""
+    return {"n_total": func.count(),
+            **{f"n_{name}": sum_of(cond) for name, cond in conditions(dialect,
+                                                                       sign_days).items()}}
 
 
 def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...], *, where=None):
@@ -288,37 +332,13 @@ def _aggregate(dialect: str, sign_days: float, keys: tuple[str, ...], *, where=N
     CASEs on every appeal would cost several times more than on the inner groups.
     """
     day = _day(dialect, Appeal.received_at)
-    if dialect == "sqlite":
-        days = cast(func.julianday(func.date(Appeal.replied_at))
-                    - func.julianday(func.date(Appeal.received_at)), Integer)
-        responded_in_time = (func.julianday(Appeal.accepted_at)
-                             <= func.julianday(Appeal.dispatched_at, f"{sign_days:+g} days"))
-    else:
-        days = type_coerce(cast(Appeal.replied_at, Date) - cast(Appeal.received_at, Date),
-                           Integer)
-        responded_in_time = Appeal.accepted_at <= (Appeal.dispatched_at
-                                                   + dt.timedelta(days=sign_days))
     replied = Appeal.replied_at.is_not(None)
-    dispatched = Appeal.dispatched_at.is_not(None)
     key_exprs = {"day": day,
                  "street_id": func.coalesce(Appeal.street_id, literal(NO_ID)),
                  "unit_id": func.coalesce(Appeal.lead_unit_id, literal(NO_ID)),
                  "category_id": Appeal.category_id}
-    reply_days = case((replied, days), else_=literal(-1))
-    flags = {
-        "n_total": func.count(),
-        "n_replied": _sum(replied),
-        "n_open": _sum(Appeal.status.in_(OPEN_STATUSES)),
-        "n_on_time": _sum(and_(replied, _day(dialect, Appeal.replied_at) <= Appeal.due_date)),
-        "n_callbacks": _sum(Appeal.satisfaction.is_not(None)),
-        "n_satisfied": _sum(Appeal.satisfaction == "satisfied"),
-        "n_basic": _sum(Appeal.satisfaction == "basic"),
-        "n_solved": _sum(and_(Appeal.satisfaction.is_not(None),
-                              Appeal.callback_solved.is_(True))),
-        "n_dispatched": _sum(dispatched),
-        "n_responded": _sum(and_(dispatched, Appeal.accepted_at.is_not(None),
-                                 responded_in_time)),
-    }
+    reply_days = case((replied, days_to_reply(dialect)), else_=literal(-1))
+    flags = flag_sums(dialect, sign_days)
     inner = (select(*(key_exprs[k].label(k) for k in keys), reply_days.label("reply_days"),
                     *(expr.label(name) for name, expr in flags.items()))
              .where(Appeal.status != "merged", *(() if where is None else (where,)))
