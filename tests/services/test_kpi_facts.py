@@ -250,3 +250,48 @@ def test_a_bulk_write_outside_the_orm_is_brought_along_by_snapshots(session, dat
     new_id = session.scalar(select(Appeal.id).where(Appeal.code == "BULK-1"))
     kpi_facts.apply_changes(session, before, kpi_facts.snapshot(session, [*ids, new_id]))
     assert kpi_facts.differences(session) == []
+
+
+def test_the_hooks_are_on_in_a_process_that_imports_only_the_appeal_service(tmp_path):
+    """A liaison logging appeals in a fresh app process that never opened a KPI page."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from crm.config import ROOT
+    from crm.db import make_engine, session_factory
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = {**os.environ, "CRM_DATABASE_URL": url}
+    init = subprocess.run([sys.executable, "-m", "crm", "init-db"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    script = textwrap.dedent(f"""
+        import sys
+        from sqlalchemy import select
+        from crm.db import make_engine, session_factory
+        from crm.models import Category, Enterprise, Street
+        from crm.services import appeals
+        from crm.services.users import actor_of, add_user
+        from crm.uscc import complete
+        engine = make_engine("{url}")
+        with session_factory(engine).begin() as s:
+            street = s.scalar(select(Street.id).where(Street.name == "江北城街道"))
+            firm = Enterprise(uscc=complete("91500105MA000001"), name="企业", street_id=street)
+            s.add(firm)
+            s.flush()
+            liaison = actor_of(add_user(s, "li", role="liaison", street="江北城街道"))
+            category = s.scalar(select(Category.id).where(Category.name == "交通"))
+            appeals.log_appeal(s, actor=liaison, enterprise_id=firm.id, category_id=category,
+                               title="停车")
+        print("crm.services.kpi_facts" in sys.modules)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        assert kpi_facts.differences(s) == []
+    engine.dispose()
