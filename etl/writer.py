@@ -21,6 +21,8 @@ from operator import itemgetter, methodcaller
 from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
 from sqlalchemy.orm import Session
 
+from crm.bulk import sqlite_insert_many
+
 BIG_CACHE_KIB = 256 * 1024  # while an import writes (SQLite allocates only what it uses)
 DEFER_AT = 5000  # rows; below this, index upkeep is cheaper than a rebuild
 
@@ -234,8 +236,8 @@ class BulkWriter:
                     for row in tuples:
                         copy.write_row(row)
         else:
-            marks = ", ".join("?" * len(names))
-            self.raw.executemany(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', tuples)
+            sqlite_insert_many(self.raw, f'INSERT INTO "{table.name}" ({cols}) VALUES ',
+                               len(names), tuples)
         self.seconds[table.name] = self.seconds.get(table.name, 0) + time.perf_counter() - started
         started = time.perf_counter()
         for sql in rebuild:

@@ -21,8 +21,10 @@ nothing and readers rebuild first.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import itertools
+from collections.abc import Iterable
 
+import numpy as np
 from sqlalchemy import (
     Date,
     Integer,
@@ -34,13 +36,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
-    true,
     type_coerce,
 )
 from sqlalchemy.orm import Session
 
+from crm.bulk import upsert_add
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, Setting
 from crm.models.kpi import COUNTS, HIST, HIST_DAYS, KEYS, MEASURES, NO_ID, TABLES, kpi_state
@@ -58,7 +59,10 @@ def hist_column(days: int) -> str:
 
 
 def contribution(v: dict, sign_days: float) -> tuple[tuple, tuple[int, ...]] | None:
-    """(cell key, measure vector) of one appeal given its field values, or None (merged)."""
+    """(cell key, measure vector) of one appeal given its field values, or None (merged).
+
+    A field other than status, received_at, due_date and category_id may be absent
+    (a bulk load that did not write it): it counts as NULL."""
     if v["status"] == "merged":
         return None
     vec = [0] * len(MEASURES)
@@ -67,7 +71,7 @@ def contribution(v: dict, sign_days: float) -> tuple[tuple, tuple[int, ...]] | N
         vec[_INDEX[name]] += 1
 
     received = v["received_at"]
-    replied = v["replied_at"]
+    replied = v.get("replied_at")
     add("n_total")
     if replied is not None:
         add("n_replied")
@@ -76,20 +80,20 @@ def contribution(v: dict, sign_days: float) -> tuple[tuple, tuple[int, ...]] | N
         add(hist_column((replied.date() - received.date()).days))
     if v["status"] in OPEN_STATUSES:
         add("n_open")
-    if v["satisfaction"] is not None:
+    if v.get("satisfaction") is not None:
         add("n_callbacks")
-        if v["satisfaction"] == "satisfied":
+        if v.get("satisfaction") == "satisfied":
             add("n_satisfied")
-        elif v["satisfaction"] == "basic":
+        elif v.get("satisfaction") == "basic":
             add("n_basic")
-        if v["callback_solved"] is True:
+        if v.get("callback_solved") is True:
             add("n_solved")
-    if v["dispatched_at"] is not None:
+    if v.get("dispatched_at") is not None:
         add("n_dispatched")
-        accepted = v["accepted_at"]
-        if accepted is not None and accepted <= v["dispatched_at"] + dt.timedelta(days=sign_days):
+        accepted = v.get("accepted_at")
+        if accepted is not None and accepted <= v.get("dispatched_at") + dt.timedelta(days=sign_days):
             add("n_responded")
-    key = (received.date(), v["street_id"] or NO_ID, v["lead_unit_id"] or NO_ID,
+    key = (received.date(), v.get("street_id") or NO_ID, v.get("lead_unit_id") or NO_ID,
            v["category_id"])
     return key, tuple(vec)
 
@@ -135,20 +139,16 @@ def _apply_deltas(session: Session, flush_context) -> None:
     if pending is None:
         return
     sign_days, old = pending
-    deltas: dict[tuple, list[int]] = {}
-
-    def add(values: dict | None, sign: int) -> None:
-        if values is not None:
-            _accumulate(deltas, contribution(values, sign_days), sign)
-
+    signed: list[tuple[dict, int]] = []
     deleted = {id(o) for o in session.deleted}
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, Appeal):
             continue
-        add(old.get(obj.id), -1)
+        if obj.id in old:
+            signed.append((old[obj.id], -1))
         if id(obj) not in deleted:
-            add({f: getattr(obj, f) for f in FIELDS}, +1)
-    apply_deltas(session, deltas)
+            signed.append(({f: getattr(obj, f) for f in FIELDS}, +1))
+    _add(session, signed, sign_days)
 
 
 def snapshot(session: Session, ids) -> dict[int, dict]:
@@ -171,102 +171,65 @@ def apply_changes(session: Session, before: dict[int, dict], after: dict[int, di
     marker = _marker(session.connection())
     if marker is None:
         return  # stale anyway: the next read rebuilds
-    sign_days = float(marker["sign_limit_days"])
-    deltas: dict[tuple, list[int]] = {}
-    for values, sign in ((v, -1) for v in before.values()):
-        _accumulate(deltas, contribution(values, sign_days), sign)
-    for values in after.values():
-        _accumulate(deltas, contribution(values, sign_days), +1)
-    apply_deltas(session, deltas)
+    _add(session, [*((v, -1) for v in before.values()), *((v, +1) for v in after.values())],
+         float(marker["sign_limit_days"]))
 
 
-def id_runs(ids) -> list[tuple[int, int]]:
-    """Sorted ids as runs of consecutive ids: [(first, last), …]."""
-    runs: list[tuple[int, int]] = []
-    for i in sorted(ids):
-        if runs and i == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], i)
-        else:
-            runs.append((i, i))
-    return runs
+def add_new(session: Session, appeals: Iterable[dict]) -> None:
+    """Count appeals a bulk load has just inserted (an import), from their field values.
 
-
-def add_inserted(session: Session, ids) -> None:
-    """Bring the rollups along after a bulk insert of these appeals (an import).
-
-    The same counts `rebuild` makes, restricted to the new appeals, added in SQL:
-    one INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE SET m = m + excluded.m
-    per table. Every id is one the caller inserted in this transaction, so a
-    range of consecutive ones holds no other writer's appeal.
+    Each dict holds the appeal's columns as written; a field of FIELDS it lacks
+    was written NULL. The same `contribution` the flush hooks use, summed per
+    cell and added in bulk: 100,000 appeals in well under a second.
     """
-    runs = id_runs(ids)
-    if not runs:
-        return
-    connection = session.connection()
-    marker = _marker(connection)
+    marker = _marker(session.connection())
     if marker is None:
         return  # stale anyway: the next read rebuilds
-    dialect = connection.dialect.name
-    sign_days = float(marker["sign_limit_days"])
-    for start in range(0, len(runs), 200):
-        chunk = runs[start:start + 200]
-        where = or_(*(Appeal.id.between(a, b) for a, b in chunk))
-        for name, table in TABLES.items():
-            keys = KEYS[name]
-            sub = _aggregate(dialect, sign_days, keys, where=where).subquery("fresh")
-            # WHERE true: SQLite's parser needs it before ON CONFLICT in INSERT … SELECT.
-            source = select(*(sub.c[c] for c in (*keys, *MEASURES))).where(true())
-            connection.execute(_upsert(dialect, table, keys, source))
-    connection.execute(kpi_state.update().where(kpi_state.c.id == 1)
-                       .values(revision=kpi_state.c.revision + 1))
+    _add(session, ((a, +1) for a in appeals), float(marker["sign_limit_days"]))
 
 
-def _accumulate(deltas: dict[tuple, list[int]], part, sign: int) -> None:
-    if part is None:
+def _add(session: Session, signed: Iterable[tuple[dict, int]], sign_days: float) -> None:
+    """Add each appeal's contribution times its sign (+1 new values, -1 old ones)."""
+    keys: list[tuple] = []
+    kinds: list[int] = []  # index of (vector, sign) in `distinct`: a few dozen in all
+    distinct: dict[tuple, int] = {}
+    for values, sign in signed:
+        part = contribution(values, sign_days)
+        if part is not None:
+            keys.append(part[0])
+            kinds.append(distinct.setdefault((part[1], sign), len(distinct)))
+    if not keys:
         return
-    key, vec = part
-    acc = deltas.setdefault(key, [0] * len(MEASURES))
-    for i, n in enumerate(vec):
-        acc[i] += sign * n
-
-
-def apply_deltas(session: Session, deltas: dict[tuple, list[int]]) -> None:
-    """Add per-cell measure vectors to both tables (upsert `n = n + delta`)."""
-    per_table: dict[str, dict[tuple, list[int]]] = {name: defaultdict(lambda: [0] * len(MEASURES))
-                                                    for name in TABLES}
-    for cell_key, vec in deltas.items():
-        if not any(vec):
-            continue
-        for name, key in _keys_by_table(cell_key).items():
-            acc = per_table[name][key]
-            for i, n in enumerate(vec):
-                acc[i] += n
+    table = np.asarray([[sign * n for n in vec] for vec, sign in distinct], dtype=np.int64)
+    matrix = table[np.asarray(kinds, dtype=np.intp)]
     connection = session.connection()
-    dialect = connection.dialect.name
-    if any(any(v) for rows in per_table.values() for v in rows.values()):
+    changed = False
+    for name, table in TABLES.items():
+        width = len(KEYS[name])
+        cells, sums = _sum_by_key([k[:width] for k in keys] if width < 4 else keys, matrix)
+        nonzero = sums.any(axis=1)
+        if not nonzero.all():
+            cells = list(itertools.compress(cells, nonzero.tolist()))
+            sums = sums[nonzero]
+        if cells:
+            changed = True
+            upsert_add(connection, table.name, KEYS[name], MEASURES, cells, sums)
+    if changed:
         connection.execute(kpi_state.update().where(kpi_state.c.id == 1)
                            .values(revision=kpi_state.c.revision + 1))
-    for name, rows in per_table.items():
-        rows = {k: v for k, v in rows.items() if any(v)}
-        if not rows:
-            continue
-        table, key_cols = TABLES[name], KEYS[name]
-        params = [{**dict(zip(key_cols, k, strict=True)), **dict(zip(MEASURES, v, strict=True))}
-                  for k, v in rows.items()]
-        connection.execute(_upsert(dialect, table, key_cols), params)
 
 
-def _upsert(dialect: str, table, key_cols, source=None):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
-    if source is not None:
-        stmt = stmt.from_select([*key_cols, *MEASURES], source)
-    return stmt.on_conflict_do_update(
-        index_elements=list(key_cols),
-        set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES})
+def _sum_by_key(keys: list[tuple], matrix: np.ndarray) -> tuple[list[tuple], np.ndarray]:
+    """The rows of `matrix` summed per distinct key, keys sorted: SQLite's clustered
+    primary key takes sorted upserts twice as fast (93,000 cells: 1.9 s → 0.9 s)."""
+    index: dict[tuple, int] = {}
+    positions = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.intp,
+                            count=len(keys))
+    sums = np.zeros((len(index), matrix.shape[1]), dtype=np.int64)
+    np.add.at(sums, positions, matrix)
+    cells = sorted(index)
+    return cells, sums[np.fromiter(map(index.__getitem__, cells), dtype=np.intp,
+                                   count=len(cells))]
 
 
 # --- rebuilding in SQL -------------------------------------------------------------------

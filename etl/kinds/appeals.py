@@ -153,7 +153,7 @@ class Appeals(Kind):
 
     def write(self, ctx: Context) -> None:
         # The KPI rollups follow (crm.services.kpi_facts): updated appeals by their KPI
-        # fields before and after the write; inserted ones counted in SQL, added.
+        # fields before and after the write; inserted ones counted from the values written.
         updated = [rid for rid, _ in ctx.updates.get(self.table.name, ())]
         before = kpi_facts.snapshot(ctx.session, updated)
         super().write(ctx)
@@ -161,8 +161,7 @@ class Appeals(Kind):
             kpi_facts.apply_changes(ctx.session, before,
                                     kpi_facts.snapshot(ctx.session, updated))
         mark = time.perf_counter()
-        kpi_facts.add_inserted(ctx.session, [a["id"] for a in
-                                             ctx.inserts.get(self.table.name, ())])
+        kpi_facts.add_new(ctx.session, ctx.inserts.get(self.table.name, ()))
         ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
         rows = [{"appeal_id": a["id"],
                  "unit_id": a["lead_unit_id"], "role": "lead", "active": True,
