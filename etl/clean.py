@@ -224,11 +224,36 @@ def moment(raw: object) -> dt.datetime:
     return _serial(number)
 
 
+# How the reader writes a date cell ("2024-01-02 08:30:00", ".123" when it has
+# milliseconds), and the plain ISO date: datetime.fromisoformat reads these in C,
+# with the result moment() gives (fraction of a second dropped).
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)?")
+
+
 def _moments(values: list) -> list:
-    """moment() over a column: whole-second naive datetime cells are already clean."""
+    """moment() over a column: whole-second naive datetime cells are already clean, and
+    the reader's text for a date cell is parsed in C."""
     cls = dt.datetime
-    return [v if v.__class__ is cls and not v.microsecond and v.tzinfo is None
-            else _one(moment, v) for v in values]
+    iso = _ISO.fullmatch
+    parse = cls.fromisoformat
+    out = []
+    append = out.append
+    for v in values:
+        if v.__class__ is str and iso(v):
+            try:
+                value = parse(v)
+            except ValueError:  # 2024-02-30: moment() says why
+                append(_one(moment, v))
+                continue
+            if MIN_YEAR <= value.year <= MAX_YEAR:
+                append(value.replace(microsecond=0) if value.microsecond else value)
+            else:
+                append(_one(moment, v))
+        elif v.__class__ is cls and not v.microsecond and v.tzinfo is None:
+            append(v)
+        else:
+            append(_one(moment, v))
+    return out
 
 
 def _one(fn: Callable, raw: object) -> object:

@@ -18,9 +18,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
@@ -33,7 +35,7 @@ from etl.headers import SCAN_ROWS, Mapping, detect_header, map_columns, norm_hea
 from etl.readers import ReadError, open_table
 from etl.writer import BulkWriter, jsonable
 
-CHUNK = 5000
+CHUNK = 20_000  # rows cleaned and planned at a time (the progress bar moves per chunk)
 _FOOTER = ("合计", "总计", "小计", "注:", "注：", "说明:", "说明：", "备注:", "备注：", "填报人",
            "审核人", "制表人", "负责人:", "负责人：", "联系人:", "联系人：")
 _FOOTER_STARTS = frozenset(f[0] for f in _FOOTER) | {" ", "\u3000", "\t"}
@@ -333,15 +335,10 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     started = time.perf_counter()
     filename = filename or Path(str(source)).name
     table = open_table(source, filename=filename, sheet=sheet)
-    opened = time.perf_counter() - started
     report = Report(kind=kind.name, filename=filename, sheet=table.name,
                     sheet_names=table.sheet_names, dry_run=dry_run, strict=strict)
-    rows = table.rows
-    head: list[list] = []
-    for row in rows:
-        head.append(list(row))
-        if len(head) >= SCAN_ROWS:
-            break
+    report.timings["open sheet"] = time.perf_counter() - started
+    head = table.rows_from(0, SCAN_ROWS)
     remembered = remembered_mapping(session, kind.name, street_id)
     chosen = {**remembered, **{norm_header(k): v for k, v in (overrides or {}).items()}}
     mapping = detect_header(kind.name, head, remembered=chosen)
@@ -353,8 +350,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
                               remembered=remembered, overrides=overrides)
     report.mapping = mapping
     report.header = head[mapping.header_row]
-    first_row = getattr(table, "first_row", 0)
-    report.header_row = first_row + mapping.header_row + 1
+    report.header_row = table.first_row + mapping.header_row + 1
     missing = [f for f in kind.required if f not in mapping.fields]
     missing += ["/".join(group) for group in kind.one_of
                 if not any(f in mapping.fields for f in group)]
@@ -367,36 +363,13 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     cleaners = kind.cleaners(ctx, mapping)
     fields = [(f, i, cleaners[f], {} if f in kind.cached else None)
               for f, i in mapping.fields.items() if f in cleaners]
-    header_norm = [norm_header(c) for c in report.header]
-
-    first_header = report.header[0] if report.header else None
-    number = report.header_row
-    chunk: list[tuple[int, list]] = []
-    for row in itertools.chain(head[mapping.header_row + 1:], rows):
-        number += 1
-        if not any(row):  # '' / None cells only: any() runs in C
-            continue
-        first = row[0]
-        if first.__class__ is str and (
-                first[:1] in _FOOTER_STARTS or first == first_header or not first.strip()):
-            if _is_blank_row(row) or _is_footer(row):
-                continue
-            if [norm_header(c) for c in row] == header_norm:
-                continue  # the header repeated above the next block
-        elif first is None and (_is_blank_row(row) or _is_footer(row)):
-            continue
-        chunk.append((number, row))
-        if len(report.sample) < 10:
-            report.sample.append(list(row))
-        if len(chunk) >= CHUNK:
-            _plan_chunk(ctx, kind, mapping, fields, chunk, report)
-            chunk = []
-            if progress:
-                progress("plan", report.rows_read, 0)
-    if chunk:
-        _plan_chunk(ctx, kind, mapping, fields, chunk, report)
+    data = _data_rows(table, mapping.header_row + 1, report.header)
+    report.sample = [table.row(int(i)) for i in data[:10]]
+    for start in range(0, len(data), CHUNK):
+        _plan_chunk(ctx, kind, mapping, fields, table, data[start:start + CHUNK], report)
+        if progress:
+            progress("plan", report.rows_read, len(data))
     report.timings["read+clean+plan"] = time.perf_counter() - started
-    report.timings["open sheet"] = opened
     mark = time.perf_counter()
     actions = ctx.settle()
     report.timings["settle"] = time.perf_counter() - mark
@@ -416,50 +389,95 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     return report
 
 
-def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, report: Report):
-    """Clean a chunk column by column, each distinct value once, then plan row by row."""
+def _nonblank(column: pa.Array) -> np.ndarray:
+    """Per cell: holds something other than whitespace."""
+    filled = pc.not_equal(pc.utf8_trim_whitespace(column), "").fill_null(False)
+    return filled.to_numpy(zero_copy_only=False)
+
+
+def _data_rows(table, start: int, header: list) -> np.ndarray:
+    """Indices of the rows below the header that hold data: blank rows, footers (合计,
+    注:, 填报人 …) and the header repeated above the next block are left out.
+
+    Found column-wise: only rows whose first cell is blank, starts like a footer or
+    repeats the header's first cell are looked at one by one.
+    """
+    n = table.height - start
+    if n <= 0 or not table.columns:
+        return np.zeros(0, dtype=np.int64)
+    columns = [c.slice(start) for c in table.columns]
+    filled = np.zeros(n, dtype=bool)
+    for column in columns:
+        filled |= _nonblank(column)
+    first = columns[0]
+    suspect = ~_nonblank(first)
+    starts = pc.is_in(pc.utf8_slice_codeunits(first, 0, 1),
+                      value_set=pa.array(sorted(_FOOTER_STARTS)))
+    suspect |= starts.fill_null(False).to_numpy(zero_copy_only=False)
+    if header and header[0] not in ("", None):
+        suspect |= pc.equal(first, str(header[0])).fill_null(False).to_numpy(
+            zero_copy_only=False)
+    suspect &= filled
+    header_norm = [norm_header(c) for c in header]
+    for i in np.flatnonzero(suspect).tolist():
+        row = table.row(start + i)
+        if (_is_blank_row(row) or _is_footer(row)
+                or [norm_header(c) for c in row] == header_norm):
+            filled[i] = False
+    return np.flatnonzero(filled) + start
+
+
+def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, table, rows: np.ndarray,
+                report: Report) -> None:
+    """Clean a chunk column by column, each distinct value once, then plan row by row.
+
+    `rows` are sheet indices; Arrow's dictionary encoding gives each column's
+    distinct values and, per row, which one it holds, so a cleaner sees each
+    value once and the row values are picked out of the results in C.
+    """
     started = time.perf_counter()
-    n = len(chunk)
+    n = len(rows)
+    numbers = (rows + table.first_row + 1).tolist()  # the row numbers Excel shows
     report.rows_read += n
     problems: dict[int, list[Issue]] = {}
     notes: dict[int, list[Issue]] = {}
-    rows = [row for _, row in chunk]
-    width = min(map(len, rows))
     soft = kind.soft
+    positions = pa.array(rows)
+    width = len(table.columns)
     names, columns = [], []
     for fld, idx, fn, cache in fields:
         header = mapping.columns[idx].header
-        if idx < width:
-            column = list(map(itemgetter(idx), rows))
-        else:
-            column = [row[idx] if idx < len(row) else None for row in rows]
+        if idx >= width:
+            names.append(fld)
+            columns.append([None] * n)
+            continue
+        encoded = pc.dictionary_encode(table.columns[idx].take(positions))
+        distinct = encoded.dictionary.to_pylist()
+        codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
         memo = cache if cache is not None else {}
-        memo[None] = memo[""] = None
-        distinct = dict.fromkeys(column)
-        todo = [raw for raw in distinct if raw not in memo] if len(memo) > 2 else \
-            [raw for raw in distinct if raw is not None and raw != ""]
-        blank = [raw for raw in todo if raw.__class__ is str and raw.isspace()]
+        todo = [raw for raw in distinct if raw not in memo]
+        blank = [raw for raw in todo if raw.isspace()]
         if blank:
             memo.update(dict.fromkeys(blank))
             todo = [raw for raw in todo if raw not in memo]
         memo.update(zip(todo, batch(fn, todo), strict=True))
-        values = list(map(memo.__getitem__, column))
-        kinds = set(map(type, map(memo.__getitem__, distinct)))
-        flagged = Bad in kinds or Warned in kinds
+        results = np.empty(len(distinct) + 1, dtype=object)
+        results[:len(distinct)] = [memo[raw] for raw in distinct]  # the last one: blank
+        flagged = [k for k, value in enumerate(results[:len(distinct)].tolist())
+                   if value.__class__ is Warned or value.__class__ is Bad]
+        values = results[codes]
         if flagged:
-            for j, value in enumerate(values):
-                cls = value.__class__
-                if cls is Warned:
-                    notes.setdefault(j, []).append(
-                        Issue(chunk[j][0], header, column[j], value.key, value.params))
+            for j in np.flatnonzero(np.isin(codes, flagged)).tolist():
+                value = values[j]
+                issue = Issue(numbers[j], header, distinct[codes[j]], value.key, value.params)
+                if value.__class__ is Warned:
+                    notes.setdefault(j, []).append(issue)
                     values[j] = value.value
-                elif cls is Bad:
-                    target = notes if fld in soft else problems
-                    target.setdefault(j, []).append(
-                        Issue(chunk[j][0], header, column[j], value.key, value.params))
+                else:
+                    (notes if fld in soft else problems).setdefault(j, []).append(issue)
                     values[j] = None
         names.append(fld)
-        columns.append(values)
+        columns.append(values.tolist())
     # Each row's dict holds its non-blank fields: rows sharing a pattern of blanks share
     # the tuple of names, and the dict is built in C from the values that are present.
     cleaned: list[dict] = []
@@ -493,42 +511,42 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, chunk, repor
         lacking.append((set.intersection(*(set(blanks(f)) for f in group)), label))
     flagged_rows = set(problems)
     for j in sorted(set().union(*(rows for rows, _ in lacking)) - flagged_rows):
-        for rows, label in lacking:
-            if j in rows:
+        for rows_lacking, label in lacking:
+            if j in rows_lacking:
                 problems.setdefault(j, []).append(
-                    Issue(chunk[j][0], label, None, "etl.required", {"column": label}))
+                    Issue(numbers[j], label, None, "etl.required", {"column": label}))
     valid = [(j, rec) for j, rec in enumerate(cleaned) if j not in problems]
     mark = time.perf_counter()
     report.timings["clean"] = report.timings.get("clean", 0.0) + mark - started
     kind.prefetch(ctx, [rec for _, rec in valid])
     plan, intents, order = kind.plan, ctx.intents, ctx.row_order
+
+    def cell(j: int, fld: str | None) -> object:
+        idx = mapping.fields.get(fld) if fld else None
+        if idx is None or idx >= width:
+            return None
+        return table.columns[idx][int(rows[j])].as_py()
+
     for j, rec in valid:
-        number = chunk[j][0]
+        number = numbers[j]
         ctx._row_intents = row_intents = []
         ctx.warnings = []
         try:
             plan(ctx, rec, number)
         except RowError as err:
-            row = chunk[j][1]
             col = mapping.header_of(err.field) if err.field else ""
-            raw = row[mapping.fields[err.field]] if err.field in mapping.fields and \
-                mapping.fields[err.field] < len(row) else None
-            problems[j] = [Issue(number, col, raw, err.key, err.params)]
+            problems[j] = [Issue(number, col, cell(j, err.field), err.key, err.params)]
             continue
         intents.extend(row_intents)
         order.append(number)
-        if ctx.warnings:
-            row = chunk[j][1]
-            for fld, key, params in ctx.warnings:
-                col = mapping.header_of(fld) if fld else ""
-                idx = mapping.fields.get(fld)
-                raw = row[idx] if idx is not None and idx < len(row) else None
-                notes.setdefault(j, []).append(Issue(number, col, raw, key, params))
+        for fld, key, params in ctx.warnings:
+            col = mapping.header_of(fld) if fld else ""
+            notes.setdefault(j, []).append(Issue(number, col, cell(j, fld), key, params))
     report.timings["plan"] = report.timings.get("plan", 0.0) + time.perf_counter() - mark
     for j in sorted(problems):
         report.rejected += 1
         report.errors.extend(problems[j])
-        report.rejected_rows[chunk[j][0]] = list(chunk[j][1])
+        report.rejected_rows[numbers[j]] = table.row(int(rows[j]))
     for j in sorted(notes):
         if j not in problems:
             report.warnings.extend(notes[j])

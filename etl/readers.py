@@ -1,10 +1,17 @@
-"""Reading .xlsx / .xls / .csv as rows of plain Python values.
+"""Reading .xlsx / .xls / .csv into columns of text, the way the importer cleans them.
 
-Excel files go through python-calamine (Rust): it reads all three Excel formats,
-returns cached values rather than formulas, gives real date cells as
-`datetime`/`date`, and is ~14× faster than openpyxl (see PERFORMANCE.md).
-Rows are yielded one at a time, so the importer holds the cleaned rows only,
-never a second copy of the sheet in a DataFrame.
+Excel files go through fastexcel (calamine underneath, in Rust): it reads all
+Excel formats, returns the values Excel saved rather than formulas, and hands
+each column over as an Arrow string array without making a Python object per
+cell: 100,000 rows × 14 columns in about 1.5 s, where openpyxl takes 40 s.
+Every cell arrives as text, the way Excel shows it unformatted: a date cell as
+"2024-01-02 08:30:00", a number as "13812345678" or "12.5", a checkbox as
+"true"; an empty cell is null. The cleaners read text in every form anyway
+(what streets type is text), so a column mixing date cells and typed dates is
+one column of text, and nothing is coerced away.
+
+Columns, not rows: the importer cleans each column's distinct values once
+(Arrow's dictionary encoding finds them in C) and never holds the sheet twice.
 
 CSV encodings seen from streets: UTF-8, UTF-8 with a BOM (Excel's "CSV UTF-8"),
 and GBK/GB18030 (Excel's default "CSV" on Chinese Windows). The BOM decides
@@ -23,6 +30,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 SNIFF_BYTES = 256 * 1024
@@ -34,11 +44,29 @@ class ReadError(Exception):
 
 @dataclass
 class Sheet:
+    """One sheet as columns: `columns[c][i]` is the cell of sheet row first_row + i."""
+
     name: str | None
-    rows: Iterator[list]
+    columns: list[pa.Array]           # string arrays, null for an empty cell, all `height`
+    height: int
     sheet_names: list[str] = field(default_factory=list)
     encoding: str | None = None
-    first_row: int = 0  # 0-based sheet row of the first row yielded
+    first_row: int = 0  # 0-based sheet row of index 0
+
+    def row(self, i: int) -> list:
+        """Row i as a list, '' for an empty cell (previews, error reports)."""
+        return [("" if v is None else v) for v in (col[i].as_py() for col in self.columns)]
+
+    def rows_from(self, start: int, n: int) -> list[list]:
+        """n rows from index `start`, as lists ('' for an empty cell)."""
+        cells = [col.slice(start, n).to_pylist() for col in self.columns]
+        return [["" if v is None else v for v in row] for row in zip(*cells, strict=True)]
+
+    @property
+    def rows(self) -> Iterator[list]:
+        """Every row as a list, '' for an empty cell."""
+        for start in range(0, self.height, 10_000):
+            yield from self.rows_from(start, 10_000)
 
 
 def detect_encoding(head: bytes) -> str:
@@ -62,51 +90,63 @@ def _csv_rows(stream: io.TextIOBase) -> Iterator[list]:
     yield from csv.reader(itertools.chain([first], stream), delimiter=delimiter)
 
 
+def _text_columns(rows: list[list[str]]) -> list[pa.Array]:
+    """Rows of text (ragged, '' for empty) as string columns (null for empty)."""
+    width = max(map(len, rows), default=0)
+    out = []
+    for c in range(width):
+        column = pa.array([row[c] if c < len(row) else None for row in rows], type=pa.string())
+        out.append(pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column))
+    return out
+
+
 def open_csv(data: bytes | Path | str) -> Sheet:
-    # The file is closed when the row generator finishes.
     raw = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")  # noqa: SIM115
-    encoding = detect_encoding(raw.read(SNIFF_BYTES))
-    raw.seek(0)
-    text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-
-    def rows() -> Iterator[list]:
-        try:
-            yield from _csv_rows(text)
-        finally:
-            text.close()
-
-    return Sheet(name=None, rows=rows(), sheet_names=[], encoding=encoding)
+    with raw:
+        encoding = detect_encoding(raw.read(SNIFF_BYTES))
+        raw.seek(0)
+        with io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text:
+            rows = list(_csv_rows(text))
+    return Sheet(name=None, columns=_text_columns(rows), height=len(rows), sheet_names=[],
+                 encoding=encoding)
 
 
 def open_excel(data: bytes | Path | str, sheet: str | None = None) -> Sheet:
-    from python_calamine import CalamineWorkbook
+    import fastexcel
 
     try:
-        if isinstance(data, bytes):
-            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        else:
-            book = CalamineWorkbook.from_path(str(data))
-    except Exception as err:  # noqa: BLE001 - calamine raises several kinds
-        raise ReadError(f"not a readable spreadsheet: {err}") from err
+        book = fastexcel.read_excel(data if isinstance(data, bytes) else str(data))
+    except Exception as err:  # noqa: BLE001 - fastexcel raises several kinds
+        raise ReadError(f"not a readable spreadsheet: {_first_line(err)}") from err
     names = list(book.sheet_names)
     if sheet is not None and sheet not in names:
         raise ReadError(f"no sheet named {sheet!r}; sheets: {', '.join(names)}")
     if not names:
         raise ReadError("the workbook has no sheets")
-    ws = None
+    found = None
     for name in [sheet] if sheet is not None else names:
         try:
-            ws = book.get_sheet_by_name(name)  # parses the sheet: do it once
+            # header_row=None and skip_rows=0: every row from the sheet's first, so index
+            # i is Excel row i + 1 (blank rows above the data included); all as text.
+            loaded = book.load_sheet(name, header_row=None, skip_rows=0, dtypes="string",
+                                     eager=True)
         except Exception as err:  # noqa: BLE001 - chart sheets and the like
             if sheet is not None:
-                raise ReadError(f"cannot read sheet {name!r}: {err}") from err
+                raise ReadError(f"cannot read sheet {name!r}: {_first_line(err)}") from err
             continue
-        if sheet is not None or (ws.height and ws.width):
+        found = (name, loaded)
+        if sheet is not None or (loaded.num_rows and loaded.num_columns):
             break
-    if ws is None:
+    if found is None:
         raise ReadError("no readable sheet in the workbook")
-    # iter_rows starts at the sheet's first row (blank rows above the data included).
-    return Sheet(name=ws.name, rows=iter(ws.iter_rows()), sheet_names=names)
+    name, batch = found
+    columns = [col if col.type == pa.string() else col.cast(pa.string())
+               for col in batch.columns]
+    return Sheet(name=name, columns=columns, height=batch.num_rows, sheet_names=names)
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def open_table(source: bytes | Path | str, *, filename: str | None = None,

@@ -27,7 +27,11 @@ def results(values):
 def test_batch_equals_one_by_one(fn):
     dates = [dt.datetime(2024, 1, 2, 3, 4, 5), dt.datetime(2024, 1, 2, 3, 4, 5, 600),
              dt.datetime(2024, 1, 2, tzinfo=dt.UTC), dt.date(2024, 5, 6), "2024年3月1日",
-             44621, "nonsense"]
+             44621, "nonsense",
+             # the reader's text for date cells, and near misses moment() must judge
+             "2024-01-02 08:30:00", "2024-01-02 08:30:15.123", "2024-01-02", "2024-02-30",
+             "1900-01-01", "2101-01-01 00:00:00", "2024-1-2", "2024-01-02T08:30",
+             "2024-01-02 08:30:00+08:00", "45293", "20240102"]
     phones = ["13812345678", "138 1234 5678", "023-67891234", "１３８１２３４５６７８",
               "12345", 13812345678, "+86 13812345678"]
     clean_only = ["first value", "second value", "第三"]
