@@ -1,4 +1,4 @@
-"""Readers: Excel through calamine (values, dates, row numbers), CSV in every encoding."""
+"""Readers: Excel through fastexcel (values as text, row numbers), CSV in every encoding."""
 
 from __future__ import annotations
 
@@ -11,15 +11,36 @@ from etl.readers import ReadError, detect_encoding, open_table
 from tests.etl.conftest import xlsx
 
 
-def test_excel_rows_start_at_row_one_and_dates_are_dates(tmp_path):
-    """Row numbers must match Excel's; columns start at the first used one (all rows alike)."""
+def test_excel_rows_start_at_row_one_and_cells_are_text(tmp_path):
+    """Row numbers must match Excel's; columns start at the first used one (all rows alike).
+    Every cell arrives as the text the cleaners read: dates in ISO form, numbers without
+    a trailing .0, booleans as true/false."""
     path = xlsx(tmp_path / "a.xlsx", [[], [None, "标题"], [None, dt.datetime(2022, 3, 1), 3],
-                                      [None, dt.datetime(2022, 3, 1, 9, 30)]])
+                                      [None, dt.datetime(2022, 3, 1, 9, 30), 13812345678],
+                                      [None, True, 12.5]])
     sheet = open_table(path)
     rows = list(sheet.rows)
-    assert rows == [["", ""], ["标题", ""], [dt.date(2022, 3, 1), 3.0],
-                    [dt.datetime(2022, 3, 1, 9, 30), ""]]
+    assert rows == [["", ""], ["标题", ""], ["2022-03-01 00:00:00", "3"],
+                    ["2022-03-01 09:30:00", "13812345678"], ["true", "12.5"]]
+    assert sheet.height == 5 and sheet.first_row == 0
     assert sheet.name == "Sheet1" and sheet.sheet_names == ["Sheet1"]
+    assert sheet.row(3) == ["2022-03-01 09:30:00", "13812345678"]
+    assert sheet.columns[1].null_count == 2  # empty cells are null, not ''
+
+
+def test_what_the_reader_gives_the_cleaners_cleans_to_the_typed_value(tmp_path):
+    """A date cell, a serial number, a checkbox and a phone number typed as a number all
+    clean to what the typed cell would have given."""
+    from etl import clean
+
+    path = xlsx(tmp_path / "t.xlsx", [[dt.datetime(2022, 3, 1, 9, 30, 15), 44621, True,
+                                       13812345678, 20220301]])
+    row = open_table(path).row(0)
+    assert clean.moment(row[0]) == dt.datetime(2022, 3, 1, 9, 30, 15)
+    assert clean.moment(row[1]) == dt.datetime(2022, 3, 1)
+    assert clean.boolean(row[2]) is True
+    assert clean.phone(row[3]) == "13812345678"
+    assert clean.moment(row[4]) == dt.datetime(2022, 3, 1)
 
 
 def test_formulas_are_read_as_the_values_excel_saved(tmp_path):
@@ -39,7 +60,7 @@ def test_formulas_are_read_as_the_values_excel_saved(tmp_path):
             if item.filename == "xl/worksheets/sheet1.xml":
                 data = data.replace(b"<f>A1+B1</f><v />", b"<f>A1+B1</f><v>3</v>")
             dst.writestr(item, data)
-    assert next(open_table(path).rows) == [1.0, 2.0, 3.0]
+    assert next(open_table(path).rows) == ["1", "2", "3"]
 
 
 def test_the_first_non_empty_sheet_is_read_unless_one_is_named(tmp_path):
