@@ -568,18 +568,24 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
     session.flush()
     if progress:
         progress("write", 0, 1)
-    kind.write(ctx)
-    ctx.writer.insert_tuples(
-        ImportRecord.__table__,
-        ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous"),
-        [(batch.id, entity, rid, ctx.sheet, row, action,
-          None if previous is None else json.dumps(previous, ensure_ascii=False))
-         for entity, rid, row, action, previous in ctx.records])
-    mark = time.perf_counter()
-    ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
-                                                    *kind.side_tables())] + ["import_record"])
-    report.timings["foreign keys"] = time.perf_counter() - mark
-    ctx.writer.close()
+    # The inserts run on the writer's thread while this one prepares the next rows;
+    # whatever happens, it has stopped before the caller commits or rolls back.
+    try:
+        kind.write(ctx)
+        ctx.writer.insert_tuples(
+            ImportRecord.__table__,
+            ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous"),
+            [(batch.id, entity, rid, ctx.sheet, row, action,
+              None if previous is None else json.dumps(previous, ensure_ascii=False))
+             for entity, rid, row, action, previous in ctx.records])
+        mark = time.perf_counter()
+        ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
+                                                        *kind.side_tables())]
+                                      + ["import_record"])
+        report.timings["wait for writes + foreign keys"] = time.perf_counter() - mark
+        ctx.writer.close()
+    finally:
+        ctx.writer.finish()
     batch.rows_read, batch.inserted, batch.updated = (report.rows_read, report.inserted,
                                                       report.updated)
     batch.unchanged, batch.rejected = report.unchanged, report.rejected
