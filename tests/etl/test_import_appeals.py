@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from crm.db import session_factory
 from crm.models import Appeal, AppealUnit, Unit
@@ -124,3 +124,30 @@ def test_a_liaison_imports_only_their_own_streets_appeals(engine, firms, tmp_pat
     report = run_import(engine, "appeals", xlsx(tmp_path / "x.xlsx", rows), actor=actor)
     assert counts(report) == (2, 1, 0, 0, 1)
     assert errors(report) == [(2, "统一社会信用代码", "不属于您所在的镇街")]
+
+
+def test_a_big_ledger_takes_the_bulk_paths_and_keeps_the_rollups_exact(engine, firms, tmp_path):
+    """6,000 rows: indexes and foreign keys deferred (≥ 5,000 rows), the KPI cells added
+    through the bulk upsert (thousands of cells: PostgreSQL's COPY scratch-table path),
+    the rows spread over days, streets' firms, categories, units and statuses."""
+    start = dt.datetime(2023, 1, 2, 9, 0)
+    statuses = ["已受理", "已办结", "已回访", "已派单"]
+    rows = [["诉求编号", "统一社会信用代码", "诉求类别", "诉求内容", "受理时间", "承办单位",
+             "办理状态", "答复时间", "满意度"]]
+    for i in range(6000):
+        received = start + dt.timedelta(days=i % 700, minutes=i)
+        status = statuses[i % 4]
+        rows.append([f"BIG-{i}", (A, B, C)[i % 3], ("融资", "交通", "用工")[i % 5 % 3],
+                     f"第{i}号诉求", received, ("区金融办", "区交巡警支队", None)[i % 7 % 3],
+                     status, received + dt.timedelta(days=i % 40) if status != "已受理" else None,
+                     ("满意", "基本满意", "不满意")[i % 3] if status == "已回访" else None])
+    path = xlsx(tmp_path / "big.xlsx", rows)
+    report = run_import(engine, "appeals", path)
+    assert counts(report) == (6000, 6000, 0, 0, 0)
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Appeal)) == 6000
+        assert kpi_facts.differences(s) == []
+        index_names = {ix["name"] for ix in inspect(s.connection()).get_indexes("appeal")}
+        assert "ix_appeal_status_due" in index_names  # rebuilt after the load
+    again = run_import(engine, "appeals", path)
+    assert counts(again) == (6000, 0, 0, 6000, 0)
