@@ -147,18 +147,23 @@ class BulkWriter:
 
     def _id_source(self, table: Table):
         """Ids for new rows: PostgreSQL's own sequence (safe beside other writers),
-        taken 5,000 at a time; on SQLite, past the largest id (the write transaction
-        holds the database lock)."""
+        taken 5,000 at a time, then twice as many each time (unused ones leave a gap,
+        as a rolled-back insert does); on SQLite, past the largest id (the write
+        transaction holds the database lock)."""
         name = table.name
         self.drain()
         if self.dialect != "postgresql":
             start = (self.conn.scalar(select(func.max(table.c.id))) or 0) + 1
             yield from itertools.count(start)
+        sequence = self.conn.scalar(text(f"SELECT pg_get_serial_sequence('\"{name}\"', 'id')"))
+        size = 5000
         while True:
             self.drain()
-            yield from self.conn.execute(text(
-                f"SELECT nextval(pg_get_serial_sequence('\"{name}\"', 'id')) "
-                "FROM generate_series(1, 5000)")).scalars().all()
+            # The sequence named once: pg_get_serial_sequence per row cost 1.3 s per 100,000.
+            yield from self.conn.execute(
+                text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
+                {"seq": sequence, "n": size}).scalars().all()
+            size = min(size * 2, 80_000)  # a big file: fewer round trips
 
     # --- a big load: foreign keys checked once at the end, not row by row ------------------
 
@@ -259,10 +264,18 @@ class BulkWriter:
 
     def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple]) -> None:
         """Insert rows already in driver form (dates as text on SQLite, JSON as text).
-        The indexes a big load dropped are rebuilt on the writer thread (see `submit`)."""
+
+        The rows are sent from this thread; only the indexes a big load dropped are
+        rebuilt on the writer thread (see `submit`). Sending PostgreSQL's COPY from
+        the writer thread as well was slower: formatting the COPY text needs the GIL
+        the importer's own work holds (100,000 appeals: 15.1 s → 16.5 s).
+        """
         if not tuples:
             return
         self.drain()
+        self._insert_now(table, names, tuples)
+
+    def _insert_now(self, table: Table, names: Sequence[str], tuples: list[tuple]) -> None:
         self._begin()
         rebuild = self._defer_indexes(table, len(tuples))
         started = time.perf_counter()
