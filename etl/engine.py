@@ -270,12 +270,17 @@ class Kind:
         raise NotImplementedError
 
     def write(self, ctx: Context) -> None:
-        """Write the plan; tables in dependency order."""
+        """Write the plan; tables in dependency order. The indexes a big load dropped
+        may still be rebuilding on the writer's thread when this returns."""
         w = ctx.writer
         for table in self.tables_in_order():
             w.insert(table, ctx.inserts.get(table.name, []))
             w.update(table, ctx.updates.get(table.name, []),
                      bump_version="version" in table.c, touch="updated_at" in table.c)
+
+    def after_write(self, ctx: Context) -> None:
+        """Writes that follow the main ones (links, derived counts). The engine prepares
+        the provenance rows between `write` and this, while indexes rebuild."""
 
     def tables_in_order(self) -> list[Table]:
         return [self.table]
@@ -572,12 +577,15 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
     # whatever happens, it has stopped before the caller commits or rolls back.
     try:
         kind.write(ctx)
+        batch_id, sheet = batch.id, ctx.sheet
+        provenance = [(batch_id, entity, rid, sheet, row, action,
+                       None if previous is None else json.dumps(previous, ensure_ascii=False))
+                      for entity, rid, row, action, previous in ctx.records]
+        kind.after_write(ctx)
         ctx.writer.insert_tuples(
             ImportRecord.__table__,
             ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous"),
-            [(batch.id, entity, rid, ctx.sheet, row, action,
-              None if previous is None else json.dumps(previous, ensure_ascii=False))
-             for entity, rid, row, action, previous in ctx.records])
+            provenance)
         mark = time.perf_counter()
         ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
                                                         *kind.side_tables())]

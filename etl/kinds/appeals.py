@@ -154,28 +154,33 @@ class Appeals(Kind):
     def write(self, ctx: Context) -> None:
         # The KPI rollups follow (crm.services.kpi_facts): updated appeals by their KPI
         # fields before and after the write; inserted ones counted from the values
-        # written, while the database builds the appeal indexes.
+        # written (in after_write, while the database builds the appeal indexes).
         updated = [rid for rid, _ in ctx.updates.get(self.table.name, ())]
         before = kpi_facts.snapshot(ctx.session, updated)
-        sign_days = kpi_facts.sign_days(ctx.session)
+        ctx.cache["sign_days"] = kpi_facts.sign_days(ctx.session)
         super().write(ctx)
         if updated:
             ctx.writer.drain()
             kpi_facts.apply_changes(ctx.session, before,
                                     kpi_facts.snapshot(ctx.session, updated))
+
+    def after_write(self, ctx: Context) -> None:
         inserted = ctx.inserts.get(self.table.name, ())
+        sign_days = ctx.cache.get("sign_days")
+        counts = None
         if inserted and sign_days is not None:
             mark = time.perf_counter()
             counts = kpi_facts.counts_of_new(inserted, sign_days)
             ctx.writer.seconds["kpi counts"] = time.perf_counter() - mark
-            ctx.writer.drain()
-            mark = time.perf_counter()
-            kpi_facts.write_counts(ctx.writer.conn, counts)
-            ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
         rows = [{"appeal_id": a["id"],
                  "unit_id": a["lead_unit_id"], "role": "lead", "active": True,
                  "assigned_at": a["received_at"]}
                 for a in inserted if a.get("lead_unit_id")]
+        if counts:
+            ctx.writer.drain()
+            mark = time.perf_counter()
+            kpi_facts.write_counts(ctx.writer.conn, counts)
+            ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
         ctx.writer.insert(AppealUnit.__table__, rows, auto_id=True)
 
     def side_tables(self):
