@@ -394,6 +394,12 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     return report
 
 
+def _blank_mask(values: pa.Array) -> np.ndarray:
+    """Per value: '' or whitespace only."""
+    return pc.equal(pc.utf8_trim_whitespace(values), "").fill_null(True).to_numpy(
+        zero_copy_only=False)
+
+
 def _nonblank(column: pa.Array) -> np.ndarray:
     """Per cell: holds something other than whitespace."""
     filled = pc.not_equal(pc.utf8_trim_whitespace(column), "").fill_null(False)
@@ -448,6 +454,7 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, table, rows:
     notes: dict[int, list[Issue]] = {}
     soft = kind.soft
     positions = pa.array(rows)
+    contiguous = n > 0 and int(rows[-1]) - int(rows[0]) + 1 == n  # no row left out between
     width = len(table.columns)
     names, columns = [], []
     for fld, idx, fn, cache in fields:
@@ -456,18 +463,27 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, table, rows:
             names.append(fld)
             columns.append([None] * n)
             continue
-        encoded = pc.dictionary_encode(table.columns[idx].take(positions))
+        column = table.columns[idx]
+        column = column.slice(int(rows[0]), n) if contiguous else column.take(positions)
+        encoded = pc.dictionary_encode(column)
         distinct = encoded.dictionary.to_pylist()
         codes = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
-        memo = cache if cache is not None else {}
-        todo = [raw for raw in distinct if raw not in memo]
-        blank = [raw for raw in todo if raw.isspace()]
-        if blank:
-            memo.update(dict.fromkeys(blank))
-            todo = [raw for raw in todo if raw not in memo]
-        memo.update(zip(todo, batch(fn, todo), strict=True))
-        results = np.empty(len(distinct) + 1, dtype=object)
-        results[:len(distinct)] = [memo[raw] for raw in distinct]  # the last one: blank
+        results = np.empty(len(distinct) + 1, dtype=object)  # the last one: null
+        # '' and whitespace-only cells are blank: they never reach a cleaner.
+        blank = _blank_mask(encoded.dictionary)
+        todo = [raw for raw, b in zip(distinct, blank, strict=True) if not b] \
+            if blank.any() else distinct
+        if cache is None:  # values seen once per chunk: cleaned in order, no memo
+            done = batch(fn, todo)
+        else:
+            new = [raw for raw in todo if raw not in cache]
+            cache.update(zip(new, batch(fn, new), strict=True))
+            done = [cache[raw] for raw in todo]
+        done = np.fromiter(done, dtype=object, count=len(todo))  # tuples stay whole
+        if todo is distinct:
+            results[:len(distinct)] = done
+        else:
+            results[np.flatnonzero(~blank)] = done
         flagged = [k for k, value in enumerate(results[:len(distinct)].tolist())
                    if value.__class__ is Warned or value.__class__ is Bad]
         values = results[codes]

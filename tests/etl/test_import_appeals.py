@@ -151,3 +151,16 @@ def test_a_big_ledger_takes_the_bulk_paths_and_keeps_the_rollups_exact(engine, f
         assert "ix_appeal_status_due" in index_names  # rebuilt after the load
     again = run_import(engine, "appeals", path)
     assert counts(again) == (6000, 0, 0, 6000, 0)
+
+
+def test_cells_of_whitespace_only_are_blank_and_never_reach_a_cleaner(engine, firms, tmp_path):
+    rows = [["诉求编号", "统一社会信用代码", "诉求类别", "诉求标题", "诉求内容", "受理时间",
+             "满意度"],
+            ["WS-1", A, "融资", "   ", "标题空白时取内容首行", "2022-03-01", "\u3000"],
+            ["WS-2", A, "融资", "有标题", None, " \t ", None]]
+    report = run_import(engine, "appeals", xlsx(tmp_path / "ws.xlsx", rows))
+    assert counts(report) == (2, 1, 0, 0, 1)
+    assert errors(report) == [(3, "受理时间", "“受理时间”不能为空")]
+    with session_factory(engine)() as s:
+        one = s.scalar(select(Appeal).where(Appeal.code == "WS-1"))
+        assert one.title == "标题空白时取内容首行" and one.satisfaction is None
