@@ -409,6 +409,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "etl.bad_bool": ("应为“是”或“否”", "should be yes or no"),
     "etl.odd_phone": ("电话号码格式无法识别，已原样保存",
                       "phone number not recognised, kept as written"),
+    "etl.masked_phone": ("电话号码已打码（*），已原样保存",
+                         "a masked phone number (*), kept as written"),
     "etl.unknown_value": ("无法识别“{value}”，可填：{allowed}",
                           "{value!r} not recognised; use one of: {allowed}"),
     "etl.unknown_word": ("无法识别“{value}”，已按默认值处理",

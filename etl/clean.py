@@ -379,10 +379,15 @@ _NOT_DIGIT = re.compile(r"[^\d]")
 def phone(raw: object) -> str | Warned:
     """023-6789 1234 / (023)67891234 / 138 1234 5678 -> 023-67891234 / 13812345678.
 
-    What is not recognisably a Chinese phone number is kept as written, with a note.
+    What is not recognisably a Chinese phone number is kept as written, with a note;
+    so is a masked one (139****2618, as published lists print them): its digits are
+    not a number, and dropping the stars would make a different one.
     """
     original = text(raw) or ""
-    digits = _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", original))
+    normal = unicodedata.normalize("NFKC", original)
+    if "*" in normal or "×" in normal:
+        return Warned(original[:30], "etl.masked_phone")
+    digits = _NOT_DIGIT.sub("", normal)
     if digits.startswith("0086"):
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) == 13:

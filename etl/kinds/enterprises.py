@@ -62,10 +62,13 @@ class Enterprises(Kind):
         contacts = ctx.cache.setdefault("contacts", {})
         c = Contact.__table__.c
         for part in _parts(ids):
+            # Two contacts of one firm may share a name (王**, in masked lists): the row
+            # speaks of the primary one (what the export writes), else of the first.
             for cid, fid, name, phone in ctx.session.execute(
                     select(c.id, c.enterprise_id, c.name, c.phone)
-                    .where(c.enterprise_id.in_(part))):
-                contacts.setdefault(fid, {})[name] = (cid, {"phone": phone})
+                    .where(c.enterprise_id.in_(part))
+                    .order_by(c.is_primary.desc(), c.id)):
+                contacts.setdefault(fid, {}).setdefault(name, (cid, {"phone": phone}))
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         code, name = rec["uscc"], rec["name"]

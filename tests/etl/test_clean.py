@@ -80,6 +80,14 @@ def test_an_odd_phone_is_kept_as_written_with_a_note():
     assert isinstance(got, Warned) and got.value == "12345 转 8" and got.key == "etl.odd_phone"
 
 
+def test_a_masked_phone_is_kept_as_written_never_turned_into_another_number():
+    """139****2618 once became 1392618, a different (seven-digit) number."""
+    for raw in ("139****2618", "138＊＊＊＊5678", "023-6789××34"):
+        got = clean.phone(raw)
+        assert isinstance(got, Warned) and got.key == "etl.masked_phone"
+        assert got.value == clean.text(raw)
+
+
 def test_text_loses_full_width_letters_and_extra_spaces_but_keeps_chinese_punctuation():
     assert clean.text("  重庆\u3000ＡＢＣ（集团）  有限公司 ") == "重庆 ABC（集团） 有限公司"
     assert clean.long_text("\n\t\t第一行  \n\n  第二行\u3000") == "第一行\n第二行"

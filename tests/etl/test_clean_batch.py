@@ -33,7 +33,8 @@ def test_batch_equals_one_by_one(fn):
              "1900-01-01", "2101-01-01 00:00:00", "2024-1-2", "2024-01-02T08:30",
              "2024-01-02 08:30:00+08:00", "45293", "20240102"]
     phones = ["13812345678", "138 1234 5678", "023-67891234", "１３８１２３４５６７８",
-              "12345", 13812345678, "+86 13812345678"]
+              "12345", 13812345678, "+86 13812345678",
+              "139****2618", "138＊＊＊＊5678"]
     clean_only = ["first value", "second value", "第三"]
     for values in (ODD, dates, phones, clean_only, clean_only + ["x" * 300]):
         assert results(clean.batch(fn, values)) == results(clean.each(fn, values))

@@ -12,6 +12,8 @@ from crm.db import session_factory
 from crm.models import (
     Assignment,
     BankProduct,
+    Contact,
+    Enterprise,
     FairParticipation,
     FairPosition,
     FinancingNeed,
@@ -72,6 +74,14 @@ def world(engine, firms, people, tmp_path):
          "区金融办", "已回访", "2022-03-05 16:00", "满意", "是", "紧急"],
         [None, B, "交通", "停车难", None, "2022-03-02", None, None, None, None, None, None]]))
     results["enterprises"] = firms
+    with session_factory(engine).begin() as s:
+        # Masked lists: a firm's second contact shares the primary's name (the export
+        # writes the primary), and a stored phone is masked (kept as written, not 1392618).
+        firm_a = s.scalar(select(Enterprise.id).where(Enterprise.uscc == A))
+        s.add(Contact(enterprise_id=firm_a, name="刘经理", phone="13700000000", is_primary=False))
+        firm_b = s.scalar(select(Enterprise.id).where(Enterprise.uscc == B))
+        s.scalar(select(Contact).where(Contact.enterprise_id == firm_b,
+                                       Contact.is_primary)).phone = "139****2618"
     return results
 
 
