@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import select
 
@@ -29,6 +30,7 @@ from crm.models import (
 from etl import clean
 from etl.clean import Bad
 from etl.engine import Context, Kind, RowError
+from etl.headers import synonyms
 from etl.kinds.common import find_firm, person_id, street_cleaner, words
 
 FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(100)}
@@ -183,6 +185,29 @@ def _split(raw: object) -> list[str]:
     return [p for p in _LIST_SPLIT.split(clean.text(raw) or "") if p]
 
 
+@cache
+def _industry_names() -> re.Pattern:
+    """The industry sections (etl/synonyms.json), longest first, as one alternation that
+    matches a whole list item only (汽车制造业 is not 制造业)."""
+    names = sorted(synonyms()["industries"], key=len, reverse=True)
+    edge = r"、,，;；/\s"
+    return re.compile(f"(?<![^{edge}])(?:{'|'.join(map(re.escape, names))})(?![^{edge}])")
+
+
+def industries(raw: object) -> tuple[str, ...]:
+    """A list of industries: split at 、，; … except inside a section name that itself
+    has a 、 (信息传输、软件和信息技术服务业 stays one industry, as exports write it)."""
+    text = clean.text(raw) or ""
+    out: list[str] = []
+    at = 0
+    for m in _industry_names().finditer(text):
+        out += _split(text[at:m.start()])
+        out.append(m.group(0))
+        at = m.end()
+    out += _split(text[at:])
+    return tuple(out)
+
+
 def _codes(vocabulary: str):
     table = clean.vocabulary(words(vocabulary))
 
@@ -219,7 +244,7 @@ class BankProducts(Kind):
         return {"bank": clean.limited(60), "name": clean.limited(80),
                 "amount": clean.number_range, "rate": _percent_range,
                 "term": clean.number_range, "collateral": _codes("collateral"),
-                "industries": lambda raw: tuple(_split(raw)), "sizes": _codes("size"),
+                "industries": industries, "sizes": _codes("size"),
                 "active": clean.boolean}
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:

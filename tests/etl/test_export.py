@@ -42,12 +42,12 @@ NEEDS = [["企业名称", "融资需求", "资金用途", "期限", "担保方�
          ["中信证券重庆江北嘴营业部", "500万", None, None, "抵押", 44621, None],
          ["重庆江北嘴数智科技有限公司", "一些钱", None, None, None, "2022-03-01", None]]
 PRODUCTS = [["银行", "产品名称", "额度（万元）", "年利率", "期限（月）", "担保方式", "适用规模",
-             "是否在售"],
+             "是否在售", "适用行业"],
             ["重庆农村商业银行", "渝快贷", "10-300", "3.85%-6%", "12-36", "信用、抵押",
              "小型、微型",
-             "是"],
-            ["中国银行", "科创贷", "最高1000", "4.2%", "12", "质押", None, "否"],
-            ["中国银行", "坏产品", "10-300", "高", None, "房子", None, None]]
+             "是", "制造业、信息传输、软件和信息技术服务业，汽车制造业"],
+            ["中国银行", "科创贷", "最高1000", "4.2%", "12", "质押", None, "否", None],
+            ["中国银行", "坏产品", "10-300", "高", None, "房子", None, None, None]]
 FAIRS = [["2022年春风行动招聘会"],
          ["招聘会名称", "举办日期", "举办地点", "镇街", "企业名称", "岗位", "招聘人数", "薪资",
           "投递简历", "意向人数", "体检人数", "入职人数"],
@@ -113,6 +113,8 @@ def test_each_kind_imports_its_hand_made_file_with_the_right_rejections(engine, 
         assert (float(product.rate_min), float(product.rate_max), product.term_min,
                 product.term_max, product.collateral, product.sizes) == \
             (0.0385, 0.06, 12, 36, ["credit", "mortgage"], ["small", "micro"])
+        # A section name with a 、 in it stays one industry; 汽车制造业 is not 制造业.
+        assert product.industries == ["制造业", "信息传输、软件和信息技术服务业", "汽车制造业"]
         other = s.scalar(select(BankProduct).where(BankProduct.name == "科创贷"))
         assert (other.amount_min, other.amount_max, other.active) == (0, 1000, False)
         fair = s.execute(select(JobFair.name, JobFair.held_on, Street.name)
