@@ -8,8 +8,12 @@ Three ways in, one definition of what an appeal contributes:
   (`n = n + delta`) into both tables in the same transaction. A rolled-back
   transaction takes its deltas with it; concurrent writers add commuting deltas.
 - `rebuild(session)` recomputes both tables with one INSERT … SELECT … GROUP BY
-  per table (bulk loaders and imports call it; so does the first KPI read after
-  a migration or after the signing limit changes).
+  per table (the demo loader calls it; so does the first KPI read after a
+  migration or after the signing limit changes).
+- A bulk import that bypasses the ORM counts what it inserts from the values it
+  wrote (`counts_of_new`, the same `contribution` summed per cell with numpy) and
+  adds them in bulk (`write_counts`); its updates and rollbacks use `snapshot` /
+  `apply_changes`.
 - `differences(session)` compares the tables with a fresh recomputation: the
   tests run it after every kind of write.
 
