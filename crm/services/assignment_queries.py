@@ -33,8 +33,14 @@ def people(session: Session, *, actor: Actor, include_inactive: bool = False) ->
              .order_by(Street.sort_order, Person.kind.desc(), Person.name, Person.id))
     if not include_inactive:
         query = query.where(Person.active)
+    return _rows_in_scope(session, actor, query, Person.street_id)
+
+
+def _rows_in_scope(session: Session, actor: Actor, query, street_column) -> list[dict]:
+    """The query's rows as dicts: a liaison's own street only, everything for those who
+    read everything, nothing for anyone else."""
     if actor.role == "liaison":
-        query = query.where(Person.street_id == actor.street_id)
+        query = query.where(street_column == actor.street_id)
     elif not actor.reads_everything:
         return []
     return [dict(row._mapping) for row in session.execute(query)]
@@ -49,22 +55,14 @@ def buildings(session: Session, *, actor: Actor) -> list[dict]:
              .join(Street, Building.street_id == Street.id)
              .outerjoin(firms, firms.c.building_id == Building.id)
              .order_by(Street.sort_order, Building.name))
-    if actor.role == "liaison":
-        query = query.where(Building.street_id == actor.street_id)
-    elif not actor.reads_everything:
-        return []
-    return [dict(row._mapping) for row in session.execute(query)]
+    return _rows_in_scope(session, actor, query, Building.street_id)
 
 
 def street_units(session: Session, *, actor: Actor) -> list[dict]:
     """The offices (科室) that may own firms: street offices, the liaison's own."""
     query = (select(Unit.id, Unit.name).where(Unit.kind == "street_office", Unit.active)
              .order_by(Unit.name))
-    if actor.role == "liaison":
-        query = query.where(Unit.street_id == actor.street_id)
-    elif not actor.reads_everything:
-        return []
-    return [dict(row._mapping) for row in session.execute(query)]
+    return _rows_in_scope(session, actor, query, Unit.street_id)
 
 
 def firms_to_assign(session: Session, *, actor: Actor, building_id: int | None = None,
