@@ -9,6 +9,7 @@ skip with the reason, except under CI=true, where nothing may skip.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+import crm.db
 from crm import migrate
 from crm.db import make_engine, session_factory
 from crm.services.reference import init_reference_data
@@ -26,6 +28,11 @@ from crm.services.reference import init_reference_data
 PG_ADMIN_URL = os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+# The district's date when the run started. Tests that build dates relative to
+# "today" pin the services' clock to it (`district_clock`): a 20-minute run that
+# crosses midnight in Beijing (16:00 UTC) would otherwise see two different days.
+RUN_TODAY = crm.db.today()
 
 
 def skip_or_fail(reason: str) -> None:
@@ -70,6 +77,13 @@ def _prepare(engine: Engine) -> None:
     migrate.upgrade(engine)
     with session_factory(engine).begin() as session:
         init_reference_data(session)
+
+
+@pytest.fixture
+def district_clock(monkeypatch) -> dt.date:
+    """Pin `crm.db.now` (and so `crm.db.today`, which every service calls) to noon of RUN_TODAY."""
+    monkeypatch.setattr(crm.db, "now", lambda: dt.datetime.combine(RUN_TODAY, dt.time(12)))
+    return RUN_TODAY
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from crm.db import today
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.models import Assignment, AuditLog, Building, Person, Street
 from crm.services import assignment_queries, assignments
 from crm.services.users import actor_of, add_user
+from tests.conftest import RUN_TODAY
 from tests.services.conftest import make_firm
 
-TODAY = today()
+TODAY = RUN_TODAY
+pytestmark = pytest.mark.usefixtures("district_clock")
 
 
 def ago(n: int) -> dt.date:

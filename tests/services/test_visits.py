@@ -7,12 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from crm.db import today
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.models import Appeal, Assignment, Policy
 from crm.services import dashboard, visits
+from tests.conftest import RUN_TODAY
 
-TODAY = today()
+TODAY = RUN_TODAY
+pytestmark = pytest.mark.usefixtures("district_clock")
 
 
 def ago(n: int) -> dt.date:
