@@ -46,12 +46,13 @@ def sqlite_insert_many(raw, head: str, width: int, tuples: Sequence | np.ndarray
 
 
 def upsert_add(connection, table: str, keys: Sequence[str], measures: Sequence[str],
-               cells: Sequence[tuple], sums: np.ndarray, *, date_key: bool = True) -> None:
+               cells: np.ndarray, sums: np.ndarray, *, date_key: bool = False) -> None:
     """Add `sums` (one int64 row per cell) into `table`: a new cell is inserted, an
     existing cell's measures are increased (`m = m + excluded.m`).
 
-    `cells` are distinct key tuples; the first key column is a date when `date_key`,
-    the others integers. Parameters are built by numpy/Arrow, not value by value.
+    `cells` are distinct int64 key rows; with `date_key` the first key is a date,
+    given as days since 1970-01-01. Parameters are built by numpy/Arrow, not value
+    by value.
     """
     n = len(cells)
     if not n:
@@ -68,44 +69,44 @@ def upsert_add(connection, table: str, keys: Sequence[str], measures: Sequence[s
         with raw.cursor() as cur:
             cur.execute(f'CREATE TEMP TABLE "{scratch}" (LIKE "{table}") ON COMMIT DROP')
             with cur.copy(f'COPY "{scratch}" ({names}) FROM STDIN (FORMAT csv)') as copy:
-                copy.write(_csv(cells, sums, len(keys), date_key))
+                copy.write(_csv(cells, sums, date_key))
             cur.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM "{scratch}"'
                         + conflict)
             cur.execute(f'DROP TABLE "{scratch}"')
         return
     grid = np.empty((n, len(cols)), dtype=object)
-    grid[:, :len(keys)] = cells
-    grid[:, len(keys):] = sums  # int64 → Python int, in C
+    grid[:, :len(keys)] = cells  # int64 → Python int, in C
+    grid[:, len(keys):] = sums
+    if date_key:  # a date: SQLAlchemy's ISO text on SQLite, a date for psycopg
+        days = np.unique(cells[:, 0]).tolist()
+        as_date = {d: _EPOCH + dt.timedelta(days=d) for d in days}
+        if connection.dialect.name == "sqlite":
+            as_date = {d: v.isoformat() for d, v in as_date.items()}
+        grid[:, 0] = [as_date[d] for d in cells[:, 0].tolist()]
     if connection.dialect.name == "postgresql":
         with raw.cursor() as cur:
             cur.executemany(f'INSERT INTO "{table}" ({names}) VALUES '
                             f'({", ".join(["%s"] * len(cols))})' + conflict, grid.tolist())
         return
-    if date_key:  # SQLAlchemy's Date on SQLite is ISO text; few distinct days
-        text = {d: d.isoformat() for d in set(grid[:, 0].tolist())}
-        grid[:, 0] = [text[d] for d in grid[:, 0].tolist()]
     sqlite_insert_many(raw, f'INSERT INTO "{table}" ({names}) VALUES ', len(cols), grid,
                        tail=conflict)
 
 
 PG_ROWS_PER_UPSERT = 500  # above this, COPY into a scratch table and upsert from it
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_EPOCH = dt.date(1970, 1, 1)
 
 
-def _csv(cells: Sequence[tuple], sums: np.ndarray, width: int, date_key: bool) -> bytes:
+def _csv(cells: np.ndarray, sums: np.ndarray, date_key: bool) -> bytes:
     """Cells and sums as CSV lines (key columns, then measures), written by Arrow."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    keys = list(zip(*cells, strict=True))
     columns = []
-    for i, values in enumerate(keys):
+    for i, values in enumerate(np.ascontiguousarray(cells.T)):
         if i == 0 and date_key:
-            days = {d: d.toordinal() - _EPOCH_ORDINAL for d in set(values)}
-            ordinals = np.fromiter(map(days.__getitem__, values), np.int32, len(values))
-            columns.append(pa.array(ordinals).cast(pa.date32()))
+            columns.append(pa.array(values.astype(np.int32)).cast(pa.date32()))
         else:
-            columns.append(pa.array(np.asarray(values, dtype=np.int64)))
+            columns.append(pa.array(values))
     columns += [pa.array(column) for column in np.ascontiguousarray(sums.T)]
     buffer = io.BytesIO()
     pacsv.write_csv(pa.table(columns, names=[f"c{i}" for i in range(len(columns))]), buffer,

@@ -128,6 +128,8 @@ class Context:
         self.seen: dict[str, dict] = {}                  # table -> key -> (id, values)
         self.warnings: list[tuple[str | None, str, dict]] = []  # of the current row
         self.cache: dict = {}                            # kind-specific lookups
+        self.bulk: dict[str, list[dict[str, list]]] = {}  # table -> column-wise new records
+        self.bulk_records: list[tuple[str, list[int], list[int]]] = []  # (table, ids, rows)
 
     @property
     def scope_street(self) -> int | None:
@@ -148,6 +150,28 @@ class Context:
         self._row_intents.append((table, ("#new", rid), {**values, "id": rid}, row, None,
                                   False, rid))
         return rid
+
+    def add_bulk(self, table: Table, columns: dict[str, list], rows: list[int]) -> list[int]:
+        """Insert new records planned column-wise (`Kind.plan_bulk`): one value per record
+        in each column (None: the column's default), one Excel row each. The kind
+        vouches that no other row of the file and no stored record has their keys,
+        so each row simply inserts its record. Returns their ids."""
+        ids = self.writer.new_ids(table, len(rows))
+        name = str(table.name)  # a plain str: sqlite3 asks a str subclass for __conform__
+        self.bulk.setdefault(name, []).append({**columns, "id": ids})
+        self.bulk_records.append((name, ids, rows))
+        return ids
+
+    def inserted_columns(self, table: Table, names: tuple[str, ...]) -> dict[str, list]:
+        """Every record this import inserts into `table` (planned row by row or in bulk),
+        as {column: values}; a column a record lacks is None."""
+        rows = self.inserts.get(table.name, [])
+        out = {name: [r.get(name) for r in rows] for name in names}
+        for block in self.bulk.get(table.name, []):
+            n = len(block["id"])
+            for name in names:
+                out[name].extend(block.get(name) or [None] * n)
+        return out
 
     def upsert(self, table: Table, key: object, values: dict, row: int,
                existing: tuple[int, dict] | None = None, *, versioned: bool = False) -> int:
@@ -265,6 +289,15 @@ class Kind:
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
         """Load what the planner needs for this chunk (existing records by key …)."""
 
+    def plan_bulk(self, ctx: Context, columns: dict[str, list], rows: list[int],
+                  numbers: list[int], notes: dict[int, list[Issue]]) -> list[int]:
+        """Plan column-wise, through ctx.add_bulk, the rows that need no judgement of their
+        own (new keys, known references); return the rest, which go to `plan` one by
+        one. `columns` hold every data row's clean values (None: blank or refused),
+        `rows` the indices of the rows still valid, `numbers` the Excel row numbers;
+        warnings go to notes[index]. The default plans nothing in bulk."""
+        return rows
+
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         """Plan one clean row through ctx.upsert / ctx.add, or raise RowError."""
         raise NotImplementedError
@@ -274,7 +307,7 @@ class Kind:
         may still be rebuilding on the writer's thread when this returns."""
         w = ctx.writer
         for table in self.tables_in_order():
-            w.insert(table, ctx.inserts.get(table.name, []))
+            w.insert(table, ctx.inserts.get(table.name, []), columns=ctx.bulk.get(table.name))
             w.update(table, ctx.updates.get(table.name, []),
                      bump_version="version" in table.c, touch="updated_at" in table.c)
 
@@ -370,10 +403,13 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
               for f, i in mapping.fields.items() if f in cleaners]
     data = _data_rows(table, mapping.header_row + 1, report.header)
     report.sample = [table.row(int(i)) for i in data[:10]]
+    cleaned = Cleaned(rows=data, numbers=(data + table.first_row + 1).tolist(),
+                      names=[f for f, *_ in fields], columns=[[] for _ in fields])
     for start in range(0, len(data), CHUNK):
-        _plan_chunk(ctx, kind, mapping, fields, table, data[start:start + CHUNK], report)
+        _clean_chunk(kind, mapping, fields, table, start, cleaned, report)
         if progress:
-            progress("plan", report.rows_read, len(data))
+            progress("plan", report.rows_read // 2, len(data))
+    _plan(ctx, kind, mapping, table, cleaned, report, progress)
     report.timings["read+clean+plan"] = time.perf_counter() - started
     mark = time.perf_counter()
     actions = ctx.settle()
@@ -381,6 +417,8 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     for number in ctx.row_order:
         action = actions.get(number, "unchanged")
         setattr(report, action, getattr(report, action) + 1)
+    report.inserted += sum(len(rows) for name, _, rows in ctx.bulk_records
+                           if name == kind.table.name)
 
     if strict and report.rejected:
         dry_run = True
@@ -438,29 +476,39 @@ def _data_rows(table, start: int, header: list) -> np.ndarray:
     return np.flatnonzero(filled) + start
 
 
-def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, table, rows: np.ndarray,
-                report: Report) -> None:
-    """Clean a chunk column by column, each distinct value once, then plan row by row.
+@dataclass
+class Cleaned:
+    """Every data row's clean values, column by column, and what cleaning found."""
 
-    `rows` are sheet indices; Arrow's dictionary encoding gives each column's
-    distinct values and, per row, which one it holds, so a cleaner sees each
-    value once and the row values are picked out of the results in C.
+    rows: np.ndarray                  # sheet indices of the data rows
+    numbers: list[int]                # their Excel row numbers
+    names: list[str]                  # the fields cleaned
+    columns: list[list]               # per field, one value per row (None: blank or refused)
+    problems: dict[int, list[Issue]] = field(default_factory=dict)  # index -> rejections
+    notes: dict[int, list[Issue]] = field(default_factory=dict)     # index -> warnings
+
+
+def _clean_chunk(kind: Kind, mapping: Mapping, fields, table, start: int, out: Cleaned,
+                 report: Report) -> None:
+    """Clean the next CHUNK data rows column by column, each distinct value once.
+
+    Arrow's dictionary encoding gives each column's distinct values and, per row,
+    which one it holds, so a cleaner sees each value once and the row values are
+    picked out of the results in C.
     """
     started = time.perf_counter()
+    rows = out.rows[start:start + CHUNK]
     n = len(rows)
-    numbers = (rows + table.first_row + 1).tolist()  # the row numbers Excel shows
+    numbers = out.numbers[start:start + n]
     report.rows_read += n
-    problems: dict[int, list[Issue]] = {}
-    notes: dict[int, list[Issue]] = {}
-    soft = kind.soft
+    problems, notes, soft = out.problems, out.notes, kind.soft
     positions = pa.array(rows)
     contiguous = n > 0 and int(rows[-1]) - int(rows[0]) + 1 == n  # no row left out between
     width = len(table.columns)
-    names, columns = [], []
+    columns = []
     for fld, idx, fn, cache in fields:
         header = mapping.columns[idx].header
         if idx >= width:
-            names.append(fld)
             columns.append([None] * n)
             continue
         column = table.columns[idx]
@@ -492,31 +540,17 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, table, rows:
                 value = values[j]
                 issue = Issue(numbers[j], header, distinct[codes[j]], value.key, value.params)
                 if value.__class__ is Warned:
-                    notes.setdefault(j, []).append(issue)
+                    notes.setdefault(start + j, []).append(issue)
                     values[j] = value.value
                 else:
-                    (notes if fld in soft else problems).setdefault(j, []).append(issue)
+                    (notes if fld in soft else problems).setdefault(start + j, []).append(issue)
                     values[j] = None
-        names.append(fld)
         columns.append(values.tolist())
-    # Each row's dict holds its non-blank fields: rows sharing a pattern of blanks share
-    # the tuple of names, and the dict is built in C from the values that are present.
-    cleaned: list[dict] = []
-    if columns:
-        present = [[v is not None for v in values] for values in columns]
-        names_of: dict[tuple, tuple] = {}
-        append = cleaned.append
-        for vals, flags in zip(zip(*columns, strict=True), zip(*present, strict=True),
-                               strict=True):
-            keys = names_of.get(flags)
-            if keys is None:
-                keys = names_of[flags] = tuple(itertools.compress(names, flags))
-            append(dict(zip(keys, itertools.compress(vals, flags), strict=True)))
-    else:
-        cleaned = [{} for _ in range(n)]
+    for whole, part in zip(out.columns, columns, strict=True):
+        whole.extend(part)
     # Required fields, checked column by column; the rare rows lacking one are reported
     # in order (each required field, then each one-of group), unless already rejected.
-    column_of = dict(zip(names, columns, strict=True))
+    column_of = dict(zip(out.names, columns, strict=True))
     everyone = range(n)
 
     def blanks(fld: str):
@@ -530,25 +564,54 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, table, rows:
     for group in kind.one_of:
         label = "/".join(mapping.header_of(f) for f in group if f in mapping.fields)
         lacking.append((set.intersection(*(set(blanks(f)) for f in group)), label))
-    flagged_rows = set(problems)
-    for j in sorted(set().union(*(rows for rows, _ in lacking)) - flagged_rows):
+    for j in sorted(set().union(*(rows for rows, _ in lacking))):
+        if start + j in problems:
+            continue
         for rows_lacking, label in lacking:
             if j in rows_lacking:
-                problems.setdefault(j, []).append(
+                problems.setdefault(start + j, []).append(
                     Issue(numbers[j], label, None, "etl.required", {"column": label}))
-    valid = [(j, rec) for j, rec in enumerate(cleaned) if j not in problems]
+    report.timings["clean"] = report.timings.get("clean", 0.0) + time.perf_counter() - started
+
+
+def _plan(ctx: Context, kind: Kind, mapping: Mapping, table, c: Cleaned, report: Report,
+          progress: Progress | None) -> None:
+    """Plan every valid row: the kind's column-wise planner first, then the rows it left,
+    one by one in file order; then report rejections and warnings in row order."""
+    started = time.perf_counter()
+    n = len(c.numbers)
+    problems, notes, numbers, width = c.problems, c.notes, c.numbers, len(table.columns)
+    valid = [j for j in range(n) if j not in problems] if problems else list(range(n))
+    column_of = dict(zip(c.names, c.columns, strict=True))
+    rest = kind.plan_bulk(ctx, column_of, valid, numbers, notes)
     mark = time.perf_counter()
-    report.timings["clean"] = report.timings.get("clean", 0.0) + mark - started
-    kind.prefetch(ctx, [rec for _, rec in valid])
+    report.timings["plan in bulk"] = mark - started
+    # Each remaining row's dict holds its non-blank fields: rows sharing a pattern of
+    # blanks share the tuple of names, and the dict is built in C from the values present.
+    columns = c.columns if len(rest) == n else [[col[j] for j in rest] for col in c.columns]
+    recs: list[dict] = []
+    if columns:
+        present = [[v is not None for v in values] for values in columns]
+        names_of: dict[tuple, tuple] = {}
+        append = recs.append
+        for vals, flags in zip(zip(*columns, strict=True), zip(*present, strict=True),
+                               strict=True):
+            keys = names_of.get(flags)
+            if keys is None:
+                keys = names_of[flags] = tuple(itertools.compress(c.names, flags))
+            append(dict(zip(keys, itertools.compress(vals, flags), strict=True)))
+    else:
+        recs = [{} for _ in rest]
+    kind.prefetch(ctx, recs)
     plan, intents, order = kind.plan, ctx.intents, ctx.row_order
 
     def cell(j: int, fld: str | None) -> object:
         idx = mapping.fields.get(fld) if fld else None
         if idx is None or idx >= width:
             return None
-        return table.columns[idx][int(rows[j])].as_py()
+        return table.columns[idx][int(c.rows[j])].as_py()
 
-    for j, rec in valid:
+    for done, (j, rec) in enumerate(zip(rest, recs, strict=True), start=1):
         number = numbers[j]
         ctx._row_intents = row_intents = []
         ctx.warnings = []
@@ -558,24 +621,30 @@ def _plan_chunk(ctx: Context, kind: Kind, mapping: Mapping, fields, table, rows:
             col = mapping.header_of(err.field) if err.field else ""
             problems[j] = [Issue(number, col, cell(j, err.field), err.key, err.params)]
             continue
+        finally:
+            if progress and done % CHUNK == 0:
+                progress("plan", (n + done) // 2, n)
         intents.extend(row_intents)
         order.append(number)
         for fld, key, params in ctx.warnings:
             col = mapping.header_of(fld) if fld else ""
             notes.setdefault(j, []).append(Issue(number, col, cell(j, fld), key, params))
-    report.timings["plan"] = report.timings.get("plan", 0.0) + time.perf_counter() - mark
+    report.timings["plan"] = time.perf_counter() - mark
     for j in sorted(problems):
         report.rejected += 1
         report.errors.extend(problems[j])
-        report.rejected_rows[numbers[j]] = table.row(int(rows[j]))
+        report.rejected_rows[numbers[j]] = table.row(int(c.rows[j]))
     for j in sorted(notes):
         if j not in problems:
             report.warnings.extend(notes[j])
+    if progress:
+        progress("plan", n, n)
 
 
 def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor, street_id,
            strict, progress) -> None:
-    main_rows = len(ctx.inserts.get(kind.table.name, ()))
+    main_rows = len(ctx.inserts.get(kind.table.name, ())) + sum(
+        len(rows) for name, _, rows in ctx.bulk_records if name == kind.table.name)
     # Before the first write; the side tables only with the main one (on SQLite the
     # switch is for the whole connection, and the check then reads every listed table).
     if ctx.writer.relax_foreign_keys(kind.table, main_rows):
@@ -597,6 +666,10 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
         provenance = [(batch_id, entity, rid, sheet, row, action,
                        None if previous is None else json.dumps(previous, ensure_ascii=False))
                       for entity, rid, row, action, previous in ctx.records]
+        for entity, ids, rows in ctx.bulk_records:
+            provenance.extend(zip(itertools.repeat(batch_id), itertools.repeat(entity), ids,
+                                  itertools.repeat(sheet), rows, itertools.repeat("inserted"),
+                                  itertools.repeat(None)))
         kind.after_write(ctx)
         ctx.writer.insert_tuples(
             ImportRecord.__table__,

@@ -11,15 +11,30 @@ reads them back unchanged.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Numeric, Table, func, select, text
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from crm.bulk import sqlite_insert_many
@@ -145,6 +160,13 @@ class BulkWriter:
             counter = self._counters[table.name] = self._id_source(table)
         return next(counter)
 
+    def new_ids(self, table: Table, n: int) -> list[int]:
+        """n ids at once (see `new_id`)."""
+        if not n:
+            return []
+        first = self.new_id(table)
+        return [first, *itertools.islice(self._counters[table.name], n - 1)]
+
     def _id_source(self, table: Table):
         """Ids for new rows: PostgreSQL's own sequence (safe beside other writers),
         taken 5,000 at a time, then twice as many each time (unused ones leave a gap,
@@ -229,9 +251,13 @@ class BulkWriter:
             self.raw.execute(f"PRAGMA cache_size={self._cache_raised}")
             self._cache_raised = None
 
-    def insert(self, table: Table, rows: Sequence[dict], *, auto_id: bool = False) -> None:
-        """Insert dict rows; with auto_id the database numbers them (leaf tables)."""
-        if not rows:
+    def insert(self, table: Table, rows: Sequence[dict], *, auto_id: bool = False,
+               columns: Sequence[dict[str, list]] | None = None) -> None:
+        """Insert dict rows, and blocks of rows given column-wise ({column: values}, None
+        meaning the column's default); with auto_id the database numbers them (leaf
+        tables)."""
+        blocks = [b for b in columns or () if b and len(next(iter(b.values())))]
+        if not rows and not blocks:
             return
         defaults = python_defaults(table)
         names = [c.name for c in table.columns]
@@ -239,57 +265,78 @@ class BulkWriter:
         if auto_id:
             keep = [i for i, n in enumerate(names) if n != "id"]
             names, adapt = [names[i] for i in keep], [adapt[i] for i in keep]
-        present = set().union(*rows)
+        present = set().union(*rows, *blocks)
         # Columns no row mentions and with no default are NULL anyway: leave them out.
         keep = [i for i, name in enumerate(names)
                 if name in present or defaults.get(name) is not None]
         names, adapt = [names[i] for i in keep], [adapt[i] for i in keep]
-        # Each row's tuple in C: its dict laid over the defaults, read by one itemgetter;
-        # then only the columns that need adapting are converted, column by column.
+        # Each dict row's tuple in C: the dict laid over the defaults, read by one
+        # itemgetter; then only the columns that need adapting are converted, column by
+        # column.
         base = {name: defaults.get(name) for name in names}
         pick = itemgetter(*names) if len(names) > 1 else (lambda d: (d[names[0]],))
         tuples = [pick({**base, **row}) for row in rows]
-        if any(adapt):
-            columns = list(zip(*tuples, strict=True))
-            for i, fn in enumerate(adapt):
-                if fn is None:
-                    continue
-                values = columns[i]
-                if len(set(map(id, values))) == 1:
-                    columns[i] = [fn(values[0])] * len(values)  # one shared value (now(), None)
+        if not any(adapt) and not blocks and self.dialect != "postgresql":
+            self.insert_tuples(table, names, tuples)
+            return
+        grid = [list(c) for c in zip(*tuples, strict=True)] if tuples else \
+            [[] for _ in names]
+        for block in blocks:
+            size = len(next(iter(block.values())))
+            for i, name in enumerate(names):
+                values = block.get(name)
+                default = base[name]
+                if values is None:
+                    grid[i].extend([default] * size)
+                elif default is None:
+                    grid[i].extend(values)
                 else:
-                    columns[i] = list(map(fn, values))
-            tuples = list(zip(*columns, strict=True))
-        self.insert_tuples(table, names, tuples)
+                    grid[i].extend([default if v is None else v for v in values])
+        for i, fn in enumerate(adapt):
+            if fn is None:
+                continue
+            values = grid[i]
+            if len(set(map(id, values))) == 1:
+                grid[i] = [fn(values[0])] * len(values)  # one shared value (now(), None)
+            else:
+                grid[i] = list(map(fn, values))
+        if self.dialect == "postgresql":
+            self.insert_tuples(table, names, None, columns=grid)
+        else:
+            self.insert_tuples(table, names, list(zip(*grid, strict=True)))
 
-    def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple]) -> None:
-        """Insert rows already in driver form (dates as text on SQLite, JSON as text).
+    def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple] | None,
+                      *, columns: list[list] | None = None) -> None:
+        """Insert rows already in driver form (dates as text on SQLite, JSON as text),
+        given as tuples or, for PostgreSQL, as columns.
 
         The rows are sent from this thread; only the indexes a big load dropped are
         rebuilt on the writer thread (see `submit`). Sending PostgreSQL's COPY from
         the writer thread as well was slower: formatting the COPY text needs the GIL
         the importer's own work holds (100,000 appeals: 15.1 s → 16.5 s).
         """
-        if not tuples:
+        n = len(tuples) if tuples is not None else len(columns[0]) if columns else 0
+        if not n:
             return
         self.drain()
-        self._insert_now(table, names, tuples)
-
-    def _insert_now(self, table: Table, names: Sequence[str], tuples: list[tuple]) -> None:
         self._begin()
-        rebuild = self._defer_indexes(table, len(tuples))
+        rebuild = self._defer_indexes(table, n)
         started = time.perf_counter()
-        cols = ", ".join(f'"{n}"' for n in names)
+        cols = ", ".join(f'"{c}"' for c in names)
         if self.dialect == "postgresql":
-            data = copy_text(tuples) if self.raw.info.encoding == "utf-8" else None
-            with self.raw.cursor() as cur, \
-                    cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+            if columns is None:
+                columns = [list(c) for c in zip(*tuples, strict=True)]
+            data = arrow_csv(table, names, columns)
+            with self.raw.cursor() as cur:
                 if data is not None:
-                    for i in range(0, len(data), 1 << 20):
-                        copy.write(data[i:i + (1 << 20)])
-                else:
-                    for row in tuples:
-                        copy.write_row(row)
+                    with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN (FORMAT csv)') \
+                            as copy:
+                        for i in range(0, len(data), 1 << 20):
+                            copy.write(data[i:i + (1 << 20)])
+                else:  # a value Arrow does not take as the column's type: psycopg formats it
+                    with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+                        for row in zip(*columns, strict=True):
+                            copy.write_row(row)
         else:
             sqlite_insert_many(self.raw, f'INSERT INTO "{table.name}" ({cols}) VALUES ',
                                len(names), tuples)
@@ -366,44 +413,35 @@ class BulkWriter:
                 self.raw.executemany(sql, rows)
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_COPY_TEXT: dict[type, Callable] = {
-    int: str, float: repr, Decimal: str, bool: lambda v: "t" if v else "f",
-    dt.datetime: methodcaller("isoformat", " "), dt.date: methodcaller("isoformat")}
+def _arrow_type(column) -> pa.DataType | None:
+    t = column.type
+    if isinstance(t, Boolean):
+        return pa.bool_()
+    if isinstance(t, DateTime):
+        return pa.timestamp("us")
+    if isinstance(t, Date):
+        return pa.date32()
+    if isinstance(t, Integer):
+        return pa.int64()
+    if isinstance(t, String | JSON):  # JSON arrives dumped to text
+        return pa.string()
+    return None  # Numeric and the rest: as Arrow infers them
 
 
-def _copy_column(values: tuple) -> list[str] | None:
-    """One column in COPY's text format (NULL as \\N), or None for a type not handled."""
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
-    if not kinds:
-        return ["\\N"] * len(values)
-    if len(kinds) > 1:
+def arrow_csv(table: Table, names: Sequence[str], columns: list[list]) -> bytes | None:
+    """Columns as the body of COPY … FROM STDIN (FORMAT csv), written by Arrow in C:
+    every value quoted, so '' stays an empty string and only an unquoted empty field
+    is NULL. None when a value does not fit its column's Arrow type."""
+    arrays = []
+    try:
+        for name, values in zip(names, columns, strict=True):
+            arrays.append(pa.array(values, type=_arrow_type(table.c[name])))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
-    kind = kinds.pop()
-    if kind is str:
-        present = [v for v in values if v is not None]
-        joined = "".join(present)
-        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-            return ["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in values]
-        return ["\\N" if v is None else v for v in values]
-    fn = _COPY_TEXT.get(kind)
-    if fn is None:
-        return None
-    return ["\\N" if v is None else fn(v) for v in values]
-
-
-def copy_text(tuples: list[tuple]) -> bytes | None:
-    """Rows as the body of COPY … FROM STDIN (text format), built column by column;
-    None when some column holds a type this does not format (the caller then lets
-    psycopg format the rows one by one)."""
-    columns = []
-    for values in zip(*tuples, strict=True):
-        column = _copy_column(values)
-        if column is None:
-            return None
-        columns.append(column)
-    return ("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n").encode()
+    buffer = io.BytesIO()
+    pacsv.write_csv(pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]), buffer,
+                    pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    return buffer.getvalue()
 
 
 def _now() -> dt.datetime:

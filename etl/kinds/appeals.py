@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections import Counter
 
 from sqlalchemy import select
 
@@ -20,13 +21,15 @@ from crm.services import kpi_facts
 from crm.services.calendar import WorkCalendar
 from etl import clean
 from etl.clean import Warned
-from etl.engine import Context, Kind, RowError
+from etl.engine import MISSING, Context, Issue, Kind, RowError
 from etl.kinds.common import (
     categories,
     find_firm,
+    firms,
     stored_keys,
     street_cleaner,
     unit_id,
+    units,
     words,
 )
 
@@ -35,6 +38,11 @@ COLUMNS = ("code", "enterprise_id", "street_id", "category_id", "channel", "prio
            "description", "contact_name", "contact_phone", "status", "received_at", "due_date",
            "lead_unit_id", "replied_at", "reply_text", "solved", "satisfaction")
 TITLE_CHARS = 60
+
+
+def _title(description: str) -> str:
+    """An appeal without a title is titled by its description's first line."""
+    return description.splitlines()[0][:TITLE_CHARS]
 
 
 def derived_code(uscc_or_name: str, received: dt.datetime, title: str, description: str) -> str:
@@ -73,11 +81,121 @@ class Appeals(Kind):
                 "reply_text": clean.limited(20000, multiline=True), "solved": clean.boolean,
                 "satisfaction": clean.choice(words("satisfaction"))}
 
-    def prefetch(self, ctx: Context, recs: list[dict]) -> None:
+    @staticmethod
+    def _setup(ctx: Context) -> None:
         if "calendar" not in ctx.cache:
             ctx.cache["calendar"] = WorkCalendar.load(ctx.session)
             ctx.cache["existing"] = {}
             ctx.cache["dues"] = {}
+
+    @staticmethod
+    def _due(ctx: Context, day: dt.date, cid: int, limit: int, working: bool) -> dt.date:
+        dues = ctx.cache["dues"]
+        due = dues.get((day, cid))
+        if due is None:
+            due = dues[(day, cid)] = ctx.cache["calendar"].add(day, limit, working_days=working)
+        return due
+
+    def plan_bulk(self, ctx, columns, rows, numbers, notes):
+        """The rows `plan` would make a new appeal of with no question asked, planned
+        column-wise: a firm found by its USCC and/or name (agreeing, in scope), a key
+        (ledger number, else the derived one) that no other row of the file and no
+        stored appeal has, a known lead unit (or none), a reply not before receipt.
+        Every other row goes to `plan`, which says what is wrong or what it merges."""
+        self._setup(ctx)
+        n = len(numbers)
+        none = [None] * n
+
+        def col(name: str) -> list:
+            return columns.get(name) or none
+
+        uscc, firm_name, given = col("uscc"), col("firm_name"), col("code")
+        received, replied = col("received_at"), col("replied_at")
+        titles, descriptions = col("title"), col("description")
+        by_code, by_name = firms(ctx)
+        scope = ctx.scope_street
+        resolved: dict[tuple, tuple | None] = {}
+
+        def resolve(pair: tuple) -> tuple | None:
+            """(firm id, street id) when find_firm would accept the pair without a word."""
+            code, name = pair
+            if not code and not name:
+                return None  # a row rejected already
+            hit_code = by_code.get(code) if code else None
+            hit_name = by_name.get(name) if name else None
+            if (code and hit_code is None) or (name and hit_name is None and hit_code is None) \
+                    or (hit_code and hit_name and hit_code[0] != hit_name[0]):
+                return None
+            fid, _, sid = hit_code or hit_name
+            return None if scope is not None and sid != scope else (fid, sid)
+
+        firm_of = []
+        for pair in zip(uscc, firm_name, strict=True):
+            hit = resolved.get(pair, MISSING)
+            if hit is MISSING:
+                hit = resolved[pair] = resolve(pair)
+            firm_of.append(hit)
+        # The key of every valid row (repeats are judged over the whole file) …
+        keys = {}
+        for j in rows:
+            code = given[j]
+            if not code:
+                firm = uscc[j] or firm_name[j]
+                code = derived_code(firm, received[j], titles[j] or "", descriptions[j] or "")
+            keys[j] = code
+        count = Counter(keys.values())
+        stored = stored_keys(ctx, self.table.c.code)
+        known_units = units(ctx)
+        lead_names = col("lead_unit")
+        easy, rest = [], []
+        for j in rows:
+            lead = lead_names[j]
+            if (firm_of[j] is None or count[keys[j]] > 1 or keys[j] in stored
+                    or (lead and lead not in known_units)
+                    or (replied[j] is not None and replied[j] < received[j])):
+                rest.append(j)
+            else:
+                easy.append(j)
+        if not easy:
+            return rest
+        # … then the new appeals, column by column.
+        cats = categories(ctx)
+        other = cats[OTHER]
+        streets_given = col("street")
+        out: dict[str, list] = {"code": [keys[j] for j in easy]}
+        found = [firm_of[j] for j in easy]
+        out["enterprise_id"] = [f[0] for f in found]
+        out["street_id"] = [f[1] if f[1] is not None else streets_given[j]
+                            for f, j in zip(found, easy, strict=True)]
+        out["title"] = [titles[j] or _title(descriptions[j]) for j in easy]
+        out["description"] = [descriptions[j] or "" for j in easy]
+        cat_names = col("category")
+        for j in easy:
+            if cat_names[j] is None:
+                notes.setdefault(j, []).append(Issue(numbers[j], "", None, "etl.no_category"))
+        cat = [cats.get(cat_names[j] or OTHER) or other for j in easy]
+        out["category_id"] = [c[0] for c in cat]
+        out["received_at"] = [received[j] for j in easy]
+        out["due_date"] = [self._due(ctx, r.date(), c[0], c[1], c[2])
+                           for r, c in zip(out["received_at"], cat, strict=True)]
+        for fld in ("priority", "contact_name", "contact_phone", "reply_text", "solved",
+                    "satisfaction", "replied_at"):
+            if fld in columns:
+                out[fld] = [columns[fld][j] for j in easy]
+        out["channel"] = [col("channel")[j] or "import" for j in easy]
+        leads = [known_units[lead_names[j]] if lead_names[j] else None for j in easy]
+        if any(leads):
+            out["lead_unit_id"] = leads
+        statuses, satisfaction = col("status"), col("satisfaction")
+        out["status"] = [statuses[j] or ("callback" if satisfaction[j] else
+                                         "replied" if replied[j] is not None else
+                                         "dispatched" if lead else "received")
+                         for j, lead in zip(easy, leads, strict=True)]
+        ctx.add_bulk(self.table, out, [numbers[j] for j in easy])
+        return rest
+
+    def prefetch(self, ctx: Context, recs: list[dict]) -> None:
+        self._setup(ctx)
         keyed = [r["code"] for r in recs if r.get("code")]
         derived = [self._derived(r) for r in recs if not r.get("code")]
         t = self.table
@@ -107,18 +225,14 @@ class Appeals(Kind):
         title = rec.get("title")
         description = rec.get("description")
         if not title:
-            title = description.splitlines()[0][:TITLE_CHARS]
+            title = _title(description)
         received: dt.datetime = rec["received_at"]
         cat_name = rec.get("category", OTHER)
         if "category" not in rec:
             ctx.warn(None, "etl.no_category")
         cats = ctx.cache.get("categories") or categories(ctx)
         cid, limit, working = cats.get(cat_name) or cats[OTHER]
-        day = received.date()
-        dues = ctx.cache["dues"]
-        due = dues.get((day, cid))
-        if due is None:
-            due = dues[(day, cid)] = ctx.cache["calendar"].add(day, limit, working_days=working)
+        due = self._due(ctx, received.date(), cid, limit, working)
         values = {"code": code, "enterprise_id": fid, "title": title,
                   "category_id": cid, "received_at": received, "due_date": due}
         if description is not None or "description" in rec:
@@ -127,9 +241,6 @@ class Appeals(Kind):
                     "solved", "satisfaction", "replied_at"):
             if fld in rec:
                 values[fld] = rec[fld]
-        replied = rec.get("replied_at")
-        if replied is not None and replied < received:
-            raise RowError("replied_at", "etl.replied_before_received")
         lead = None
         if rec.get("lead_unit"):
             lead = unit_id(ctx, rec["lead_unit"], row, "lead_unit")
@@ -137,6 +248,12 @@ class Appeals(Kind):
         existing = ctx.cache["existing"].get(code)
         current = existing[1] if existing else ctx.seen.get("appeal", {}).get(code,
                                                                               (0, None))[1]
+        replied = rec.get("replied_at")
+        if replied is not None and replied < received:
+            raise RowError("replied_at", "etl.replied_before_received")
+        if replied is None and current and current.get("replied_at") and \
+                current["replied_at"] < received:  # this row moves receipt past the reply
+            raise RowError("received_at", "etl.replied_before_received")
         status = rec.get("status")
         if status is None and current is None:
             status = ("callback" if rec.get("satisfaction") else "replied" if replied
@@ -165,23 +282,24 @@ class Appeals(Kind):
                                     kpi_facts.snapshot(ctx.session, updated))
 
     def after_write(self, ctx: Context) -> None:
-        inserted = ctx.inserts.get(self.table.name, ())
+        inserted = ctx.inserted_columns(self.table, ("id", *kpi_facts.FIELDS))
         sign_days = ctx.cache.get("sign_days")
         counts = None
-        if inserted and sign_days is not None:
+        if inserted["id"] and sign_days is not None:
             mark = time.perf_counter()
             counts = kpi_facts.counts_of_new(inserted, sign_days)
             ctx.writer.seconds["kpi counts"] = time.perf_counter() - mark
-        rows = [{"appeal_id": a["id"],
-                 "unit_id": a["lead_unit_id"], "role": "lead", "active": True,
-                 "assigned_at": a["received_at"]}
-                for a in inserted if a.get("lead_unit_id")]
+        links = [(a, u, r) for a, u, r in zip(inserted["id"], inserted["lead_unit_id"],
+                                               inserted["received_at"], strict=True) if u]
+        rows = {"appeal_id": [a for a, _, _ in links], "unit_id": [u for _, u, _ in links],
+                "role": ["lead"] * len(links), "active": [True] * len(links),
+                "assigned_at": [r for _, _, r in links]}
         if counts:
             ctx.writer.drain()
             mark = time.perf_counter()
             kpi_facts.write_counts(ctx.writer.conn, counts)
             ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
-        ctx.writer.insert(AppealUnit.__table__, rows, auto_id=True)
+        ctx.writer.insert(AppealUnit.__table__, [], columns=[rows], auto_id=True)
 
     def side_tables(self):
         return [AppealUnit.__table__]

@@ -38,15 +38,3 @@ def test_batch_equals_one_by_one(fn):
     clean_only = ["first value", "second value", "第三"]
     for values in (ODD, dates, phones, clean_only, clean_only + ["x" * 300]):
         assert results(clean.batch(fn, values)) == results(clean.each(fn, values))
-
-
-def test_copy_text_escapes_and_nulls():
-    from decimal import Decimal
-
-    from etl.writer import copy_text
-
-    rows = [(1, "a\tb\\c\nd\re", None, True, dt.datetime(2024, 1, 2, 3, 4, 5), Decimal("1.50")),
-            (2, "", "x", False, None, None)]
-    assert copy_text(rows) == (b"1\ta\\tb\\\\c\\nd\\re\t\\N\tt\t2024-01-02 03:04:05\t1.50\n"
-                               b"2\t\tx\tf\t\\N\t\\N\n")
-    assert copy_text([(1,), (True,)]) is None  # mixed types: psycopg formats them

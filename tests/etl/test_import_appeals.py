@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from crm.db import session_factory
 from crm.models import Appeal, AppealUnit, Unit
+from crm.models.kpi import kpi_day_cell
 from crm.services import kpi, kpi_facts
+from crm.services.imports import import_file
 from crm.services.users import actor_of, add_user
 from tests.etl.conftest import BAD, A, B, C, counts, errors, run_import, xlsx
 
@@ -164,3 +166,79 @@ def test_cells_of_whitespace_only_are_blank_and_never_reach_a_cleaner(engine, fi
     with session_factory(engine)() as s:
         one = s.scalar(select(Appeal).where(Appeal.code == "WS-1"))
         assert one.title == "标题空白时取内容首行" and one.satisfaction is None
+
+
+def _mixed_ledger() -> list[list]:
+    """LEDGER's awkward rows among 240 ordinary ones: codes and derived keys, firms by
+    code, by name or both, blank and unknown categories, known, new and no units,
+    keys repeated far apart, replies before receipt."""
+    rows = [LEDGER[1], *LEDGER[2:-1]]
+    names = {A: "重庆齐祥灯饰有限公司", B: "中信证券重庆江北嘴营业部", C: None}
+    start = dt.datetime(2023, 5, 1, 9, 0)
+    for i in range(240):
+        firm = (A, B, C)[i % 3]
+        code, name = (firm, None) if i % 4 == 0 else (None, names[firm]) if i % 4 == 1 and \
+            names[firm] else (firm, names[firm])
+        received = start + dt.timedelta(days=i % 60, hours=i % 7)
+        status = ("已受理", "已办结", "已回访", None)[i % 4]
+        replied = received + dt.timedelta(days=(i % 9) - 1) if status in ("已办结", "已回访") \
+            else None
+        ledger_no = None if i % 10 == 0 else f"MX-{i}" if i % 50 != 7 else f"MX-{i - 5}"
+        rows.append([ledger_no, code, name,
+                     None if i % 13 == 0 else ("融资", "交通", "绿化", "用工")[i % 4],
+                     f"诉求{i}", f"第{i}号诉求内容", received,
+                     ("区金融办", None, f"新单位{i % 3}", "区交巡警支队")[i % 4], status,
+                     replied, ("满意", "不满意", None)[i % 3] if status == "已回访" else None,
+                     f"1380000{i:04d}"])
+    return rows
+
+
+def _state(session) -> dict:
+    """What an import leaves, by natural keys (ids differ between two runs)."""
+    def rows(sql: str) -> list:
+        return sorted(tuple(map(str, r)) for r in session.execute(text(sql)))
+
+    skip = {"id", "created_at", "updated_at", "lead_unit_id"}
+    cols = [c.name for c in Appeal.__table__.columns if c.name not in skip]
+    cell_cols = [c.name for c in kpi_day_cell.columns if c.name != "unit_id"]
+    return {
+        "appeal": rows(f"SELECT {', '.join('a.' + c for c in cols)}, u.name FROM appeal a "
+                       "LEFT JOIN unit u ON u.id = a.lead_unit_id"),
+        "links": rows("SELECT a.code, u.name, l.role, l.active, l.assigned_at FROM appeal_unit l"
+                      " JOIN appeal a ON a.id = l.appeal_id JOIN unit u ON u.id = l.unit_id"),
+        "units": rows("SELECT name, confirmed FROM unit"),
+        "provenance": rows("SELECT r.entity, r.row_number, r.action, r.previous, a.code "
+                           "FROM import_record r LEFT JOIN appeal a ON r.entity = 'appeal' "
+                           "AND a.id = r.record_id"),
+        # a new unit's id differs between runs on PostgreSQL (sequences never roll back)
+        "kpi_cells": rows(f"SELECT {', '.join('k.' + c for c in cell_cols)}, u.name "
+                          "FROM kpi_day_cell k LEFT JOIN unit u ON u.id = k.unit_id"),
+        "kpi_streets": rows("SELECT * FROM kpi_day_street"),
+    }
+
+
+def test_the_column_wise_planner_leaves_what_the_row_planner_leaves(engine, firms, tmp_path,
+                                                                   monkeypatch):
+    """The same file planned with and without Appeals.plan_bulk: same counts, rejections,
+    warnings, appeals, links, units, provenance and KPI rollups."""
+    from etl.engine import Context, Kind
+    from etl.kinds.appeals import Appeals
+
+    path = xlsx(tmp_path / "mixed.xlsx", _mixed_ledger())
+    in_bulk = []
+    add_bulk = Context.add_bulk
+    monkeypatch.setattr(Context, "add_bulk", lambda self, table, columns, rows: (
+        in_bulk.extend(rows), add_bulk(self, table, columns, rows))[1])
+    results = []
+    for bulk in (True, False):
+        if not bulk:
+            monkeypatch.setattr(Appeals, "plan_bulk", Kind.plan_bulk)
+        with session_factory(engine)() as s:
+            report = import_file(s, path, "appeals")
+            assert kpi_facts.differences(s) == [], (bulk, kpi_facts.differences(s))
+            results.append((report.summary(), [(w.row, w.column, w.message())
+                                               for w in report.warnings], _state(s)))
+            s.rollback()
+    assert 150 < len(in_bulk) < report.inserted, "most new appeals planned column-wise"
+    assert results[0] == results[1]
+    assert report.rejected >= 5 and report.updated >= 3  # the repeated keys merge

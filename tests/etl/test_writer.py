@@ -3,11 +3,15 @@ thread (an index rebuild) reaches the caller, so nothing is committed half-way."
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
 from crm.db import session_factory
-from crm.models import Unit
+from crm.models import Enterprise, Unit
+from crm.uscc import complete
 from etl.writer import BulkWriter
 
 
@@ -42,3 +46,40 @@ def test_a_failure_on_the_writer_thread_is_raised_and_nothing_is_kept(engine):
             writer.finish()
     with session_factory(engine)() as s:
         assert s.scalar(select(func.count()).select_from(Unit)) == before
+
+
+AWKWARD = ["", 'a,"b"\nc', "x\\y\tz\r", "\\N", "NULL", " 前后空格 ", "中文，全角，", None]
+
+
+def test_awkward_values_come_back_exactly_as_written(engine):
+    """Dict rows and column blocks, through executemany (SQLite) or COPY in CSV written
+    by Arrow (PostgreSQL): '' stays '' and None stays NULL, quotes, commas, tabs,
+    newlines and backslashes survive, dates, Decimals and booleans keep their types,
+    and a block's None takes the column's default."""
+    n = len(AWKWARD)
+    codes = [complete(f"91500105MA5UX{i:03d}") for i in range(2 * n)]
+    dicts = [{"uscc": codes[i], "name": f"字典{i}", "address": v, "business_scope": v,
+              "registered_on": dt.date(2020, 1, 1 + i), "registered_capital": Decimal("12.50"),
+              "is_above_scale": bool(i % 2)} for i, v in enumerate(AWKWARD)]
+    block = {"uscc": codes[n:], "name": [f"列{i}" for i in range(n)], "address": AWKWARD,
+             "business_scope": list(reversed(AWKWARD)),
+             "registered_on": [None] * (n - 1) + [dt.date(1999, 12, 31)],
+             "is_above_scale": [None, True] * (n // 2)}
+    with session_factory(engine)() as s:
+        writer = BulkWriter(s)
+        writer.insert(Enterprise.__table__, dicts, auto_id=True, columns=[block])
+        writer.close()
+        s.commit()
+    with session_factory(engine)() as s:
+        got = {e.uscc: e for e in s.scalars(select(Enterprise).where(Enterprise.uscc.in_(codes)))}
+        for i, v in enumerate(AWKWARD):
+            one = got[codes[i]]
+            assert (one.address, one.business_scope) == (v, v)
+            assert one.registered_on == dt.date(2020, 1, 1 + i)
+            assert one.registered_capital == Decimal("12.50")
+            assert one.is_above_scale is bool(i % 2) and one.active is True
+            other = got[codes[n + i]]
+            assert (other.address, other.business_scope) == (v, AWKWARD[n - 1 - i])
+            assert other.is_above_scale is (i % 2 == 1)  # None: the default, False
+            assert other.registered_on == (dt.date(1999, 12, 31) if i == n - 1 else None)
+            assert other.registered_capital is None and other.version == 1
