@@ -350,6 +350,11 @@ class BulkWriter:
             self._execute(sql)
         self.seconds[f"{name} indexes"] = time.perf_counter() - started
 
+    def read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Rows of a query (%s placeholders), through the driver: values as it gives them."""
+        self.drain()
+        return self._execute(sql, params)
+
     def _execute(self, sql: str, params: tuple = ()) -> list:
         if self.dialect == "postgresql":
             with self.raw.cursor() as cur:

@@ -61,11 +61,11 @@ if upload is not None:
     strict = st.checkbox(tr("import.strict"), key="import_strict")
     if st.button(tr("import.run"), type="primary", key="import_run"):
         bar = st.progress(0.0, text=tr("import.running"))
-        steps = {"plan": 0.1, "write": 0.6}
 
         def progress(stage: str, done: int, total: int) -> None:
-            fraction = steps.get(stage, 0.5) + (0.4 if stage == "write" and total
-                                                and done >= total else 0.0)
+            # checking the rows fills the first 60 %, writing them the rest
+            part = done / total if total else 1.0
+            fraction = 0.6 * part if stage == "plan" else 0.6 + 0.4 * part
             bar.progress(min(fraction, 1.0), text=tr("import.running"))
 
         report = run_action(imports.import_file, data, kind, filename=upload.name,
