@@ -83,13 +83,18 @@ if report is not None:
     else:
         st.warning(tr("import.nothing_written"))
     lang = language()
+    heads = {"row": tr("import.col_row"), "column": tr("import.col_column"),
+             "value": tr("import.col_value"), "message": tr("import.col_reason")}
+
+    def issue_rows(issues) -> list[dict]:
+        return [{heads[k]: v for k, v in i.as_dict(lang).items()} for i in issues]
+
     if report.errors:
         st.subheader(tr("import.rejected_rows"))
-        st.dataframe([e.as_dict(lang) for e in report.errors], hide_index=True,
-                     key="import_errors")
+        st.dataframe(issue_rows(report.errors), hide_index=True, key="import_errors")
     if report.warnings:
         st.subheader(tr("import.warnings"))
-        st.dataframe([w.as_dict(lang) for w in report.warnings[:1000]], hide_index=True,
+        st.dataframe(issue_rows(report.warnings[:1000]), hide_index=True,
                      key="import_warnings")
     if report.errors or report.warnings:
         st.download_button(tr("import.download_errors"), imports.errors_bytes(report, lang),

@@ -351,3 +351,45 @@ def test_the_monthly_bulletin_downloads_as_a_workbook(page):
     workbook = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
     assert "企业诉求办理情况通报" in workbook.active["A1"].value
     assert workbook.active["B4"].value.endswith(("街道", "镇"))
+
+
+def test_an_admin_uploads_a_roster_and_sees_what_landed_and_what_was_refused(page, tmp_path):
+    """The import page end to end: upload, header and preview, import with the progress
+    bar, the counts, the refused row with its reason, the batch in the history."""
+    import io
+
+    from openpyxl import Workbook, load_workbook
+    from playwright.sync_api import expect
+
+    from crm.uscc import complete
+
+    good = [complete(f"91500105MA5UE{i:03d}") for i in range(3)]
+    bad = good[0][:-1] + ("0" if good[0][-1] != "0" else "1")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["浏览器测试企业名录"])
+    sheet.append(["统一社会信用代码", "企业名称", "所属镇街"])
+    for i, code in enumerate(good):
+        sheet.append([code, f"浏览器测试企业{i}有限公司", "观音桥街道"])
+    sheet.append([bad, "代码有误的企业", "观音桥街道"])
+    path = tmp_path / "浏览器名录.xlsx"
+    book.save(path)
+
+    _log_in(page, "admin")
+    page.get_by_role("link", name="数据导入").click()
+    expect(page.get_by_text("上传文件（.xlsx / .xls / .csv）")).to_be_visible()
+    page.locator('input[type="file"]').set_input_files(path)
+    expect(page.get_by_text("检查结果：共 4 行，新增 3", exact=False)).to_be_visible()
+    _settle(page)
+    page.get_by_role("button", name="导入", exact=True).click()
+    expect(page.get_by_text("共 4 行，新增 3，更新 0，不变 0，拒绝 1", exact=False)
+           .last).to_be_visible()
+    expect(page.get_by_text("被拒绝的行", exact=True)).to_be_visible()
+    _settle(page)
+    page.screenshot(path=SCREENSHOTS / "import-result.png", full_page=True)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载被拒绝的行（xlsx）").click()
+    cells = [[c for c in row if c is not None] for row in load_workbook(
+        io.BytesIO(Path(info.value.path()).read_bytes())).active.iter_rows(values_only=True)]
+    refused = [row for row in cells if bad in row]
+    assert len(refused) == 1 and any("校验码" in str(c) for c in refused[0]), cells
