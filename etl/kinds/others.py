@@ -17,6 +17,7 @@ from functools import cache
 
 from sqlalchemy import select
 
+from crm.db import today
 from crm.models import (
     Assignment,
     BankProduct,
@@ -63,6 +64,8 @@ class Visits(Kind):
                 "notes": clean.limited(20000, multiline=True)}
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        if rec["visited_on"] > today():  # as crm.services.visits refuses one in the app
+            raise RowError("visited_on", "etl.future_date")
         fid, street = find_firm(ctx, rec)
         pid = person_id(ctx, rec["cadre"], street, "cadre") if rec.get("cadre") else None
         t = self.table
@@ -97,6 +100,8 @@ class Assignments(Kind):
         fid, street = find_firm(ctx, rec)
         pid = person_id(ctx, rec["cadre"], street, "cadre")
         start, end = rec["start_date"], rec.get("end_date")
+        if start > today():  # as crm.services.assignments refuses one in the app
+            raise RowError("start_date", "etl.future_date")
         if end is not None and end < start:
             raise RowError("end_date", "etl.end_before_start")
         t = self.table

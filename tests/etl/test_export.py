@@ -29,13 +29,15 @@ from tests.etl.conftest import A, B, C, counts, errors, run_import, xlsx
 VISITS = [["企业名称", "走访干部", "走访日期", "走访方式", "走访情况"],
           ["重庆齐祥灯饰有限公司", "张干部", "2022年3月1日", "实地走访", "了解资金需求\n送政策"],
           ["中信证券重庆江北嘴营业部", "李干部", "2022.3.2", "电话", None],
-          ["中信证券重庆江北嘴营业部", "王不存在", "2022.3.3", "电话", None]]
+          ["中信证券重庆江北嘴营业部", "王不存在", "2022.3.3", "电话", None],
+          ["重庆齐祥灯饰有限公司", "张干部", "2099年1月1日", "电话", None]]
 ASSIGNMENTS = [["统一社会信用代码", "包联干部", "开始日期", "结束日期"],
                [A, "张干部", "2021-01-01", "2021-12-31"],
                [A, "李干部", "2022-01-01", None],
                [B, "张干部", "2022-01-01", None],
                [B, "李干部", "2022-02-01", None],
-               [C, "张干部", "2022-02-01", "2022-01-01"]]
+               [C, "张干部", "2022-02-01", "2022-01-01"],
+               [C, "李干部", "2099-01-01", None]]
 NEEDS = [["企业名称", "融资需求", "资金用途", "期限", "担保方式", "需求日期", "所属商会"],
          ["重庆齐祥灯饰有限公司", "100余万元", "采购原材料", "12个月", "信用", "2022-03-01",
           "大石坝街道商会"],
@@ -86,12 +88,14 @@ def world(engine, firms, people, tmp_path):
 
 
 def test_each_kind_imports_its_hand_made_file_with_the_right_rejections(engine, world):
-    assert counts(world["visits"]) == (3, 2, 0, 0, 1)
-    assert errors(world["visits"]) == [(4, "走访干部", "系统中没有名为“王不存在”的人员")]
-    assert counts(world["assignments"]) == (5, 3, 0, 0, 2)
+    assert counts(world["visits"]) == (4, 2, 0, 0, 2)
+    assert errors(world["visits"]) == [(4, "走访干部", "系统中没有名为“王不存在”的人员"),
+                                       (5, "走访日期", "日期不能晚于今天")]
+    assert counts(world["assignments"]) == (6, 3, 0, 0, 3)
     assert errors(world["assignments"]) == [
         (5, "包联干部", "该企业已有在岗包联干部“张干部”，请先填写其结束日期"),
-        (6, "结束日期", "结束日期早于开始日期")]
+        (6, "结束日期", "结束日期早于开始日期"),
+        (7, "开始日期", "日期不能晚于今天")]
     assert counts(world["financing-needs"]) == (3, 2, 0, 0, 1)
     assert errors(world["financing-needs"]) == [(4, "融资需求", "无法识别的金额")]
     assert counts(world["bank-products"]) == (3, 2, 0, 0, 1)
