@@ -604,36 +604,46 @@ def _plan(ctx: Context, kind: Kind, mapping: Mapping, table, c: Cleaned, report:
         recs = [{} for _ in rest]
     kind.prefetch(ctx, recs)
     plan, intents, order = kind.plan, ctx.intents, ctx.row_order
+    field_index, headers = mapping.fields, {}
+    pending: list[tuple[Issue, int, int]] = []  # (issue, row index, column): value to fill
 
-    def cell(j: int, fld: str | None) -> object:
-        idx = mapping.fields.get(fld) if fld else None
-        if idx is None or idx >= width:
-            return None
-        return table.columns[idx][int(c.rows[j])].as_py()
+    def issue(j: int, fld: str | None, key: str, params: dict) -> Issue:
+        """An issue `plan` raised; the cell it names is read after the loop, in bulk."""
+        if fld not in headers:
+            headers[fld] = mapping.header_of(fld) if fld else ""
+        found = Issue(numbers[j], headers[fld], None, key, params)
+        idx = field_index.get(fld) if fld else None
+        if idx is not None and idx < width:
+            pending.append((found, j, idx))
+        return found
 
     for done, (j, rec) in enumerate(zip(rest, recs, strict=True), start=1):
-        number = numbers[j]
         ctx._row_intents = row_intents = []
         ctx.warnings = []
         try:
-            plan(ctx, rec, number)
+            plan(ctx, rec, numbers[j])
         except RowError as err:
-            col = mapping.header_of(err.field) if err.field else ""
-            problems[j] = [Issue(number, col, cell(j, err.field), err.key, err.params)]
+            problems[j] = [issue(j, err.field, err.key, err.params)]
             continue
         finally:
             if progress and done % CHUNK == 0:
                 progress("plan", (n + done) // 2, n)
         intents.extend(row_intents)
-        order.append(number)
+        order.append(numbers[j])
         for fld, key, params in ctx.warnings:
-            col = mapping.header_of(fld) if fld else ""
-            notes.setdefault(j, []).append(Issue(number, col, cell(j, fld), key, params))
+            notes.setdefault(j, []).append(issue(j, fld, key, params))
     report.timings["plan"] = time.perf_counter() - mark
+    # The cells of refused rows (for the report and its download) and of the issues
+    # `plan` raised, gathered column by column.
+    wanted = sorted(set(problems).union(j for _, j, _ in pending))
+    cells = dict(zip(wanted, table.rows_at(c.rows[wanted]), strict=True))
+    for found, j, idx in pending:
+        value = cells[j][idx]
+        found.value = None if value == "" else value
     for j in sorted(problems):
         report.rejected += 1
         report.errors.extend(problems[j])
-        report.rejected_rows[numbers[j]] = table.row(int(c.rows[j]))
+        report.rejected_rows[numbers[j]] = cells[j]
     for j in sorted(notes):
         if j not in problems:
             report.warnings.extend(notes[j])

@@ -57,6 +57,15 @@ class Sheet:
         """Row i as a list, '' for an empty cell (previews, error reports)."""
         return [("" if v is None else v) for v in (col[i].as_py() for col in self.columns)]
 
+    def rows_at(self, indices) -> list[list]:
+        """The rows at these indices, as lists ('' for an empty cell), gathered column by
+        column (a report of 100,000 refused rows: 4 s cell by cell, 0.2 s so)."""
+        if not len(indices):
+            return []
+        positions = pa.array(indices, type=pa.int64())
+        cells = [col.take(positions).to_pylist() for col in self.columns]
+        return [["" if v is None else v for v in row] for row in zip(*cells, strict=True)]
+
     def rows_from(self, start: int, n: int) -> list[list]:
         """n rows from index `start`, as lists ('' for an empty cell)."""
         cells = [col.slice(start, n).to_pylist() for col in self.columns]

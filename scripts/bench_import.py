@@ -15,6 +15,7 @@ real date cells, a few bad rows) in a temp dir, then times:
                     unit lookups, natural keys, appeal + appeal_unit + import_record rows,
                     one transaction (fresh migrated SQLite file holding the firms)
   our import PG     the same into a fresh PostgreSQL database on --pg-url
+  every row refused the same file into a database with no firms: 100,000 reasons
 
 and prints the table and the two ratios the issue asks for: naive total ÷ our
 import (≥ 10×) and our import ÷ the fastest plain read measured (≤ 3×).
@@ -221,6 +222,14 @@ def main() -> None:
         results.append(("our re-import → SQLite (all unchanged)", t_again))
         print(f"re-import: unchanged {again.unchanged:,}, inserted {again.inserted}, "
               f"updated {again.updated}", file=sys.stderr)
+
+        # The ledger before the roster: every row refused (firm unknown), each reported
+        # with its row, column, cell and reason, the refused rows kept for the download.
+        t_refused, refused = our_import(fresh_sqlite(tmp, "no-firms.db"), "appeals", ledger)
+        results.append(("all refused: the ledger with no firms on file (SQLite)",
+                        t_refused))
+        print(f"refused: {refused.rejected:,} rows, {len(refused.errors):,} reasons",
+              file=sys.stderr)
 
         if not args.skip_pg:
             import psycopg

@@ -57,6 +57,12 @@ def test_a_ledger_names_firms_by_code_or_name_and_maps_words_and_dates(engine, f
         (6, "诉求类别", "未知类别“绿化”，已归入“其他”"),
         (6, "承办单位", "新单位“区城市管理局（新）”已创建，待管理员确认或合并"),
     ]
+    # the cell each issue names, as written; refused rows whole, for the download
+    assert [(e.row, e.value) for e in report.errors] == [
+        (5, "重庆齐祥灯饰有限公司"), (7, BAD), (8, "三月"), (10, "2022-03-01"), (11, "还行吧")]
+    assert [w.value for w in report.warnings] == ["绿化", "区城市管理局（新）"]
+    assert report.rejected_rows[5][:3] == ["SQ-3", B, "重庆齐祥灯饰有限公司"]
+    assert sorted(report.rejected_rows) == [5, 7, 8, 10, 11]
     with session_factory(engine)() as s:
         got = {a.code: a for a in s.scalars(select(Appeal))}
         one = got["SQ-1"]
