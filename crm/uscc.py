@@ -18,6 +18,8 @@ import random
 import re
 import unicodedata
 
+import numpy as np
+
 # No I, O, Z, S, V: they are too easily misread as 1, 0, 2, 5, U.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 # 3^(i-1) mod 31 is never 0 mod the prime 31, so changing any one character
@@ -115,6 +117,36 @@ def validate(raw: object) -> str:
                           "请核对全部 18 位", f"position 18 (check character) should be"
                           f" '{final}', not '{code[17]}'; check all 18 characters")
     return code
+
+
+_CHAR_VALUE = np.full(256, -1, dtype=np.int64)  # byte -> its value in ALPHABET, -1 if none
+_CHAR_VALUE[np.frombuffer(ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(ALPHABET))
+_BASE36 = np.full(256, -1, dtype=np.int64)      # byte -> int(ch, 36) for 0-9 and A-Z
+_BASE36[np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)] = np.arange(36)
+
+
+def valid_mask(codes: list) -> np.ndarray:
+    """Per value: is it already a stored-form valid code (so `validate` returns it
+    unchanged)? Column-wise with numpy; False for anything else, which `validate`
+    then judges one by one (and names the problem)."""
+    n = len(codes)
+    ok = np.fromiter((c.__class__ is str and len(c) == 18 and c.isascii() for c in codes),
+                     dtype=bool, count=n)
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return ok
+    grid = np.frombuffer("".join(codes[i] for i in idx).encode("ascii"),
+                         dtype=np.uint8).reshape(-1, 18)
+    values = _CHAR_VALUE[grid]
+    good = (values >= 0).all(axis=1)
+    good &= ((grid[:, 2:8] >= ord("0")) & (grid[:, 2:8] <= ord("9"))).all(axis=1)
+    org = 11 - (_BASE36[grid[:, 8:16]] * np.array(ORG_WEIGHTS)).sum(axis=1) % 11
+    org_char = np.where(org == 10, ord("X"), np.where(org == 11, ord("0"), ord("0") + org))
+    good &= grid[:, 16] == org_char
+    total = (np.where(values[:, :17] >= 0, values[:, :17], 0) * np.array(WEIGHTS)).sum(axis=1)
+    good &= values[:, 17] == (31 - total % 31) % 31
+    ok[idx] = good
+    return ok
 
 
 def is_valid(raw: object) -> bool:

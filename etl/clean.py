@@ -19,6 +19,8 @@ import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
+import numpy as np
+
 from crm import uscc as uscc_mod
 
 
@@ -156,6 +158,22 @@ def uscc(raw: object) -> str:
         return uscc_mod.validate(as_text(raw))
     except uscc_mod.InvalidUSCC as err:
         raise Bad("etl.bad_uscc", reason=err.reason, reason_en=err.reason_en) from None
+
+
+def _uscc_column(values: list) -> list:
+    """Codes already in stored form and valid pass as they are (checked column-wise);
+    the rest go through uscc() one by one."""
+    valid = uscc_mod.valid_mask(values)
+    if valid.all():
+        return list(values)
+    out = list(values)
+    rest = np.flatnonzero(~valid).tolist()
+    for i, cleaned in zip(rest, each(uscc, [values[i] for i in rest]), strict=True):
+        out[i] = cleaned
+    return out
+
+
+uscc.batch = _uscc_column
 
 
 # --- dates -------------------------------------------------------------------------------

@@ -38,3 +38,23 @@ def test_batch_equals_one_by_one(fn):
     clean_only = ["first value", "second value", "第三"]
     for values in (ODD, dates, phones, clean_only, clean_only + ["x" * 300]):
         assert results(clean.batch(fn, values)) == results(clean.each(fn, values))
+
+
+def test_uscc_column_equals_one_by_one():
+    import random
+
+    from crm.uscc import ALPHABET, complete, random_uscc, valid_mask
+
+    rng = random.Random(3)
+    good = [random_uscc(rng) for _ in range(300)]
+    bad = []
+    for code in good[:60]:
+        i = rng.randrange(18)
+        bad.append(code[:i] + rng.choice(ALPHABET.replace(code[i], "")) + code[i + 1:])
+    odd = [good[0].lower(), f" {good[1]} ", good[2][:17], good[3] + "0", "ＡＢ" + good[4][2:],
+           good[5][:4] + "I" + good[5][5:], good[6][:2] + "AB" + good[6][4:], "", None,
+           915001051234567890, complete("91500105MA5UA001"), "91500105MA5UA001X"]
+    values = good + bad + odd
+    assert results(clean.batch(clean.uscc, values)) == results(clean.each(clean.uscc, values))
+    assert valid_mask(good).all() and not valid_mask(bad).any()  # the fast path is taken
+    assert all(isinstance(v, clean.Bad) for v in clean.batch(clean.uscc, bad))
