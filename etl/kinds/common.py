@@ -143,6 +143,13 @@ def people(ctx: Context) -> dict[str, list[tuple[int, int | None]]]:
     return ctx.cache["people"]
 
 
+def person_street(ctx: Context, pid: int) -> int | None:
+    """The street of an active person (people() must have been loaded)."""
+    if "person_street" not in ctx.cache:
+        ctx.cache["person_street"] = {p: s for found in people(ctx).values() for p, s in found}
+    return ctx.cache["person_street"].get(pid)
+
+
 def person_id(ctx: Context, name: str, street_id: int | None, fld: str) -> int:
     """The cadre by name; a name two people share is settled by the firm's street."""
     found = people(ctx).get(name, [])

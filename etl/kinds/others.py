@@ -32,7 +32,7 @@ from etl import clean
 from etl.clean import Bad
 from etl.engine import Context, Kind, RowError
 from etl.headers import synonyms
-from etl.kinds.common import find_firm, person_id, street_cleaner, words
+from etl.kinds.common import find_firm, person_id, person_street, street_cleaner, words
 
 FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(100)}
 FIRM_CACHED = frozenset({"uscc", "firm_name"})
@@ -99,6 +99,9 @@ class Assignments(Kind):
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         fid, street = find_firm(ctx, rec)
         pid = person_id(ctx, rec["cadre"], street, "cadre")
+        scope = ctx.scope_street  # a liaison assigns their own street's people, as in the app
+        if scope is not None and person_street(ctx, pid) not in (None, scope):
+            raise RowError("cadre", "etl.other_street")
         start, end = rec["start_date"], rec.get("end_date")
         if start > today():  # as crm.services.assignments refuses one in the app
             raise RowError("start_date", "etl.future_date")

@@ -130,6 +130,23 @@ def test_each_kind_imports_its_hand_made_file_with_the_right_rejections(engine, 
         assert s.scalar(select(func.count()).select_from(FairParticipation)) == 2
 
 
+def test_a_liaison_assigns_only_their_own_streets_cadres(engine, firms, people, tmp_path):
+    """As crm.services.assignments refuses in the app: a firm of the liaison's street may
+    not be given a cadre of another street."""
+    from crm.services.users import actor_of, add_user
+
+    with session_factory(engine).begin() as s:
+        dsb = actor_of(add_user(s, "dsb", role="liaison", street="大石坝街道", password=None))
+        jbc = actor_of(add_user(s, "jbc", role="liaison", street="江北城街道", password=None))
+    rows = [["统一社会信用代码", "包联干部", "开始日期"], [A, "张干部", "2022-01-01"]]
+    refused = run_import(engine, "assignments", xlsx(tmp_path / "a.xlsx", rows), actor=dsb)
+    assert counts(refused) == (1, 0, 0, 0, 1)
+    assert errors(refused) == [(2, "包联干部", "不属于您所在的镇街")]
+    rows = [["统一社会信用代码", "包联干部", "开始日期"], [B, "张干部", "2022-01-01"]]
+    taken = run_import(engine, "assignments", xlsx(tmp_path / "b.xlsx", rows), actor=jbc)
+    assert counts(taken) == (1, 1, 0, 0, 0)
+
+
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 @pytest.mark.parametrize("kind", ["enterprises", "appeals", "visits", "assignments",
                                   "financing-needs", "bank-products", "job-fair"])
