@@ -139,7 +139,9 @@ def add_assignments(demo: Demo) -> None:
     demo.cadre_of_firm = {}  # position -> [(person, start day, end day or None)]
     for pos, eid in enumerate(firms.ids):
         street = firms.street[pos]
-        start = max(earliest, firms.registered[pos]) + rng.randrange(300)
+        # never after the as-of date: the app refuses an assignment starting in the future
+        start = min(max(earliest, firms.registered[pos]) + rng.randrange(300),
+                    clock.day(AS_OF))
         if firms.above[pos] or rng.random() < 0.68:
             rows.append((aid, "office_enterprise", None, demo.ref.streets[street].office_id,
                          None, eid, clock.date(start), None, "科室包企业", admin, created))
