@@ -311,9 +311,8 @@ class BulkWriter:
         given as tuples or, for PostgreSQL, as columns.
 
         The rows are sent from this thread; only the indexes a big load dropped are
-        rebuilt on the writer thread (see `submit`). Sending PostgreSQL's COPY from
-        the writer thread as well was slower: formatting the COPY text needs the GIL
-        the importer's own work holds (100,000 appeals: 15.1 s → 16.5 s).
+        rebuilt on the writer thread (see `submit`): sqlite3 holds the GIL for most of
+        an insert, so inserting from a second thread overlaps nothing.
         """
         n = len(tuples) if tuples is not None else len(columns[0]) if columns else 0
         if not n:
@@ -326,14 +325,17 @@ class BulkWriter:
         if self.dialect == "postgresql":
             if columns is None:
                 columns = [list(c) for c in zip(*tuples, strict=True)]
-            data = arrow_csv(table, names, columns)
+            # Arrow writes UTF-8: with another client encoding (a GBK database, say) the
+            # server would misread it, so psycopg encodes the rows instead.
+            data = arrow_csv(table, names, columns) \
+                if self.raw.info.encoding == "utf-8" else None
             with self.raw.cursor() as cur:
                 if data is not None:
                     with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN (FORMAT csv)') \
                             as copy:
                         for i in range(0, len(data), 1 << 20):
                             copy.write(data[i:i + (1 << 20)])
-                else:  # a value Arrow does not take as the column's type: psycopg formats it
+                else:  # another encoding, or a value Arrow does not take as its column's type
                     with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
                         for row in zip(*columns, strict=True):
                             copy.write_row(row)

@@ -83,3 +83,30 @@ def test_awkward_values_come_back_exactly_as_written(engine):
             assert other.is_above_scale is (i % 2 == 1)  # None: the default, False
             assert other.registered_on == (dt.date(1999, 12, 31) if i == n - 1 else None)
             assert other.registered_capital is None and other.version == 1
+
+
+def test_copy_under_a_gbk_client_encoding_keeps_chinese_text(pg_server):
+    """A PostgreSQL connection speaking GBK (a Chinese district's database): the rows are
+    encoded by psycopg, not sent as Arrow's UTF-8, so the text comes back as written."""
+    from crm.db import make_engine
+    from tests.conftest import _sa_url
+
+    name = pg_server.create(f"{pg_server.prefix}_gbk", template=pg_server.template)
+    engine = make_engine(_sa_url(name), no_pool=True)
+    codes = [complete(f"91500105MA5UG{i:03d}") for i in range(len(AWKWARD))]
+    try:
+        with session_factory(engine)() as s:
+            s.connection().exec_driver_sql("SET client_encoding TO 'GBK'")
+            writer = BulkWriter(s)
+            writer.insert(Enterprise.__table__, [], auto_id=True, columns=[{
+                "uscc": codes, "name": [f"重庆渝北{i}号企业" for i in range(len(codes))],
+                "address": AWKWARD}])
+            writer.close()
+            s.commit()
+        with session_factory(engine)() as s:
+            got = dict(s.execute(select(Enterprise.name, Enterprise.address)
+                                 .where(Enterprise.uscc.in_(codes))).all())
+        assert got == {f"重庆渝北{i}号企业": v for i, v in enumerate(AWKWARD)}
+    finally:
+        engine.dispose()
+        pg_server.drop(name)
