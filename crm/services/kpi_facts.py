@@ -132,11 +132,6 @@ def contributions(columns: dict[str, Sequence], sign_days: float
     return kept, keys, measures
 
 
-
-def _keys_by_table(cell_key: tuple) -> dict[str, tuple]:
-    return {"cell": cell_key, "street": cell_key[:2]}
-
-
 # --- the flush hooks ---------------------------------------------------------------------
 
 def _marker(connection) -> dict | None:
