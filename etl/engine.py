@@ -162,6 +162,10 @@ class Context:
         self.bulk_records.append((name, ids, rows))
         return ids
 
+    def bulk_count(self, table: Table) -> int:
+        """How many records `add_bulk` planned for this table."""
+        return sum(len(rows) for name, _, rows in self.bulk_records if name == table.name)
+
     def inserted_columns(self, table: Table, names: tuple[str, ...]) -> dict[str, list]:
         """Every record this import inserts into `table` (planned row by row or in bulk),
         as {column: values}; a column a record lacks is None."""
@@ -417,8 +421,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     for number in ctx.row_order:
         action = actions.get(number, "unchanged")
         setattr(report, action, getattr(report, action) + 1)
-    report.inserted += sum(len(rows) for name, _, rows in ctx.bulk_records
-                           if name == kind.table.name)
+    report.inserted += ctx.bulk_count(kind.table)
 
     if strict and report.rejected:
         dry_run = True
@@ -653,8 +656,7 @@ def _plan(ctx: Context, kind: Kind, mapping: Mapping, table, c: Cleaned, report:
 
 def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor, street_id,
            strict, progress) -> None:
-    main_rows = len(ctx.inserts.get(kind.table.name, ())) + sum(
-        len(rows) for name, _, rows in ctx.bulk_records if name == kind.table.name)
+    main_rows = len(ctx.inserts.get(kind.table.name, ())) + ctx.bulk_count(kind.table)
     # Before the first write; the side tables only with the main one (on SQLite the
     # switch is for the whole connection, and the check then reads every listed table).
     if ctx.writer.relax_foreign_keys(kind.table, main_rows):

@@ -165,15 +165,14 @@ class Appeals(Kind):
         cat_names = col("category")
         if again:  # stored appeals: those the row leaves as they are need no more
             same = self._unchanged(ctx, columns, again, keys, firm_of)
-            for j in same:
-                ctx.row_order.append(numbers[j])
-                if cat_names[j] is None:
-                    notes.setdefault(j, []).append(Issue(numbers[j], "", None, "etl.no_category"))
-            if same:
-                same = set(same)
-                rest = sorted([*rest, *(j for j in again if j not in same)])
-            else:
-                rest = sorted([*rest, *again])
+            ctx.row_order.extend(numbers[j] for j in same)
+            same_set = set(same)
+            rest = sorted([*rest, *(j for j in again if j not in same_set)])
+        else:
+            same = []
+        for j in sorted([*same, *easy]):  # as `plan` notes it
+            if cat_names[j] is None:
+                notes.setdefault(j, []).append(Issue(numbers[j], "", None, "etl.no_category"))
         if not easy:
             return rest
         # … then the new appeals, column by column.
@@ -185,9 +184,6 @@ class Appeals(Kind):
                             for f, j in zip(found, easy, strict=True)]
         out["title"] = [titles[j] or _title(descriptions[j]) for j in easy]
         out["description"] = [descriptions[j] or "" for j in easy]
-        for j in easy:
-            if cat_names[j] is None:
-                notes.setdefault(j, []).append(Issue(numbers[j], "", None, "etl.no_category"))
         cat = [cats.get(cat_names[j] or OTHER) or other for j in easy]
         out["category_id"] = [c[0] for c in cat]
         out["received_at"] = [received[j] for j in easy]
@@ -266,7 +262,10 @@ class Appeals(Kind):
         """{code: values of _COMPARED} of these stored appeals, as the driver gives them."""
         cols = ", ".join(f'"{c}"' for c in ("code", *_COMPARED))
         out: dict[str, tuple] = {}
-        if len(codes) > 5000:  # most of the table: one scan beats thousands of lookups
+        stored = len(stored_keys(ctx, self.table.c.code))
+        if len(codes) > 5000 and 4 * len(codes) > stored:
+            # a good share of the table: one scan beats thousands of lookups (a few
+            # thousand rows of a district's million appeals are still looked up)
             for row in ctx.writer.read(f'SELECT {cols} FROM "{self.table.name}"'):
                 if row[0] in codes:
                     out[row[0]] = row[1:]
