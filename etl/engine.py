@@ -406,7 +406,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
     fields = [(f, i, cleaners[f], {} if f in kind.cached else None)
               for f, i in mapping.fields.items() if f in cleaners]
     data = _data_rows(table, mapping.header_row + 1, report.header)
-    report.sample = [table.row(int(i)) for i in data[:10]]
+    report.sample = table.rows_at(data[:10])
     cleaned = Cleaned(rows=data, numbers=(data + table.first_row + 1).tolist(),
                       names=[f for f, *_ in fields], columns=[[] for _ in fields])
     for start in range(0, len(data), CHUNK):
@@ -471,11 +471,15 @@ def _data_rows(table, start: int, header: list) -> np.ndarray:
             zero_copy_only=False)
     suspect &= filled
     header_norm = [norm_header(c) for c in header]
-    for i in np.flatnonzero(suspect).tolist():
-        row = table.row(start + i)
-        if (_is_blank_row(row) or _is_footer(row)
-                or [norm_header(c) for c in row] == header_norm):
-            filled[i] = False
+    probe = next((k for k, h in enumerate(header_norm) if h), 0)  # a cell the header fills
+    suspects = np.flatnonzero(suspect)
+    for part in range(0, len(suspects), CHUNK):  # gathered column-wise, a chunk at a time
+        some = suspects[part:part + CHUNK]
+        for i, row in zip(some.tolist(), table.rows_at(some + start), strict=True):
+            if (_is_blank_row(row) or _is_footer(row)
+                    or (header_norm and norm_header(row[probe]) == header_norm[probe]
+                        and [norm_header(c) for c in row] == header_norm)):
+                filled[i] = False
     return np.flatnonzero(filled) + start
 
 

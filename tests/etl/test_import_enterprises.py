@@ -158,3 +158,21 @@ def test_a_file_without_a_recognisable_header_cannot_be_imported(engine, tmp_pat
     path = xlsx(tmp_path / "y.xlsx", [["企业名称", "地址"], ["某公司", "某路"]])
     with pytest.raises(ValidationError, match="lacks required column"):
         run_import(engine, "enterprises", path)
+
+
+def test_a_blank_first_column_a_repeated_header_and_a_footer_are_told_apart(engine,
+                                                                             tmp_path):
+    """Every row's first cell blank (an empty leading column): the data rows are kept,
+    the header repeated above a second block, a blank row and the 合计 line are not."""
+    header = [None, "单位名称", "社会信用代码", "镇街"]
+    rows = [["企业名录（A 列留空）"],  # a title in A1, so the reader keeps column A
+            header,
+            [None, "重庆齐祥灯饰有限公司", A, "大石坝"],
+            [None, None, None, None],
+            header,
+            [None, "中信证券重庆江北嘴营业部", B, "江北城"],
+            [None, "重庆江北嘴数智科技有限公司", C, "江北城"],
+            [None, "合计", "3家", None]]
+    report = run_import(engine, "enterprises", xlsx(tmp_path / "blank-a.xlsx", rows))
+    assert counts(report) == (3, 3, 0, 0, 0)  # 合计 is the first filled cell: a footer
+    assert report.header_row == 2 and report.sample[0][:3] == ["", "重庆齐祥灯饰有限公司", A]

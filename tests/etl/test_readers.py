@@ -24,7 +24,7 @@ def test_excel_rows_start_at_row_one_and_cells_are_text(tmp_path):
                     ["2022-03-01 09:30:00", "13812345678"], ["true", "12.5"]]
     assert sheet.height == 5 and sheet.first_row == 0
     assert sheet.name == "Sheet1" and sheet.sheet_names == ["Sheet1"]
-    assert sheet.row(3) == ["2022-03-01 09:30:00", "13812345678"]
+    assert sheet.rows_at([3])[0] == ["2022-03-01 09:30:00", "13812345678"]
     assert sheet.columns[1].null_count == 2  # empty cells are null, not ''
 
 
@@ -35,7 +35,7 @@ def test_what_the_reader_gives_the_cleaners_cleans_to_the_typed_value(tmp_path):
 
     path = xlsx(tmp_path / "t.xlsx", [[dt.datetime(2022, 3, 1, 9, 30, 15), 44621, True,
                                        13812345678, 20220301]])
-    row = open_table(path).row(0)
+    row = open_table(path).rows_at([0])[0]
     assert clean.moment(row[0]) == dt.datetime(2022, 3, 1, 9, 30, 15)
     assert clean.moment(row[1]) == dt.datetime(2022, 3, 1)
     assert clean.boolean(row[2]) is True
