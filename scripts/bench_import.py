@@ -11,6 +11,8 @@ real date cells, a few bad rows) in a temp dir, then times:
                     python-calamine sheet.to_python() and polars.read_excel when
                     installed (reference readers)
   our read          etl.readers.open_table: every cell of the sheet as Arrow text
+  data rows, A empty  the same sheet with column A emptied: finding its data rows when
+                    every row's first cell is blank
   our import SQLite the whole import: header detection, cleaning, validation, firm and
                     unit lookups, natural keys, appeal + appeal_unit + import_record rows,
                     one transaction (fresh migrated SQLite file holding the firms)
@@ -207,8 +209,20 @@ def main() -> None:
 
         from etl.readers import open_table
 
-        t_read, _ = timed(lambda: open_table(ledger).height)
+        t_read, sheet = timed(lambda: open_table(ledger))
         results.append(("our read: etl.readers (every cell, as Arrow text)", t_read))
+        # The same sheet with column A emptied: every data row's first cell is blank, so
+        # each is checked for a footer or a repeated header (etl.engine._data_rows).
+        import pyarrow as pa
+
+        from etl.engine import _data_rows
+
+        header = sheet.rows_at([1])[0]
+        sheet.columns[0] = pa.nulls(sheet.height, pa.string())
+        t_rows, kept = timed(lambda: _data_rows(sheet, 2, ["", *header[1:]]))
+        results.append(("finding the data rows, column A empty (every row checked)", t_rows))
+        assert len(kept) == args.rows, len(kept)
+        sheet = None  # free it before the imports
 
         sqlite_url = fresh_sqlite(tmp, "qifu.db")
         our_import(sqlite_url, "enterprises", roster)
