@@ -59,19 +59,23 @@ class Sheet:
         if not len(indices):
             return []
         positions = pa.array(indices, type=pa.int64())
-        cells = [col.take(positions).to_pylist() for col in self.columns]
-        return [["" if v is None else v for v in row] for row in zip(*cells, strict=True)]
+        return _as_rows([col.take(positions) for col in self.columns])
 
     def rows_from(self, start: int, n: int) -> list[list]:
         """n rows from index `start`, as lists ('' for an empty cell)."""
-        cells = [col.slice(start, n).to_pylist() for col in self.columns]
-        return [["" if v is None else v for v in row] for row in zip(*cells, strict=True)]
+        return _as_rows([col.slice(start, n) for col in self.columns])
 
     @property
     def rows(self) -> Iterator[list]:
         """Every row as a list, '' for an empty cell."""
         for start in range(0, self.height, 10_000):
             yield from self.rows_from(start, 10_000)
+
+
+def _as_rows(columns: list[pa.Array]) -> list[list]:
+    """Equal-length columns as row lists, '' for an empty cell."""
+    cells = [col.to_pylist() for col in columns]
+    return [["" if v is None else v for v in row] for row in zip(*cells, strict=True)]
 
 
 def detect_encoding(head: bytes) -> str:
