@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.models import Appeal
-from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
+from crm.models.kpi import HIST, kpi_day_cell, kpi_day_street, kpi_state
 from crm.services import appeals as svc
 from crm.services import kpi, kpi_facts
 from crm.services.reference import set_setting
@@ -141,6 +141,21 @@ def test_replies_after_a_month_get_exact_percentiles(session, world):
         assert (numbers["median_days_to_reply"], numbers["p90_days_to_reply"]) == (40, 50)
     assert session.execute(select(func.sum(kpi_day_street.c.d_over))).scalar() == 3
     same_from_both_sources(session)
+
+
+def test_a_reply_dated_before_receipt_is_in_no_histogram_column(session, world):
+    """Data the app refuses but an old system may hold: the flush hooks count it as the SQL
+    rebuild does (replied, in no days-to-reply column), so the two never drift."""
+    received = dt.datetime(2026, 3, 2, 9)
+    session.add(Appeal(code="BACKDATED", enterprise_id=world.firm.id,
+                       street_id=world.firm.street_id, category_id=world.traffic.id,
+                       channel="visit", title="倒填", status="replied", received_at=received,
+                       due_date=dt.date(2026, 3, 9), replied_at=received - dt.timedelta(days=2)))
+    session.commit()
+    assert kpi_facts.differences(session) == []
+    day = session.execute(select(kpi_day_street).where(
+        kpi_day_street.c.day == received.date())).mappings().one()
+    assert day["n_replied"] == 1 and sum(day[h] for h in HIST) == 0
 
 
 def test_a_new_signing_limit_rebuilds_on_the_next_read(session, data_appeals):
