@@ -679,18 +679,26 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
     try:
         kind.write(ctx)
         batch_id, sheet = batch.id, ctx.sheet
-        provenance = [(batch_id, entity, rid, sheet, row, action,
-                       None if previous is None else json.dumps(previous, ensure_ascii=False))
-                      for entity, rid, row, action, previous in ctx.records]
-        for entity, ids, rows in ctx.bulk_records:
-            provenance.extend(zip(itertools.repeat(batch_id), itertools.repeat(entity), ids,
-                                  itertools.repeat(sheet), rows, itertools.repeat("inserted"),
-                                  itertools.repeat(None)))
+        # Provenance column-wise: the row-planned records, then the column-wise blocks.
+        entities, ids, rows, actions, previous = [], [], [], [], []
+        for entity, rid, row, action, before in ctx.records:
+            entities.append(entity)
+            ids.append(rid)
+            rows.append(row)
+            actions.append(action)
+            previous.append(None if before is None else json.dumps(before, ensure_ascii=False))
+        for entity, block_ids, block_rows in ctx.bulk_records:
+            entities.extend(itertools.repeat(entity, len(block_ids)))
+            ids.extend(block_ids)
+            rows.extend(block_rows)
+            actions.extend(itertools.repeat("inserted", len(block_ids)))
+            previous.extend(itertools.repeat(None, len(block_ids)))
         kind.after_write(ctx)
         ctx.writer.insert_tuples(
             ImportRecord.__table__,
             ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous"),
-            provenance)
+            None, columns=[[batch_id] * len(ids), entities, ids, [sheet] * len(ids), rows,
+                           actions, previous])
         mark = time.perf_counter()
         ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
                                                         *kind.side_tables())]

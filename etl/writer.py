@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from crm.bulk import sqlite_insert_many
+from crm.bulk import sqlite_insert_columns
 
 BIG_CACHE_KIB = 256 * 1024  # while an import writes (SQLite allocates only what it uses)
 DEFER_AT = 5000  # rows; below this, index upkeep is cheaper than a rebuild
@@ -300,15 +300,12 @@ class BulkWriter:
                 grid[i] = [fn(values[0])] * len(values)  # one shared value (now(), None)
             else:
                 grid[i] = list(map(fn, values))
-        if self.dialect == "postgresql":
-            self.insert_tuples(table, names, None, columns=grid)
-        else:
-            self.insert_tuples(table, names, list(zip(*grid, strict=True)))
+        self.insert_tuples(table, names, None, columns=grid)
 
     def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple] | None,
                       *, columns: list[list] | None = None) -> None:
         """Insert rows already in driver form (dates as text on SQLite, JSON as text),
-        given as tuples or, for PostgreSQL, as columns.
+        given as tuples or as columns.
 
         The rows are sent from this thread; only the indexes a big load dropped are
         rebuilt on the writer thread (see `submit`): sqlite3 holds the GIL for most of
@@ -340,8 +337,9 @@ class BulkWriter:
                         for row in zip(*columns, strict=True):
                             copy.write_row(row)
         else:
-            sqlite_insert_many(self.raw, f'INSERT INTO "{table.name}" ({cols}) VALUES ',
-                               len(names), tuples)
+            if columns is None:
+                columns = list(zip(*tuples, strict=True))
+            sqlite_insert_columns(self.raw, table.name, names, columns)
         self.seconds[table.name] = self.seconds.get(table.name, 0) + time.perf_counter() - started
         if rebuild:
             self.submit(self._rebuild, table.name, rebuild)
