@@ -110,3 +110,29 @@ def test_copy_under_a_gbk_client_encoding_keeps_chinese_text(pg_server):
     finally:
         engine.dispose()
         pg_server.drop(name)
+
+
+def test_dates_and_times_turned_to_text_by_arrow_equal_the_one_by_one_form():
+    """The column-wise conversion (Arrow) gives SQLAlchemy's SQLite text exactly, and
+    leaves what it cannot take (aware times) to the one-by-one form, which also gives
+    SQLAlchemy's text."""
+    import zoneinfo
+
+    from sqlalchemy import Date, DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from etl.writer import _sqlite_date, _sqlite_datetime, adapt_column
+
+    dialect = sqlite.dialect()
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    their_date = Date().dialect_impl(dialect).bind_processor(dialect)
+
+    times = [dt.datetime(2024, 1, 2, 3, 4, 5), None, dt.datetime(2024, 1, 2, 3, 4, 5, 123),
+             dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+             dt.datetime(2026, 2, 28, 0, 0, 0, 500000)] * 40
+    assert adapt_column(_sqlite_datetime, times) == list(map(theirs, times))
+    days = [dt.date(2024, 1, 2), None, dt.date(1, 1, 1), dt.date(9999, 12, 31)] * 40
+    assert adapt_column(_sqlite_date, days) == list(map(their_date, days))
+    aware = [dt.datetime(2024, 1, 1, 8, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))] * 101
+    assert adapt_column(_sqlite_datetime, aware) == list(map(theirs, aware))
+    assert adapt_column(_sqlite_datetime, aware)[0] == "2024-01-01 08:00:00.000000"
