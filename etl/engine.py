@@ -539,8 +539,10 @@ def _clean_chunk(kind: Kind, mapping: Mapping, fields, table, start: int, out: C
             results[:len(distinct)] = done
         else:
             results[np.flatnonzero(~blank)] = done
-        flagged = [k for k, value in enumerate(results[:len(distinct)].tolist())
-                   if value.__class__ is Warned or value.__class__ is Bad]
+        kinds = list(map(type, results[:len(distinct)].tolist()))  # in C
+        seen = set(kinds)
+        flagged = [k for k, cls in enumerate(kinds) if cls is Warned or cls is Bad] \
+            if Warned in seen or Bad in seen else []
         values = results[codes]
         if flagged:
             for j in np.flatnonzero(np.isin(codes, flagged)).tolist():

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from crm.bulk import sqlite_insert_columns
+from crm.db import CHECKPOINT_AFTER
 
 BIG_CACHE_KIB = 256 * 1024  # while an import writes (SQLite allocates only what it uses)
 DEFER_AT = 5000  # rows; below this, index upkeep is cheaper than a rebuild
@@ -258,6 +259,10 @@ class BulkWriter:
                 # them to the WAL again and again (100,000 appeals: 7 s instead of 2 s).
                 self._cache_raised = self.raw.execute("PRAGMA cache_size").fetchone()[0]
                 self.raw.execute(f"PRAGMA cache_size={-BIG_CACHE_KIB}")
+                # The commit copies nothing into the database file; the connection's
+                # return to the pool starts that copy in the background (crm.db).
+                self.raw.execute("PRAGMA wal_autocheckpoint=0")
+                self.conn.connection.info[CHECKPOINT_AFTER] = True
             if not self.raw.in_transaction:
                 self.raw.execute("BEGIN")
 

@@ -136,3 +136,36 @@ def test_dates_and_times_turned_to_text_by_arrow_equal_the_one_by_one_form():
     aware = [dt.datetime(2024, 1, 1, 8, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))] * 101
     assert adapt_column(_sqlite_datetime, aware) == list(map(theirs, aware))
     assert adapt_column(_sqlite_datetime, aware)[0] == "2024-01-01 08:00:00.000000"
+
+
+def test_a_bulk_write_leaves_the_wal_checkpoint_to_a_background_thread(tmp_path, monkeypatch):
+    """The commit of a bulk write copies nothing into the database file (its WAL
+    checkpoint is off for that transaction); the connection's return to the pool turns it
+    back on and starts the copy on another thread."""
+    import os
+
+    from crm import db
+    from crm.db import Base, make_engine
+
+    path = tmp_path / "c.db"
+    engine = make_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    started = []
+    monkeypatch.setattr(db, "checkpoint_in_background", started.append)
+    try:
+        with session_factory(engine).begin() as s:
+            # A low threshold, so that a commit checkpointing would show in the file size.
+            s.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=10")
+            writer = BulkWriter(s)
+            writer.insert(Unit.__table__, _unit_rows(20000), auto_id=True)
+            writer.close()
+        assert started == [str(path)]
+        small = os.path.getsize(path)
+        with engine.connect() as c:
+            assert c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+            assert c.scalar(select(func.count()).select_from(Unit)) == 20000
+        monkeypatch.undo()
+        db.checkpoint_in_background(str(path)).join()
+        assert os.path.getsize(path) > small + 500_000  # the rows reached the file
+    finally:
+        engine.dispose()
