@@ -117,7 +117,7 @@ def contributions(columns: dict[str, Sequence], sign_days: float
         # NaT compares False: no acceptance, or no dispatch, never counts as responded
         "n_responded": accepted <= dispatched + limit,
     }
-    measures = np.zeros((n, len(MEASURES)), dtype=np.int64)
+    measures = np.zeros((n, len(MEASURES)), dtype=np.int8)  # 0/1: small to allocate
     for name in COUNTS:
         measures[:, _INDEX[name]] = flags[name]
     days = (replied_day - received).astype(np.int64)
@@ -238,7 +238,7 @@ def _counts(columns: dict[str, Sequence], signs: np.ndarray, sign_days: float) -
     if not len(signs):
         return []
     kept, keys, measures = contributions(columns, sign_days)
-    keys, measures = keys[kept], measures[kept] * signs[kept, None]
+    keys, measures = keys[kept], measures[kept] * signs[kept, None].astype(np.int8)
     if not len(keys):
         return []
     out = []
