@@ -141,9 +141,9 @@ class BulkWriter:
     def submit(self, fn: Callable, *args) -> None:
         """Run `fn(*args)` on the writer thread, after the jobs before it; only for work
         that spends its time in the database with the GIL let go: building an index
-        (one long sqlite3_step, or the PostgreSQL server's work). The importer
-        prepares the next rows, provenance and KPI counts meanwhile. Row inserts stay
-        on the calling thread: binding parameters needs the GIL, and two threads
+        (one long sqlite3_step), or a PostgreSQL COPY (the server's work). The importer
+        prepares the next rows, provenance and KPI counts meanwhile. SQLite row inserts
+        stay on the calling thread: binding parameters needs the GIL, and two threads
         taking turns at it made a 100,000-row insert 2.5× slower.
 
         Nothing else may use the connection until `drain` (every method here drains
@@ -330,35 +330,41 @@ class BulkWriter:
         """Insert rows already in driver form (dates as text on SQLite, JSON as text),
         given as tuples or as columns.
 
-        The rows are sent from this thread; only the indexes a big load dropped are
-        rebuilt on the writer thread (see `submit`): sqlite3 holds the GIL for most of
-        an insert, so inserting from a second thread overlaps nothing.
+        On SQLite the rows are sent from this thread (sqlite3 holds the GIL for most
+        of an insert, so inserting from a second thread overlaps little); PostgreSQL's
+        COPY runs on the writer thread (see `submit`), and so does the rebuild of the
+        indexes a big load dropped.
         """
         n = len(tuples) if tuples is not None else len(columns[0]) if columns else 0
         if not n:
             return
-        self.drain()
-        self._begin()
-        rebuild = self._defer_indexes(table, n)
-        started = time.perf_counter()
         cols = ", ".join(f'"{c}"' for c in names)
+        data = None
         if self.dialect == "postgresql":
             if columns is None:
                 columns = [list(c) for c in zip(*tuples, strict=True)]
             # Arrow writes UTF-8: with another client encoding (a GBK database, say) the
-            # server would misread it, so psycopg encodes the rows instead.
+            # server would misread it, so psycopg encodes the rows instead. Built before
+            # waiting for the writer thread's COPY of the previous table.
             data = arrow_csv(table, names, columns) \
                 if self.raw.info.encoding == "utf-8" else None
-            with self.raw.cursor() as cur:
-                if data is not None:
-                    with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN (FORMAT csv)') \
-                            as copy:
-                        for i in range(0, len(data), 1 << 20):
-                            copy.write(data[i:i + (1 << 20)])
-                else:  # another encoding, or a value Arrow does not take as its column's type
-                    with cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
-                        for row in zip(*columns, strict=True):
-                            copy.write_row(row)
+        self.drain()
+        self._begin()
+        rebuild = self._defer_indexes(table, n)
+        if data is not None:
+            # The server parses and stores the rows while this thread goes on (KPI
+            # counts, the next table's rows): the COPY runs on the writer thread, which
+            # mostly waits on the socket with the GIL let go.
+            self.submit(self._copy_csv, table.name, cols, data)
+            if rebuild:
+                self.submit(self._rebuild, table.name, rebuild)
+            return
+        started = time.perf_counter()
+        if self.dialect == "postgresql":
+            with self.raw.cursor() as cur, \
+                    cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+                for row in zip(*columns, strict=True):  # another encoding, or a value
+                    copy.write_row(row)                  # Arrow does not take as its type
         else:
             if columns is None:
                 columns = list(zip(*tuples, strict=True))
@@ -366,6 +372,14 @@ class BulkWriter:
         self.seconds[table.name] = self.seconds.get(table.name, 0) + time.perf_counter() - started
         if rebuild:
             self.submit(self._rebuild, table.name, rebuild)
+
+    def _copy_csv(self, name: str, cols: str, data: bytes) -> None:
+        started = time.perf_counter()
+        with self.raw.cursor() as cur, \
+                cur.copy(f'COPY "{name}" ({cols}) FROM STDIN (FORMAT csv)') as copy:
+            for i in range(0, len(data), 1 << 20):
+                copy.write(data[i:i + (1 << 20)])
+        self.seconds[name] = self.seconds.get(name, 0) + time.perf_counter() - started
 
     def _rebuild(self, name: str, statements: list[str]) -> None:
         started = time.perf_counter()

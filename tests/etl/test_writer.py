@@ -48,6 +48,31 @@ def test_a_failure_on_the_writer_thread_is_raised_and_nothing_is_kept(engine):
         assert s.scalar(select(func.count()).select_from(Unit)) == before
 
 
+
+def test_a_refused_row_stops_the_batch_and_keeps_nothing_wherever_it_was_sent(engine):
+    """A row the database refuses (a USCC already stored): on PostgreSQL the COPY runs
+    on the writer thread, and its failure reaches the caller at the next write or at
+    close; on SQLite at once. Either way the transaction keeps nothing."""
+    code = complete("91500105MA5UD001")
+    with session_factory(engine).begin() as s:
+        s.add(Enterprise(uscc=code, name="已登记"))
+    with session_factory(engine)() as s:
+        before = s.scalar(select(func.count()).select_from(Enterprise))
+    block = {"uscc": [complete(f"91500105MA5U{i:04d}") for i in range(50)] + [code],
+             "name": [f"新{i}" for i in range(51)]}
+    with pytest.raises(Exception, match="(?i)unique|duplicate"), \
+            session_factory(engine).begin() as s:
+        writer = BulkWriter(s)
+        try:
+            writer.insert(Enterprise.__table__, [], auto_id=True, columns=[block])
+            writer.insert(Unit.__table__, _unit_rows(2), auto_id=True)  # waits: raises
+            writer.close()
+        finally:
+            writer.finish()
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Enterprise)) == before
+
+
 AWKWARD = ["", 'a,"b"\nc', "x\\y\tz\r", "\\N", "NULL", " 前后空格 ", "中文，全角，", None]
 
 
