@@ -147,11 +147,23 @@ def main() -> None:
         "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--skip-naive", action="store_true", help="leave out the ~40 s naive run")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, metavar="N",
+                        help="time each reader and each import N times and keep the best "
+                             "(the machine's speed swings; the naive run is timed once)")
     parser.add_argument("--workbook", type=Path, metavar="PATH",
                         help="reuse this generated ledger if it exists (else write it there)")
     args = parser.parse_args()
     rng = random.Random(7)
     results: list[tuple[str, float]] = []
+    spread: dict[str, list[float]] = {}  # every run of a repeated measurement
+    repeat = max(1, args.repeat)
+
+    def best(label: str, runs: list[tuple[float, object]]):
+        """Keep the fastest of the runs (min, as timeit does); return its result."""
+        spread[label] = [t for t, _ in runs]
+        t, result = min(runs, key=lambda run: run[0])
+        results.append((label, t))
+        return t, result
     with tempfile.TemporaryDirectory(prefix="qifu-bench-") as tmpdir:
         tmp = Path(tmpdir)
         firms = make_firms(args.firms, rng)
@@ -180,37 +192,37 @@ def main() -> None:
         import fastexcel
 
         readers = {}
-        t_fx, frame = timed(lambda: fastexcel.read_excel(str(ledger))
-                            .load_sheet("诉求台账", header_row=1).to_arrow())
-        results.append(("fastexcel read (to_arrow)", t_fx))
+        t_fx, _ = best("fastexcel read (to_arrow)", [
+            (timed(lambda: fastexcel.read_excel(str(ledger))
+                   .load_sheet("诉求台账", header_row=1).to_arrow())[0], None)
+            for _ in range(repeat)])
         readers["fastexcel read (to_arrow)"] = t_fx
-        del frame
         try:
             from python_calamine import CalamineWorkbook
         except ImportError:  # requirements-dev.txt pins it: a reference reader only
             CalamineWorkbook = None  # noqa: N806
         if CalamineWorkbook is not None:
-            t_cal, cal_rows = timed(lambda: CalamineWorkbook.from_path(str(ledger))
-                                    .get_sheet_by_name("诉求台账").to_python())
-            results.append(("python-calamine read (to_python)", t_cal))
+            t_cal, _ = best("python-calamine read (to_python)", [
+                (timed(lambda: CalamineWorkbook.from_path(str(ledger))
+                       .get_sheet_by_name("诉求台账").to_python())[0], None)
+                for _ in range(repeat)])
             readers["python-calamine read (to_python)"] = t_cal
-            del cal_rows
         try:
             import polars
         except ImportError:
             polars = None
         if polars is not None:
-            t_pl, frame = timed(lambda: polars.read_excel(ledger, sheet_name="诉求台账",
-                                                          read_options={"header_row": 1}))
-            results.append(("polars.read_excel", t_pl))
+            t_pl, _ = best("polars.read_excel", [
+                (timed(lambda: polars.read_excel(ledger, sheet_name="诉求台账",
+                                                 read_options={"header_row": 1}))[0], None)
+                for _ in range(repeat)])
             readers["polars.read_excel"] = t_pl
-            del frame
         fastest_label, fastest = min(readers.items(), key=lambda kv: kv[1])
 
         from etl.readers import open_table
 
-        t_read, sheet = timed(lambda: open_table(ledger))
-        results.append(("our read: etl.readers (every cell, as Arrow text)", t_read))
+        _, sheet = best("our read: etl.readers (every cell, as Arrow text)",
+                        [timed(lambda: open_table(ledger)) for _ in range(repeat)])
         # The same sheet with column A emptied: every data row's first cell is blank, so
         # each is checked for a footer or a repeated header (etl.engine._data_rows).
         import pyarrow as pa
@@ -219,29 +231,32 @@ def main() -> None:
 
         header = sheet.rows_at([1])[0]
         sheet.columns[0] = pa.nulls(sheet.height, pa.string())
-        t_rows, kept = timed(lambda: _data_rows(sheet, 2, ["", *header[1:]]))
-        results.append(("finding the data rows, column A empty (every row checked)", t_rows))
+        _, kept = best("finding the data rows, column A empty (every row checked)",
+                       [timed(lambda: _data_rows(sheet, 2, ["", *header[1:]]))
+                        for _ in range(repeat)])
         assert len(kept) == args.rows, len(kept)
         sheet = None  # free it before the imports
 
-        sqlite_url = fresh_sqlite(tmp, "qifu.db")
-        our_import(sqlite_url, "enterprises", roster)
-        t_sqlite, report = our_import(sqlite_url, "appeals", ledger)
-        results.append(("our import → SQLite (clean, validate, write)", t_sqlite))
+        runs = []
+        for i in range(repeat):  # each into a fresh database holding the roster
+            sqlite_url = fresh_sqlite(tmp, f"qifu{i}.db")
+            our_import(sqlite_url, "enterprises", roster)
+            runs.append(our_import(sqlite_url, "appeals", ledger))
+        _, report = best("our import → SQLite (clean, validate, write)", runs)
         summary = {k: v for k, v in report.summary().items() if k != "errors"}
         print(f"SQLite import: {summary}", file=sys.stderr)
         phases = {}
         phases["SQLite"] = report.timings
-        t_again, again = our_import(sqlite_url, "appeals", ledger)
-        results.append(("our re-import → SQLite (all unchanged)", t_again))
+        _, again = best("our re-import → SQLite (all unchanged)",
+                        [our_import(sqlite_url, "appeals", ledger) for _ in range(repeat)])
         print(f"re-import: unchanged {again.unchanged:,}, inserted {again.inserted}, "
               f"updated {again.updated}", file=sys.stderr)
 
         # The ledger before the roster: every row refused (firm unknown), each reported
         # with its row, column, cell and reason, the refused rows kept for the download.
-        t_refused, refused = our_import(fresh_sqlite(tmp, "no-firms.db"), "appeals", ledger)
-        results.append(("all refused: the ledger with no firms on file (SQLite)",
-                        t_refused))
+        no_firms = fresh_sqlite(tmp, "no-firms.db")
+        _, refused = best("all refused: the ledger with no firms on file (SQLite)",
+                          [our_import(no_firms, "appeals", ledger) for _ in range(repeat)])
         print(f"refused: {refused.rejected:,} rows, {len(refused.errors):,} reasons",
               file=sys.stderr)
 
@@ -251,26 +266,32 @@ def main() -> None:
             from tests.conftest import _sa_url  # the test suite's URL helper
 
             admin = psycopg.connect(args.pg_url, autocommit=True)
-            name = f"qifu_bench_{uuid.uuid4().hex[:8]}"
-            admin.execute(f'CREATE DATABASE "{name}"')
+            runs = []
             try:
-                url = _sa_url(name) if args.pg_url == os.environ.get(
-                    "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test") else \
-                    "postgresql+psycopg://" + args.pg_url.split("://", 1)[1].rsplit("/", 1)[0] \
-                    + f"/{name}"
-                _prepare(url)
-                our_import(url, "enterprises", roster)
-                t_pg, pg_report = our_import(url, "appeals", ledger)
-                results.append(("our import → PostgreSQL (clean, validate, COPY)", t_pg))
-                phases["PostgreSQL"] = pg_report.timings
+                for _ in range(repeat):  # each into a fresh database holding the roster
+                    name = f"qifu_bench_{uuid.uuid4().hex[:8]}"
+                    admin.execute(f'CREATE DATABASE "{name}"')
+                    try:
+                        url = _sa_url(name) if args.pg_url == os.environ.get(
+                            "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test") \
+                            else "postgresql+psycopg://" \
+                            + args.pg_url.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
+                        _prepare(url)
+                        our_import(url, "enterprises", roster)
+                        runs.append(our_import(url, "appeals", ledger))
+                    finally:
+                        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 admin.close()
+            _, pg_report = best("our import → PostgreSQL (clean, validate, COPY)", runs)
+            phases["PostgreSQL"] = pg_report.timings
 
     width = max(len(label) for label, _ in results)
     print(f"\n{args.rows:,} rows × {len(HEADER)} columns")
     for label, seconds in results:
-        print(f"  {label:<{width}}  {seconds:7.2f} s")
+        runs = spread.get(label, [])
+        also = f"   (runs: {' '.join(f'{t:.2f}' for t in runs)})" if len(runs) > 1 else ""
+        print(f"  {label:<{width}}  {seconds:7.2f} s{also}")
     times = dict(results)
     ours = [v for k, v in times.items() if k.startswith("our import")]
     naive = times.get("naive total: read_excel + to_sql (SQLite)")
@@ -284,7 +305,9 @@ def main() -> None:
     if not ours:
         print("no import timed")
         return
-    print("\n  where the import's time goes (s; driver: = time inside the database driver):")
+    print(f"\n  best of {repeat} for each reader and import; the naive way timed once")
+    print("\n  where the import's time goes, in its best run (s; driver: = time inside "
+          "the database driver):")
     for backend, timings in phases.items():
         print(f"  {backend}: " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()
                                           if v >= 0.05))
