@@ -21,7 +21,6 @@ from decimal import Decimal
 from operator import itemgetter
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import (
     JSON,
@@ -103,7 +102,7 @@ def adapt_column(fn: Callable, values: list) -> list:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             arr = None
         if arr is not None and fn is _sqlite_datetime and arr.type == pa.timestamp("us"):
-            return pc.strftime(arr, format="%Y-%m-%d %H:%M:%S").to_pylist()  # .ffffff too
+            return arr.cast(pa.string()).to_pylist()  # "2024-01-02 08:30:00.000000"
         if arr is not None and fn is _sqlite_date and arr.type == pa.date32():
             return arr.cast(pa.string()).to_pylist()
     return list(map(fn, values))
