@@ -327,6 +327,18 @@ class Kind:
         return []
 
 
+def runs(ids: list[int], rows: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """Split records (ids, the sheet rows they came from) into runs where both go up by
+    one: (first id, first row, length) of each run."""
+    if not ids:
+        return [], [], []
+    id_arr, row_arr = np.asarray(ids, dtype=np.int64), np.asarray(rows, dtype=np.int64)
+    breaks = np.flatnonzero((np.diff(id_arr) != 1) | (np.diff(row_arr) != 1)) + 1
+    starts = np.concatenate(([0], breaks))
+    lengths = np.diff(np.concatenate((starts, [len(id_arr)])))
+    return id_arr[starts].tolist(), row_arr[starts].tolist(), lengths.tolist()
+
+
 def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
@@ -682,6 +694,8 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
         kind.write(ctx)
         batch_id, sheet = batch.id, ctx.sheet
         # Provenance column-wise: the row-planned records, then the column-wise blocks.
+        # Each column-wise block goes in as runs: one row per stretch of consecutive
+        # ids from consecutive sheet rows (ImportRecord.span).
         entities, ids, rows, actions, previous = [], [], [], [], []
         for entity, rid, row, action, before in ctx.records:
             entities.append(entity)
@@ -689,18 +703,22 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
             rows.append(row)
             actions.append(action)
             previous.append(None if before is None else json.dumps(before, ensure_ascii=False))
+        spans = [1] * len(ids)
         for entity, block_ids, block_rows in ctx.bulk_records:
-            entities.extend(itertools.repeat(entity, len(block_ids)))
-            ids.extend(block_ids)
-            rows.extend(block_rows)
-            actions.extend(itertools.repeat("inserted", len(block_ids)))
-            previous.extend(itertools.repeat(None, len(block_ids)))
+            first_ids, first_rows, lengths = runs(block_ids, block_rows)
+            entities.extend(itertools.repeat(entity, len(lengths)))
+            ids.extend(first_ids)
+            rows.extend(first_rows)
+            spans.extend(lengths)
+            actions.extend(itertools.repeat("inserted", len(lengths)))
+            previous.extend(itertools.repeat(None, len(lengths)))
         kind.after_write(ctx)
         ctx.writer.insert_tuples(
             ImportRecord.__table__,
-            ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous"),
+            ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous",
+             "span"),
             None, columns=[[batch_id] * len(ids), entities, ids, [sheet] * len(ids), rows,
-                           actions, previous])
+                           actions, previous, spans])
         mark = time.perf_counter()
         ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
                                                         *kind.side_tables())]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import Date, DateTime, Numeric, delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,36 @@ def _typed(table, column: str, value):
     return value
 
 
+class Record(NamedTuple):
+    """What one record of a batch came from (an ImportRecord run, one record of it)."""
+    batch_id: int
+    entity: str
+    record_id: int
+    sheet: str | None
+    row_number: int
+    action: str
+    previous: dict | None
+
+
+def batch_records(session: Session, batch_id: int | None = None) -> list[Record]:
+    """The records batch `batch_id` (or every batch) wrote, one each, in the order it
+    wrote them: a run of inserted records (ImportRecord.span) gives each of its ids with
+    its own row."""
+    query = select(ImportRecord.batch_id, ImportRecord.entity, ImportRecord.record_id,
+                   ImportRecord.sheet, ImportRecord.row_number, ImportRecord.action,
+                   ImportRecord.previous, ImportRecord.span).order_by(ImportRecord.id)
+    if batch_id is not None:
+        query = query.where(ImportRecord.batch_id == batch_id)
+    out: list[Record] = []
+    for batch, entity, rid, sheet, row, action, previous, span in session.execute(query):
+        if span == 1:
+            out.append(Record(batch, entity, rid, sheet, row, action, previous))
+        else:
+            out.extend(Record(batch, entity, rid + k, sheet, row + k, action, previous)
+                       for k in range(span))
+    return out
+
+
 def rollback_batch(session: Session, batch_id: int) -> dict[str, int]:
     """Undo batch `batch_id` inside the caller's transaction; returns counts per action."""
     batch = session.get(ImportBatch, batch_id)
@@ -42,10 +73,7 @@ def rollback_batch(session: Session, batch_id: int) -> dict[str, int]:
     if batch.status != "done":
         raise ValidationError(f"batch {batch_id} is {batch.status}", key="import.not_done",
                               id=batch_id)
-    records = session.execute(
-        select(ImportRecord.id, ImportRecord.entity, ImportRecord.record_id,
-               ImportRecord.action, ImportRecord.previous, ImportRecord.row_number)
-        .where(ImportRecord.batch_id == batch_id).order_by(ImportRecord.id.desc())).all()
+    records = batch_records(session, batch_id)[::-1]  # newest first
     keys = {(r.entity, r.record_id) for r in records}
     later = session.execute(
         select(ImportBatch.id).join(ImportRecord, ImportRecord.batch_id == ImportBatch.id)

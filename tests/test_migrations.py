@@ -101,3 +101,29 @@ def test_foreign_keys_are_enforced(engine):
     factory = session_factory(engine)
     with pytest.raises(IntegrityError), factory.begin() as s:
         s.add(Enterprise(uscc=complete("91500105MA000002"), name="无街道企业", street_id=99999))
+
+
+def test_downgrading_provenance_runs_gives_one_row_per_record_again(engine):
+    """0004 → 0003: a run of three inserted records becomes three rows, each with its own
+    id and sheet row; upgrading again gives every row span 1."""
+    from crm.models import ImportBatch, ImportRecord
+
+    factory = session_factory(engine)
+    with factory.begin() as s:
+        batch = ImportBatch(kind="appeals", filename="a.xlsx", status="done")
+        s.add(batch)
+        s.flush()
+        s.add_all([ImportRecord(batch_id=batch.id, entity="appeal", record_id=10, sheet="台账",
+                                row_number=5, action="inserted", span=3),
+                   ImportRecord(batch_id=batch.id, entity="appeal", record_id=20, sheet="台账",
+                                row_number=9, action="updated", previous={"title": "旧"})])
+    migrate.downgrade(engine, "0003")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT entity, record_id, sheet, row_number, action "
+                                 "FROM import_record ORDER BY record_id")).all()
+    assert [tuple(r) for r in rows] == [
+        ("appeal", 10, "台账", 5, "inserted"), ("appeal", 11, "台账", 6, "inserted"),
+        ("appeal", 12, "台账", 7, "inserted"), ("appeal", 20, "台账", 9, "updated")]
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT DISTINCT span FROM import_record")).all() == [(1,)]

@@ -37,7 +37,13 @@ class ImportBatch(Base):
 
 
 class ImportRecord(Base):
-    """Which row of which batch wrote which record (and whether it inserted or updated)."""
+    """Which row of which batch wrote which record (and whether it inserted or updated).
+
+    One row may stand for a run of inserted records: ids record_id … record_id + span - 1
+    from the sheet's rows row_number … row_number + span - 1 (a column-wise block of
+    new appeals; 100,000 of them take a few hundred rows here instead of 100,000).
+    `etl.rollback.batch_records` gives them back one record each.
+    """
 
     __tablename__ = "import_record"
     __table_args__ = (Index("ix_import_record_entity", "entity", "record_id"),)
@@ -50,6 +56,7 @@ class ImportRecord(Base):
     row_number: Mapped[int]
     action: Mapped[str] = mapped_column(choice("inserted", "updated", name="import_action"))
     previous: Mapped[dict | None] = mapped_column(JSON)  # values before an update, for rollback
+    span: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class HeaderMapping(Base):

@@ -7,11 +7,12 @@ import datetime as dt
 from sqlalchemy import func, inspect, select, text
 
 from crm.db import session_factory
-from crm.models import Appeal, AppealUnit, Unit
+from crm.models import Appeal, AppealUnit, ImportRecord, Unit
 from crm.models.kpi import kpi_day_cell
 from crm.services import kpi, kpi_facts
 from crm.services.imports import import_file
 from crm.services.users import actor_of, add_user
+from etl.rollback import batch_records, rollback_batch
 from tests.etl.conftest import BAD, A, B, C, counts, errors, run_import, xlsx
 
 LEDGER = [
@@ -161,6 +162,37 @@ def test_a_big_ledger_takes_the_bulk_paths_and_keeps_the_rollups_exact(engine, f
     assert counts(again) == (6000, 0, 0, 6000, 0)
 
 
+def test_a_column_wise_block_is_remembered_as_runs_and_each_record_keeps_its_row(
+        engine, firms, tmp_path):
+    """New appeals planned column-wise are recorded as runs of consecutive ids from
+    consecutive rows (ImportRecord.span); a refused row and a row planned one by one
+    split a run. Expanded, every appeal has its own row, and rolling the batch back
+    removes every one of them."""
+    rows = [["诉求编号", "统一社会信用代码", "诉求类别", "诉求内容", "受理时间"]]
+    for i in range(40):
+        code = "坏代码" if i == 12 else A  # row 14: refused
+        number = "RUN-5" if i == 30 else f"RUN-{i}"  # row 32 repeats row 7: row by row
+        rows.append([number, code, "融资", f"第{i}号", dt.datetime(2024, 3, 1 + i % 20, 9)])
+    report = run_import(engine, "appeals", xlsx(tmp_path / "runs.xlsx", rows))
+    assert (report.rejected, report.inserted) == (1, 38)
+    with session_factory(engine)() as s:
+        stored = s.execute(select(ImportRecord.row_number, ImportRecord.span, ImportRecord.action)
+                           .where(ImportRecord.batch_id == report.batch_id)
+                           .order_by(ImportRecord.row_number)).all()
+        assert len(stored) < 10 and max(r.span for r in stored) > 10
+        records = batch_records(s, report.batch_id)
+        by_code = dict(s.execute(select(Appeal.id, Appeal.code)).all())
+        row_of = {by_code[r.record_id]: r.row_number for r in records if r.action == "inserted"}
+        assert len(records) == 39 and len(row_of) == 38  # RUN-5: inserted, then updated
+        assert row_of == {f"RUN-{i}": i + 2 for i in range(40) if i not in (12, 30)}
+        assert sorted(r.row_number for r in records) == [i + 2 for i in range(40) if i != 12]
+    with session_factory(engine).begin() as s:
+        assert rollback_batch(s, report.batch_id)["deleted"] == 38
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(Appeal)) == 0
+        assert kpi_facts.differences(s) == []
+
+
 def test_cells_of_whitespace_only_are_blank_and_never_reach_a_cleaner(engine, firms, tmp_path):
     rows = [["诉求编号", "统一社会信用代码", "诉求类别", "诉求标题", "诉求内容", "受理时间",
              "满意度"],
@@ -206,6 +238,7 @@ def _state(session) -> dict:
 
     skip = {"id", "created_at", "updated_at", "lead_unit_id"}
     cols = [c.name for c in Appeal.__table__.columns if c.name not in skip]
+    codes = dict(session.execute(text("SELECT id, code FROM appeal")).all())
     cell_cols = [c.name for c in kpi_day_cell.columns if c.name != "unit_id"]
     return {
         "appeal": rows(f"SELECT {', '.join('a.' + c for c in cols)}, u.name FROM appeal a "
@@ -213,9 +246,11 @@ def _state(session) -> dict:
         "links": rows("SELECT a.code, u.name, l.role, l.active, l.assigned_at FROM appeal_unit l"
                       " JOIN appeal a ON a.id = l.appeal_id JOIN unit u ON u.id = l.unit_id"),
         "units": rows("SELECT name, confirmed FROM unit"),
-        "provenance": rows("SELECT r.entity, r.row_number, r.action, r.previous, a.code "
-                           "FROM import_record r LEFT JOIN appeal a ON r.entity = 'appeal' "
-                           "AND a.id = r.record_id"),
+        # one record each, whether it was written alone or in a run (ImportRecord.span)
+        "provenance": sorted(tuple(map(str, (r.entity, r.row_number, r.action, r.previous,
+                                             codes.get(r.record_id) if r.entity == "appeal"
+                                             else None)))
+                             for r in batch_records(session)),
         # a new unit's id differs between runs on PostgreSQL (sequences never roll back)
         "kpi_cells": rows(f"SELECT {', '.join('k.' + c for c in cell_cols)}, u.name "
                           "FROM kpi_day_cell k LEFT JOIN unit u ON u.id = k.unit_id"),
