@@ -10,11 +10,10 @@ Three ways in, one definition of what an appeal contributes:
 - `rebuild(session)` recomputes both tables with one INSERT … SELECT … GROUP BY
   per table (the demo loader calls it; so does the first KPI read after a
   migration or after the signing limit changes).
-- A bulk import that bypasses the ORM counts what it inserts: on SQLite from the
-  values it wrote (`counts_of_new`, the same `contributions` summed per cell,
-  added in bulk by `write_counts`); on PostgreSQL the server aggregates the stored
-  rows with the rebuild's SQL (`add_inserted_in_sql`). Its updates and rollbacks
-  use `snapshot` / `apply_changes`.
+- A bulk import that bypasses the ORM counts what it inserts from the values it
+  wrote (`counts_of_new`, the same `contributions` summed per cell) and
+  adds them in bulk (`write_counts`); its updates and rollbacks use `snapshot` /
+  `apply_changes`.
 - `differences(session)` compares the tables with a fresh recomputation: the
   tests run it after every kind of write.
 
@@ -35,8 +34,6 @@ from sqlalchemy import (
     Date,
     Integer,
     and_,
-    any_,
-    bindparam,
     case,
     cast,
     delete,
@@ -222,33 +219,6 @@ def counts_of_new(columns: dict[str, Sequence], sign_days: float) -> list[tuple]
     the appeal indexes."""
     n = len(columns["status"])
     return _counts(columns, np.ones(n, dtype=np.int64), sign_days)
-
-
-def add_inserted_in_sql(connection, ids: Sequence[int], sign_days: float) -> None:
-    """PostgreSQL's bulk path: add what these just-inserted appeals count for, worked out
-    by the server from the stored rows with the rebuild's own SQL (`_aggregate`, the
-    same `conditions`), then upserted (`n = n + excluded.n`).
-
-    100,000 appeals: the server aggregates them in a fraction of a second, where
-    sending 93,000 counted cells by COPY took ~0.7 s of CSV and transfer. Only the
-    driver connection under `connection` is used, so a bulk writer's thread may run it.
-    """
-    if not len(ids):
-        return
-    from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    where = Appeal.id == any_(bindparam("ids", type_=ARRAY(BIGINT)))
-    for name, table in TABLES.items():
-        keys = KEYS[name]
-        stmt = pg_insert(table).from_select(
-            [*keys, *MEASURES], _aggregate("postgresql", sign_days, keys, where=where))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={m: table.c[m] + getattr(stmt.excluded, m) for m in MEASURES})
-        connection.execute(stmt, {"ids": list(ids)})
-    raw = connection.connection.driver_connection
-    raw.execute("UPDATE kpi_state SET revision = revision + 1 WHERE id = 1")
 
 
 def _add(session: Session, signed: Iterable[tuple[dict, int]], sign_days: float) -> None:

@@ -372,29 +372,27 @@ class Appeals(Kind):
     def after_write(self, ctx: Context) -> None:
         inserted = ctx.inserted_columns(self.table, ("id", *kpi_facts.FIELDS))
         sign_days = ctx.cache.get("sign_days")
+        counts = None
         if inserted["id"] and sign_days is not None:
-            if ctx.dialect == "postgresql":
-                # The server counts the rows it holds, on the writer thread, while this
-                # one builds the links and provenance.
-                def write() -> None:
-                    mark = time.perf_counter()
-                    kpi_facts.add_inserted_in_sql(ctx.writer.conn, inserted["id"], sign_days)
-                    ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
-
-                ctx.writer.submit(write)
-            else:
-                mark = time.perf_counter()
-                counts = kpi_facts.counts_of_new(inserted, sign_days)
-                ctx.writer.seconds["kpi counts"] = time.perf_counter() - mark
-                ctx.writer.drain()  # the appeal indexes, built meanwhile
-                mark = time.perf_counter()
-                kpi_facts.write_counts(ctx.writer.conn, counts)
-                ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
+            mark = time.perf_counter()
+            counts = kpi_facts.counts_of_new(inserted, sign_days)
+            ctx.writer.seconds["kpi counts"] = time.perf_counter() - mark
         links = [(a, u, r) for a, u, r in zip(inserted["id"], inserted["lead_unit_id"],
                                                inserted["received_at"], strict=True) if u]
         rows = {"appeal_id": [a for a, _, _ in links], "unit_id": [u for _, u, _ in links],
                 "role": ["lead"] * len(links), "active": [True] * len(links),
                 "assigned_at": [r for _, _, r in links]}
+        if counts:
+            def write() -> None:
+                mark = time.perf_counter()
+                kpi_facts.write_counts(ctx.writer.conn, counts)
+                ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
+
+            if ctx.dialect == "postgresql":
+                ctx.writer.submit(write)  # the server's work: this thread goes on
+            else:
+                ctx.writer.drain()
+                write()
         ctx.writer.insert(AppealUnit.__table__, [], columns=[rows], auto_id=True)
 
     def side_tables(self):
