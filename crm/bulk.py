@@ -40,10 +40,10 @@ def sqlite_insert_columns(raw, table: str, names: Sequence[str],
     given column by column (values in driver form), SQLITE_ROWS_PER_STATEMENT rows per
     statement.
 
-    One row per statement costs twice as much: every execution of an INSERT
-    rebuilds the lookup tables of the table's `CHECK (c IN (…))` constraints, and
-    pays the statement reset. 50 rows per statement amortise both (appeal, 100,000
-    rows: 2.0 s → 0.9 s).
+    One row per statement costs about twice as much: every execution pays the
+    statement reset and its setup (such as the lookup tables of any `CHECK (c IN …)`,
+    which our SQLite tables no longer have: crm.db._sqlite_check); 50 rows per
+    statement amortise it (appeal, 100,000 rows: 2.0 s → 0.9 s, with those checks).
 
     A column holding one value throughout (a default, the batch's id, NULL for a
     field the file lacks) is bound once per statement, as a numbered parameter every

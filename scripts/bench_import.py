@@ -139,6 +139,11 @@ def timed(fn):
     return time.perf_counter() - started, result
 
 
+FLOOR = "floor: fastest read + cells as text into a bare SQLite table + commit"
+SQLITE = "our import → SQLite (clean, validate, write)"
+PG = "our import → PostgreSQL (clean, validate, COPY)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -148,8 +153,9 @@ def main() -> None:
     parser.add_argument("--skip-naive", action="store_true", help="leave out the ~40 s naive run")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, metavar="N",
-                        help="time each reader and each import N times and keep the best "
-                             "(the machine's speed swings; the naive run is timed once)")
+                        help="rounds: each reader and each import is timed once per round, "
+                             "in the same order, and the best run kept (the machine's speed "
+                             "swings; the naive run is timed once)")
     parser.add_argument("--workbook", type=Path, metavar="PATH",
                         help="reuse this generated ledger if it exists (else write it there)")
     args = parser.parse_args()
@@ -189,127 +195,138 @@ def main() -> None:
                         ("naive total: read_excel + to_sql (SQLite)", t_read + t_write)]
             del frame
 
-        import fastexcel
+        import sqlite3
 
-        readers = {}
-        t_fx, _ = best("fastexcel read (to_arrow)", [
-            (timed(lambda: fastexcel.read_excel(str(ledger))
-                   .load_sheet("诉求台账", header_row=1).to_arrow())[0], None)
-            for _ in range(repeat)])
-        readers["fastexcel read (to_arrow)"] = t_fx
+        import fastexcel
+        import pyarrow as pa
+
+        from crm.bulk import sqlite_insert_columns
+        from etl.engine import _data_rows
+        from etl.readers import open_table
+
+        # Every measurement below runs once per round, in this order, for --repeat
+        # rounds: the machine's slow and fast spells fall on all of them alike, and the
+        # best run of each is kept.
+        measures: list[tuple[str, object]] = []
+        readers: list[str] = []
+
+        def reader(label: str, fn) -> None:
+            readers.append(label)
+            measures.append((label, lambda _: timed(fn)))
+
+        reader("fastexcel read (to_arrow)", lambda: fastexcel.read_excel(str(ledger))
+               .load_sheet("诉求台账", header_row=1).to_arrow())
         try:
             from python_calamine import CalamineWorkbook
         except ImportError:  # requirements-dev.txt pins it: a reference reader only
             CalamineWorkbook = None  # noqa: N806
         if CalamineWorkbook is not None:
-            t_cal, _ = best("python-calamine read (to_python)", [
-                (timed(lambda: CalamineWorkbook.from_path(str(ledger))
-                       .get_sheet_by_name("诉求台账").to_python())[0], None)
-                for _ in range(repeat)])
-            readers["python-calamine read (to_python)"] = t_cal
+            reader("python-calamine read (to_python)", lambda: CalamineWorkbook.from_path(
+                str(ledger)).get_sheet_by_name("诉求台账").to_python())
         try:
             import polars
         except ImportError:
             polars = None
         if polars is not None:
-            t_pl, _ = best("polars.read_excel", [
-                (timed(lambda: polars.read_excel(ledger, sheet_name="诉求台账",
-                                                 read_options={"header_row": 1}))[0], None)
-                for _ in range(repeat)])
-            readers["polars.read_excel"] = t_pl
-        fastest_label, fastest = min(readers.items(), key=lambda kv: kv[1])
+            reader("polars.read_excel", lambda: polars.read_excel(
+                ledger, sheet_name="诉求台账", read_options={"header_row": 1}))
 
         # A floor for any import from Python into SQLite: the fastest read, the cells as
         # they come (text, no cleaning, no checks) into a bare table (no constraints, no
         # index) by the importer's own bulk insert, and the commit.
-        import sqlite3
+        def floor(i: int):
+            def run() -> None:
+                table = fastexcel.read_excel(str(ledger)).load_sheet(
+                    "诉求台账", header_row=1, dtypes="string").to_arrow()
+                con = sqlite3.connect(tmp / f"floor{i}.db", isolation_level=None)
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
+                names = [f"c{k}" for k in range(table.num_columns)]
+                con.execute(f"CREATE TABLE bare ({', '.join(names)})")
+                con.execute("BEGIN")
+                sqlite_insert_columns(con, "bare", names,
+                                      [column.to_pylist() for column in table.columns])
+                con.execute("COMMIT")
+                con.close()
+            return timed(run)
 
-        from crm.bulk import sqlite_insert_columns
+        measures.append((FLOOR, floor))
+        measures.append(("our read: etl.readers (every cell, as Arrow text)",
+                         lambda _: (timed(lambda: open_table(ledger))[0], None)))
 
-        def floor(path: Path) -> None:
-            table = fastexcel.read_excel(str(ledger)).load_sheet(
-                "诉求台账", header_row=1, dtypes="string").to_arrow()
-            con = sqlite3.connect(path, isolation_level=None)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            names = [f"c{i}" for i in range(table.num_columns)]
-            con.execute(f"CREATE TABLE bare ({', '.join(names)})")
-            con.execute("BEGIN")
-            sqlite_insert_columns(con, "bare", names,
-                                  [column.to_pylist() for column in table.columns])
-            con.execute("COMMIT")
-            con.close()
+        def data_rows(_):
+            # The sheet with column A emptied: every data row's first cell is blank, so
+            # each is checked for a footer or a repeated header (etl.engine._data_rows).
+            sheet = open_table(ledger)
+            header = sheet.rows_at([1])[0]
+            sheet.columns[0] = pa.nulls(sheet.height, pa.string())
+            t, kept = timed(lambda: _data_rows(sheet, 2, ["", *header[1:]]))
+            assert len(kept) == args.rows, len(kept)
+            return t, None
 
-        best("floor: fastest read + cells as text into a bare SQLite table + commit",
-             [(timed(lambda i=i: floor(tmp / f"floor{i}.db"))[0], None)
-              for i in range(repeat)])
+        measures.append(("finding the data rows, column A empty (every row checked)",
+                         data_rows))
 
-        from etl.readers import open_table
+        def sqlite_import(i: int):  # into a fresh database holding the roster
+            url = fresh_sqlite(tmp, f"qifu{i}.db")
+            our_import(url, "enterprises", roster)
+            t, report = our_import(url, "appeals", ledger)
+            t_again, again = our_import(url, "appeals", ledger)
+            return t, (report, (t_again, again))
 
-        _, sheet = best("our read: etl.readers (every cell, as Arrow text)",
-                        [timed(lambda: open_table(ledger)) for _ in range(repeat)])
-        # The same sheet with column A emptied: every data row's first cell is blank, so
-        # each is checked for a footer or a repeated header (etl.engine._data_rows).
-        import pyarrow as pa
+        measures.append((SQLITE, sqlite_import))
 
-        from etl.engine import _data_rows
+        def refused_import(i: int):
+            # The ledger before the roster: every row refused (firm unknown), each
+            # reported with its row, column, cell and reason, the rows kept for download.
+            return our_import(fresh_sqlite(tmp, f"no-firms{i}.db"), "appeals", ledger)
 
-        header = sheet.rows_at([1])[0]
-        sheet.columns[0] = pa.nulls(sheet.height, pa.string())
-        _, kept = best("finding the data rows, column A empty (every row checked)",
-                       [timed(lambda: _data_rows(sheet, 2, ["", *header[1:]]))
-                        for _ in range(repeat)])
-        assert len(kept) == args.rows, len(kept)
-        sheet = None  # free it before the imports
-
-        runs = []
-        for i in range(repeat):  # each into a fresh database holding the roster
-            sqlite_url = fresh_sqlite(tmp, f"qifu{i}.db")
-            our_import(sqlite_url, "enterprises", roster)
-            runs.append(our_import(sqlite_url, "appeals", ledger))
-        _, report = best("our import → SQLite (clean, validate, write)", runs)
-        summary = {k: v for k, v in report.summary().items() if k != "errors"}
-        print(f"SQLite import: {summary}", file=sys.stderr)
-        phases = {}
-        phases["SQLite"] = report.timings
-        _, again = best("our re-import → SQLite (all unchanged)",
-                        [our_import(sqlite_url, "appeals", ledger) for _ in range(repeat)])
-        print(f"re-import: unchanged {again.unchanged:,}, inserted {again.inserted}, "
-              f"updated {again.updated}", file=sys.stderr)
-
-        # The ledger before the roster: every row refused (firm unknown), each reported
-        # with its row, column, cell and reason, the refused rows kept for the download.
-        no_firms = fresh_sqlite(tmp, "no-firms.db")
-        _, refused = best("all refused: the ledger with no firms on file (SQLite)",
-                          [our_import(no_firms, "appeals", ledger) for _ in range(repeat)])
-        print(f"refused: {refused.rejected:,} rows, {len(refused.errors):,} reasons",
-              file=sys.stderr)
-
+        measures.append(("all refused: the ledger with no firms on file (SQLite)",
+                         refused_import))
         if not args.skip_pg:
             import psycopg
 
             from tests.conftest import _sa_url  # the test suite's URL helper
 
-            admin = psycopg.connect(args.pg_url, autocommit=True)
-            runs = []
-            try:
-                for _ in range(repeat):  # each into a fresh database holding the roster
-                    name = f"qifu_bench_{uuid.uuid4().hex[:8]}"
-                    admin.execute(f'CREATE DATABASE "{name}"')
-                    try:
-                        url = _sa_url(name) if args.pg_url == os.environ.get(
-                            "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test") \
-                            else "postgresql+psycopg://" \
-                            + args.pg_url.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
-                        _prepare(url)
-                        our_import(url, "enterprises", roster)
-                        runs.append(our_import(url, "appeals", ledger))
-                    finally:
-                        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                admin.close()
-            _, pg_report = best("our import → PostgreSQL (clean, validate, COPY)", runs)
-            phases["PostgreSQL"] = pg_report.timings
+            def pg_import(_):  # into a fresh database holding the roster
+                admin = psycopg.connect(args.pg_url, autocommit=True)
+                name = f"qifu_bench_{uuid.uuid4().hex[:8]}"
+                admin.execute(f'CREATE DATABASE "{name}"')
+                try:
+                    url = _sa_url(name) if args.pg_url == os.environ.get(
+                        "CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test") \
+                        else "postgresql+psycopg://" \
+                        + args.pg_url.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
+                    _prepare(url)
+                    our_import(url, "enterprises", roster)
+                    return our_import(url, "appeals", ledger)
+                finally:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    admin.close()
+
+            measures.append((PG, pg_import))
+
+        rounds: dict[str, list] = {label: [] for label, _ in measures}
+        for i in range(repeat):
+            for label, fn in measures:
+                rounds[label].append(fn(i))
+            print(f"round {i + 1} of {repeat} done", file=sys.stderr)
+        best_of = {label: best(label, runs) for label, runs in rounds.items()}
+        fastest_label = min(readers, key=lambda label: best_of[label][0])
+        fastest = best_of[fastest_label][0]
+        report, _ = best_of[SQLITE][1]
+        _, again = best("our re-import → SQLite (all unchanged)",
+                        [result[1] for _, result in rounds[SQLITE]])
+        summary = {k: v for k, v in report.summary().items() if k != "errors"}
+        print(f"SQLite import: {summary}", file=sys.stderr)
+        print(f"re-import: unchanged {again.unchanged:,}, inserted {again.inserted}, "
+              f"updated {again.updated}", file=sys.stderr)
+        refused = best_of["all refused: the ledger with no firms on file (SQLite)"][1]
+        print(f"refused: {refused.rejected:,} rows, {len(refused.errors):,} reasons",
+              file=sys.stderr)
+        phases = {"SQLite": report.timings}
+        if PG in best_of:
+            phases["PostgreSQL"] = best_of[PG][1].timings
 
     width = max(len(label) for label, _ in results)
     print(f"\n{args.rows:,} rows × {len(HEADER)} columns")
@@ -327,14 +344,15 @@ def main() -> None:
                 print(f"  naive total ÷ {k.split(' (')[0]}: {naive / v:5.1f}×  (needs ≥ 10×)")
             print(f"  {k.split(' (')[0]} ÷ fastest plain read: {v / fastest:5.2f}×  "
                   "(needs ≤ 3×)")
-    floor_t = times.get("floor: fastest read + cells as text into a bare SQLite table + commit")
+    floor_t = times.get(FLOOR)
     if floor_t:
         print(f"  floor ÷ fastest plain read: {floor_t / fastest:5.2f}×  (what is left of the 3× "
               "for cleaning, checks, indexes, KPI and provenance)")
     if not ours:
         print("no import timed")
         return
-    print(f"\n  best of {repeat} for each reader and import; the naive way timed once")
+    print(f"\n  best of {repeat} rounds (each round times every reader and import once, in "
+          "turn); the naive way timed once")
     print("\n  where the import's time goes, in its best run (s; driver: = time inside "
           "the database driver):")
     for backend, timings in phases.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -127,3 +129,56 @@ def test_downgrading_provenance_runs_gives_one_row_per_record_again(engine):
     migrate.upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT DISTINCT span FROM import_record")).all() == [(1,)]
+
+
+def _check_clauses(engine) -> list[str]:
+    import re
+
+    with engine.connect() as conn:
+        sqls = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                    "AND sql IS NOT NULL").scalars().all()
+    return [c for sql in sqls for c in re.findall(r"CHECK \(.*?\)(?:, |\n|$)", sql)]
+
+
+def _bad_status_refused(engine) -> None:
+    with pytest.raises(IntegrityError, match="CHECK"), engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE appeal SET status = 'lost'")
+
+
+def test_sqlite_enum_checks_are_comparisons_and_old_databases_are_rewritten(tmp_path):
+    """SQLite: every enum CHECK is written as comparisons (no IN list, which SQLite
+    searches as a lookup table per row written). 0005's downgrade puts IN lists back and
+    its upgrade rewrites them in place: rows kept, the rules still refuse a bad value."""
+    from crm.models import Appeal, Category, Enterprise
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'checks.db'}")
+    try:
+        migrate.upgrade(engine)
+        checks = _check_clauses(engine)
+        assert len(checks) > 20 and not [c for c in checks if " IN (" in c]
+        assert any("status = 'received' OR status = 'dispatched'" in c for c in checks)
+        with session_factory(engine).begin() as s:
+            firm = Enterprise(uscc=complete("91500105MA5UC001"), name="检查")
+            category = Category(name="检查类别", limit_days=5)
+            s.add_all([firm, category])
+            s.flush()
+            s.add(Appeal(code="CK-1", enterprise_id=firm.id, category_id=category.id,
+                         channel="phone", status="received",
+                         title="t", description="d", received_at=dt.datetime(2024, 1, 2),
+                         due_date=dt.date(2024, 1, 9)))
+        _bad_status_refused(engine)
+
+        migrate.downgrade(engine, "0004")
+        old = _check_clauses(engine)
+        assert len(old) == len(checks) and any(
+            "status IN ('received', 'dispatched'" in c for c in old)
+        _bad_status_refused(engine)
+        migrate.upgrade(engine)
+        assert _check_clauses(engine) == checks
+        _bad_status_refused(engine)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT code, status FROM appeal").all() == [
+                ("CK-1", "received")]
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    finally:
+        engine.dispose()
