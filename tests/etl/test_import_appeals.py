@@ -160,6 +160,17 @@ def test_a_big_ledger_takes_the_bulk_paths_and_keeps_the_rollups_exact(engine, f
         assert "ix_appeal_status_due" in index_names  # rebuilt after the load
     again = run_import(engine, "appeals", path)
     assert counts(again) == (6000, 0, 0, 6000, 0)
+    # More appeals on the same days, streets, units and categories, but no reply dates:
+    # the cells exist, and the measures these leave at 0 (the reply histogram) must
+    # keep what the first ledger put there.
+    more = [[c for k, c in enumerate(row) if k not in (7, 8)] for row in rows]
+    more[1:] = [[f"MORE-{i}", *row[1:]] for i, row in enumerate(more[1:])]
+    more[1:] = [[*row[:6], "已受理"] for row in more[1:]]
+    third = run_import(engine, "appeals", xlsx(tmp_path / "more.xlsx", more))
+    assert counts(third) == (6000, 6000, 0, 0, 0)
+    with session_factory(engine)() as s:
+        assert kpi_facts.differences(s) == []
+        assert s.scalar(select(func.sum(kpi_day_cell.c.d00 + kpi_day_cell.c.d01))) > 0
 
 
 def test_a_column_wise_block_is_remembered_as_runs_and_each_record_keeps_its_row(
