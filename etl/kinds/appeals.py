@@ -23,11 +23,13 @@ from etl import clean
 from etl.clean import Warned
 from etl.engine import MISSING, Context, Issue, Kind, RowError
 from etl.kinds.common import (
+    SCAN_AT,
     categories,
     find_firm,
     firms,
     stored_keys,
     street_cleaner,
+    table_rows,
     unit_id,
     units,
     words,
@@ -149,7 +151,7 @@ class Appeals(Kind):
                 code = derived_code(firm, received[j], titles[j] or "", descriptions[j] or "")
             keys[j] = code
         count = Counter(keys.values())
-        stored = stored_keys(ctx, self.table.c.code)
+        stored = stored_keys(ctx, self.table.c.code, keys.values())
         known_units = units(ctx)
         lead_names = col("lead_unit")
         easy, again, rest = [], [], []
@@ -262,8 +264,7 @@ class Appeals(Kind):
         """{code: values of _COMPARED} of these stored appeals, as the driver gives them."""
         cols = ", ".join(f'"{c}"' for c in ("code", *_COMPARED))
         out: dict[str, tuple] = {}
-        stored = len(stored_keys(ctx, self.table.c.code))
-        if len(codes) > 5000 and 4 * len(codes) > stored:
+        if len(codes) > SCAN_AT and 4 * len(codes) > table_rows(ctx, self.table):
             # a good share of the table: one scan beats thousands of lookups (a few
             # thousand rows of a district's million appeals are still looked up)
             for row in ctx.writer.read(f'SELECT {cols} FROM "{self.table.name}"'):
@@ -292,8 +293,9 @@ class Appeals(Kind):
         self._setup(ctx)
         keyed = [r["code"] for r in recs if r.get("code")]
         derived = [self._derived(r) for r in recs if not r.get("code")]
-        stored = stored_keys(ctx, self.table.c.code)
-        self._load(ctx, [k for k in keyed + [d for d in derived if d] if k in stored])
+        candidates = keyed + [d for d in derived if d]
+        stored = stored_keys(ctx, self.table.c.code, candidates)
+        self._load(ctx, [k for k in candidates if k in stored])
 
     @staticmethod
     def _derived(rec: dict) -> str | None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.models import Category, Enterprise, Person, Street, Unit
 from crm.services.lookup import street_key
@@ -61,13 +61,43 @@ def street_from_address(ctx: Context, address: str | None) -> int | None:
     return s["spoken"][m.group(0)] if m else None
 
 
-def stored_keys(ctx: Context, column) -> set:
-    """Every value of a unique column, loaded once, so rows are fetched only for keys that
-    exist: a first import of 100,000 rows then costs no lookups at all."""
-    name = f"keys:{column.table.name}.{column.name}"
+SCAN_AT = 5000  # keys; fewer are looked up, however big the table
+
+
+def table_rows(ctx: Context, table) -> int:
+    """How many rows `table` holds, counted once per import (a million appeals: tens of
+    milliseconds; the largest id would overstate PostgreSQL's, whose sequence is taken
+    in blocks)."""
+    name = f"rows:{table.name}"
     if name not in ctx.cache:
-        ctx.cache[name] = set(ctx.session.execute(select(column)).scalars())
+        ctx.cache[name] = ctx.session.execute(
+            select(func.count()).select_from(table)).scalar() or 0
     return ctx.cache[name]
+
+
+def stored_keys(ctx: Context, column, candidates) -> set:
+    """Which of `candidates` a unique column already holds, so rows are fetched only for
+    keys that exist (a first import of 100,000 rows then costs no row lookups).
+
+    A file naming many keys, a good share of the table, reads the whole column once;
+    a small file against a big table (a street's 30 rows, a district's million
+    appeals) looks its keys up, 900 at a time. Answers are remembered for the import.
+    """
+    state = ctx.cache.setdefault(f"keys:{column.table.name}.{column.name}",
+                                 {"all": None, "checked": set(), "found": set()})
+    wanted = {c for c in candidates if c is not None}
+    if state["all"] is None:
+        todo = wanted - state["checked"]
+        if len(todo) > SCAN_AT and 4 * len(todo) > table_rows(ctx, column.table):
+            state["all"] = set(ctx.session.execute(select(column)).scalars())
+        else:
+            ordered = sorted(todo)
+            for i in range(0, len(ordered), 900):
+                state["found"].update(ctx.session.execute(
+                    select(column).where(column.in_(ordered[i:i + 900]))).scalars())
+            state["checked"] |= todo
+    known = state["all"] if state["all"] is not None else state["found"]
+    return wanted & known
 
 
 def firms(ctx: Context) -> tuple[dict, dict]:

@@ -42,7 +42,7 @@ class Enterprises(Kind):
                 "contact_phone": clean.phone}
 
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
-        stored = stored_keys(ctx, self.table.c.uscc)
+        stored = stored_keys(ctx, self.table.c.uscc, [r["uscc"] for r in recs])
         codes = [r["uscc"] for r in recs if r["uscc"] in stored]
         names = [r["name"] for r in recs]
         t = self.table
@@ -52,7 +52,7 @@ class Enterprises(Kind):
             for row in ctx.session.execute(select(t.c.id, t.c.version, *[t.c[c] for c in COLUMNS])
                                            .where(t.c.uscc.in_(part))).mappings():
                 existing[row["uscc"]] = (row["id"], {c: row[c] for c in ("version", *COLUMNS)})
-        stored_names = stored_keys(ctx, self.table.c.name)
+        stored_names = stored_keys(ctx, self.table.c.name, names)
         names = [n for n in names if n in stored_names]
         for part in _parts(names):
             for name, code in ctx.session.execute(select(t.c.name, t.c.uscc)

@@ -204,6 +204,45 @@ def test_a_column_wise_block_is_remembered_as_runs_and_each_record_keeps_its_row
         assert kpi_facts.differences(s) == []
 
 
+def test_a_small_file_looks_its_keys_up_and_a_big_one_reads_the_column_once(
+        engine, firms, tmp_path, monkeypatch):
+    """Which keys are stored: a file naming few keys against a bigger table asks for
+    those keys only (a street's rows against a district's million appeals); one naming
+    a good share of the table reads the whole code column once. Same answers."""
+    from sqlalchemy import event
+
+    from etl.kinds import appeals as appeals_kind
+    from etl.kinds import common
+
+    monkeypatch.setattr(common, "SCAN_AT", 10)
+    monkeypatch.setattr(appeals_kind, "SCAN_AT", 10)
+    header = ["诉求编号", "统一社会信用代码", "诉求类别", "诉求内容", "受理时间"]
+    ledger = [header] + [[f"KEY-{i}", A, "融资", f"第{i}号", dt.datetime(2024, 4, 1 + i % 20, 9)]
+                         for i in range(60)]
+    assert counts(run_import(engine, "appeals", xlsx(tmp_path / "all.xlsx", ledger))) == \
+        (60, 60, 0, 0, 0)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        few = [header, ["KEY-3", A, "融资", "第3号，已改", dt.datetime(2024, 4, 4, 9)],
+               ["KEY-NEW", A, "融资", "新的", dt.datetime(2024, 4, 2, 9)]]
+        assert counts(run_import(engine, "appeals", xlsx(tmp_path / "few.xlsx", few))) == \
+            (2, 1, 1, 0, 0)
+        scans = [q for q in statements if q.startswith("select appeal.code") and "where" not in q]
+        assert scans == [] and any(q.startswith("select appeal.code") for q in statements)
+        statements.clear()
+        assert counts(run_import(engine, "appeals", xlsx(tmp_path / "all.xlsx", ledger))) == \
+            (60, 0, 1, 59, 0)  # KEY-3 back to its first text
+        assert [q for q in statements if q.startswith("select appeal.code")
+                and "where" not in q]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
 def test_cells_of_whitespace_only_are_blank_and_never_reach_a_cleaner(engine, firms, tmp_path):
     rows = [["诉求编号", "统一社会信用代码", "诉求类别", "诉求标题", "诉求内容", "受理时间",
              "满意度"],
