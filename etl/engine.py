@@ -130,6 +130,17 @@ class Context:
         self.cache: dict = {}                            # kind-specific lookups
         self.bulk: dict[str, list[dict[str, list]]] = {}  # table -> column-wise new records
         self.bulk_records: list[tuple[str, list[int], list[int]]] = []  # (table, ids, rows)
+        # notes the column-wise planner raised as `plan` would: (row index, field, key,
+        # params), reported like the row planner's (the cell value read from the sheet)
+        self.bulk_warnings: list[tuple[int, str | None, str, dict]] = []
+
+    def plan_as_row(self, row: int, fn: Callable, *args) -> object:
+        """Run a row planner's helper (`unit_id`, say) for the column-wise planner: what it
+        adds is kept as that row's, and its notes are reported on the row's index."""
+        self._row_intents, self.warnings = [], []
+        result = fn(self, *args)
+        self.intents.extend(self._row_intents)
+        return result
 
     @property
     def scope_street(self) -> int | None:
@@ -638,6 +649,8 @@ def _plan(ctx: Context, kind: Kind, mapping: Mapping, table, c: Cleaned, report:
             pending.append((found, j, idx))
         return found
 
+    for j, fld, key, params in ctx.bulk_warnings:
+        notes.setdefault(j, []).append(issue(j, fld, key, params))
     for done, (j, rec) in enumerate(zip(rest, recs, strict=True), start=1):
         ctx._row_intents = row_intents = []
         ctx.warnings = []

@@ -155,13 +155,34 @@ class Appeals(Kind):
         known_units = units(ctx)
         lead_names = col("lead_unit")
         easy, again, rest = [], [], []
+        first_naming: dict[str, int] = {}  # a unit the system does not know: its first row
+        waiting: dict[str, list[int]] = {}  # its new rows that need nothing else
         for j in rows:
             lead = lead_names[j]
-            if (firm_of[j] is None or count[keys[j]] > 1 or (lead and lead not in known_units)
+            unknown = bool(lead) and lead not in known_units
+            if unknown:
+                first_naming.setdefault(lead, j)
+            if (firm_of[j] is None or count[keys[j]] > 1
                     or (replied[j] is not None and replied[j] < received[j])):
                 rest.append(j)
+            elif unknown:
+                (rest if keys[j] in stored else waiting.setdefault(lead, [])).append(j)
             else:
                 (again if keys[j] in stored else easy).append(j)
+        # A new unit is created (unconfirmed, with a note) by the first row naming it, as
+        # `plan` does; when that row is one of these, it and the unit's other new rows go
+        # column-wise too. Otherwise all of them wait for the row planner.
+        created = []
+        for lead, js in waiting.items():
+            if js[0] == first_naming[lead] and len(lead) <= 60:
+                ctx.plan_as_row(numbers[js[0]], unit_id, lead, numbers[js[0]], "lead_unit")
+                created.extend((js[0], fld, key, params) for fld, key, params in ctx.warnings)
+                easy.extend(js)
+            else:
+                rest.extend(js)
+        if waiting:
+            easy.sort()
+            rest.sort()
         cats = categories(ctx)
         other = cats[OTHER]
         cat_names = col("category")
@@ -175,6 +196,7 @@ class Appeals(Kind):
         for j in sorted([*same, *easy]):  # as `plan` notes it
             if cat_names[j] is None:
                 notes.setdefault(j, []).append(Issue(numbers[j], "", None, "etl.no_category"))
+        ctx.bulk_warnings.extend(created)  # after that note, as `plan` warns
         if not easy:
             return rest
         # … then the new appeals, column by column.
