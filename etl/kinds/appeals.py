@@ -401,23 +401,19 @@ class Appeals(Kind):
             mark = time.perf_counter()
             counts = kpi_facts.counts_of_new(inserted, sign_days)
             ctx.writer.seconds["kpi counts"] = time.perf_counter() - mark
+        # The lead-unit links are built (and turned into driver values) while the appeal
+        # indexes may still be rebuilding; their insert waits for that, then the counts.
         links = [(a, u, r) for a, u, r in zip(inserted["id"], inserted["lead_unit_id"],
                                                inserted["received_at"], strict=True) if u]
         rows = {"appeal_id": [a for a, _, _ in links], "unit_id": [u for _, u, _ in links],
                 "role": ["lead"] * len(links), "active": [True] * len(links),
                 "assigned_at": [r for _, _, r in links]}
-        if counts:
-            def write() -> None:
-                mark = time.perf_counter()
-                kpi_facts.write_counts(ctx.writer.conn, counts)
-                ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
-
-            if ctx.dialect == "postgresql":
-                ctx.writer.submit(write)  # the server's work: this thread goes on
-            else:
-                ctx.writer.drain()
-                write()
         ctx.writer.insert(AppealUnit.__table__, [], columns=[rows], auto_id=True)
+        if counts:
+            ctx.writer.drain()
+            mark = time.perf_counter()
+            kpi_facts.write_counts(ctx.writer.conn, counts)
+            ctx.writer.seconds["kpi rollups"] = time.perf_counter() - mark
 
     def side_tables(self):
         return [AppealUnit.__table__]
