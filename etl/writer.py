@@ -199,10 +199,14 @@ class BulkWriter:
         size = 5000
         while True:
             self.drain()
-            # The sequence named once: pg_get_serial_sequence per row cost 1.3 s per 100,000.
-            yield from self.conn.execute(
-                text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
-                {"seq": sequence, "n": size}).scalars().all()
+            # The sequence named once (pg_get_serial_sequence per row cost 1.3 s per
+            # 100,000), the block as one sorted array through the driver (half the time
+            # of a row per id through SQLAlchemy's result).
+            with self.raw.cursor() as cur:
+                cur.execute("SELECT array_agg(id ORDER BY id) FROM (SELECT nextval("
+                            "CAST(%s AS regclass)) AS id FROM generate_series(1, %s)) AS ids",
+                            (sequence, size))
+                yield from cur.fetchone()[0]
             size = min(size * 2, 80_000)  # a big file: fewer round trips
 
     # --- a big load: foreign keys checked once at the end, not row by row ------------------
