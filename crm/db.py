@@ -80,10 +80,11 @@ def _sqlite_checkin(dbapi_conn, record) -> None:
 # (100,000 appeals: 0.2 s of a 0.35 s commit) before returning: the writer marks its
 # connection with this key and defers that copy to a thread (readers read the WAL meanwhile).
 CHECKPOINT_AFTER = "qifu_checkpoint_after"
-_checkpoints: list[threading.Thread] = []
 
 
 def checkpoint_in_background(path: str) -> threading.Thread:
+    """A PASSIVE checkpoint of the database at `path`, on its own connection and thread
+    (not a daemon: a process about to exit finishes it first)."""
     def run() -> None:
         try:  # mode=rw: a database removed meanwhile is not created again
             con = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30)
@@ -95,15 +96,8 @@ def checkpoint_in_background(path: str) -> threading.Thread:
             pass  # the next commit's own checkpoint (or the last close) does it
 
     thread = threading.Thread(target=run, name="qifu-wal-checkpoint")
-    _checkpoints[:] = [t for t in _checkpoints if t.is_alive()] + [thread]
     thread.start()
     return thread
-
-
-def wait_for_checkpoints(timeout: float | None = None) -> None:
-    """Join the background checkpoints (tests; a CLI about to exit need not)."""
-    for thread in list(_checkpoints):
-        thread.join(timeout)
 
 
 def _in_list(expr) -> tuple | None:

@@ -134,12 +134,14 @@ class Context:
         # params), reported like the row planner's (the cell value read from the sheet)
         self.bulk_warnings: list[tuple[int, str | None, str, dict]] = []
 
-    def plan_as_row(self, row: int, fn: Callable, *args) -> object:
-        """Run a row planner's helper (`unit_id`, say) for the column-wise planner: what it
-        adds is kept as that row's, and its notes are reported on the row's index."""
+    def plan_as_row(self, j: int, fn: Callable, *args) -> object:
+        """Run a row planner's helper (`unit_id`, say) for the column-wise planner, for the
+        row at index `j`: what it adds is kept, and its notes are reported on that row
+        after the planner's own (the engine adds them once `plan_bulk` returns)."""
         self._row_intents, self.warnings = [], []
         result = fn(self, *args)
         self.intents.extend(self._row_intents)
+        self.bulk_warnings.extend((j, fld, key, params) for fld, key, params in self.warnings)
         return result
 
     @property

@@ -172,11 +172,9 @@ class Appeals(Kind):
         # A new unit is created (unconfirmed, with a note) by the first row naming it, as
         # `plan` does; when that row is one of these, it and the unit's other new rows go
         # column-wise too. Otherwise all of them wait for the row planner.
-        created = []
         for lead, js in waiting.items():
             if js[0] == first_naming[lead] and len(lead) <= 60:
-                ctx.plan_as_row(numbers[js[0]], unit_id, lead, numbers[js[0]], "lead_unit")
-                created.extend((js[0], fld, key, params) for fld, key, params in ctx.warnings)
+                ctx.plan_as_row(js[0], unit_id, lead, numbers[js[0]], "lead_unit")
                 easy.extend(js)
             else:
                 rest.extend(js)
@@ -196,7 +194,6 @@ class Appeals(Kind):
         for j in sorted([*same, *easy]):  # as `plan` notes it
             if cat_names[j] is None:
                 notes.setdefault(j, []).append(Issue(numbers[j], "", None, "etl.no_category"))
-        ctx.bulk_warnings.extend(created)  # after that note, as `plan` warns
         if not easy:
             return rest
         # … then the new appeals, column by column.
