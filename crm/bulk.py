@@ -54,7 +54,7 @@ def sqlite_insert_columns(raw, table: str, names: Sequence[str],
     if not n:
         return
     same = [i for i, values in enumerate(columns) if n > 1 and constant(values)]
-    vary = [i for i in range(len(columns)) if i not in set(same)]
+    vary = [i for i in range(len(columns)) if i not in same]
     if not vary:  # every column repeats: keep one of them per row
         same, vary = same[1:], same[:1]
     order = [*(names[i] for i in vary), *(names[i] for i in same)]

@@ -728,12 +728,12 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
             actions.extend(itertools.repeat("inserted", len(lengths)))
             previous.extend(itertools.repeat(None, len(lengths)))
         kind.after_write(ctx)
-        ctx.writer.insert_tuples(
+        ctx.writer.insert_columns(
             ImportRecord.__table__,
             ("batch_id", "entity", "record_id", "sheet", "row_number", "action", "previous",
              "span"),
-            None, columns=[[batch_id] * len(ids), entities, ids, [sheet] * len(ids), rows,
-                           actions, previous, spans])
+            [[batch_id] * len(ids), entities, ids, [sheet] * len(ids), rows, actions,
+             previous, spans])
         mark = time.perf_counter()
         ctx.writer.check_foreign_keys([t.name for t in (*kind.tables_in_order(),
                                                         *kind.side_tables())]

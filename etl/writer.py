@@ -302,9 +302,6 @@ class BulkWriter:
         base = {name: defaults.get(name) for name in names}
         pick = itemgetter(*names) if len(names) > 1 else (lambda d: (d[names[0]],))
         tuples = [pick({**base, **row}) for row in rows]
-        if not any(adapt) and not blocks and self.dialect != "postgresql":
-            self.insert_tuples(table, names, tuples)
-            return
         grid = [list(c) for c in zip(*tuples, strict=True)] if tuples else \
             [[] for _ in names]
         for block in blocks:
@@ -326,26 +323,24 @@ class BulkWriter:
                 grid[i] = [fn(values[0])] * len(values)  # one shared value (now(), None)
             else:
                 grid[i] = adapt_column(fn, values)
-        self.insert_tuples(table, names, None, columns=grid)
+        self.insert_columns(table, names, grid)
 
-    def insert_tuples(self, table: Table, names: Sequence[str], tuples: list[tuple] | None,
-                      *, columns: list[list] | None = None) -> None:
-        """Insert rows already in driver form (dates as text on SQLite, JSON as text),
-        given as tuples or as columns.
+    def insert_columns(self, table: Table, names: Sequence[str],
+                       columns: Sequence[Sequence]) -> None:
+        """Insert rows given column by column, already in driver form (dates as text on
+        SQLite, JSON as text).
 
         On SQLite the rows are sent from this thread (sqlite3 holds the GIL for most
         of an insert, so inserting from a second thread overlaps little); PostgreSQL's
         COPY runs on the writer thread (see `submit`), and so does the rebuild of the
         indexes a big load dropped.
         """
-        n = len(tuples) if tuples is not None else len(columns[0]) if columns else 0
+        n = len(columns[0]) if columns else 0
         if not n:
             return
         cols = ", ".join(f'"{c}"' for c in names)
         data = None
         if self.dialect == "postgresql":
-            if columns is None:
-                columns = [list(c) for c in zip(*tuples, strict=True)]
             # Arrow writes UTF-8: with another client encoding (a GBK database, say) the
             # server would misread it, so psycopg encodes the rows instead. Built before
             # waiting for the writer thread's COPY of the previous table.
@@ -369,8 +364,6 @@ class BulkWriter:
                 for row in zip(*columns, strict=True):  # another encoding, or a value
                     copy.write_row(row)                  # Arrow does not take as its type
         else:
-            if columns is None:
-                columns = list(zip(*tuples, strict=True))
             sqlite_insert_columns(self.raw, table.name, names, columns)
         self.seconds[table.name] = self.seconds.get(table.name, 0) + time.perf_counter() - started
         if rebuild:

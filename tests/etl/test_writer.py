@@ -48,7 +48,6 @@ def test_a_failure_on_the_writer_thread_is_raised_and_nothing_is_kept(engine):
         assert s.scalar(select(func.count()).select_from(Unit)) == before
 
 
-
 def test_a_refused_row_stops_the_batch_and_keeps_nothing_wherever_it_was_sent(engine):
     """A row the database refuses (a USCC already stored): on PostgreSQL the COPY runs
     on the writer thread, and its failure reaches the caller at the next write or at
