@@ -12,9 +12,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import Date, DateTime, Numeric, delete, select, tuple_, update
+from sqlalchemy import Date, DateTime, Numeric, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from crm.db import Base, now
 from crm.errors import Conflict, NotFound, ValidationError
@@ -74,12 +74,18 @@ def rollback_batch(session: Session, batch_id: int) -> dict[str, int]:
         raise ValidationError(f"batch {batch_id} is {batch.status}", key="import.not_done",
                               id=batch_id)
     records = batch_records(session, batch_id)[::-1]  # newest first
-    keys = {(r.entity, r.record_id) for r in records}
+    # A later batch that wrote one of this batch's records, found by the database over
+    # every record (this batch's runs as id ranges). A later row never starts before one
+    # of ours and runs into it: runs are new ids, which no other batch also inserts.
+    mine, theirs = aliased(ImportRecord), aliased(ImportRecord)
     later = session.execute(
-        select(ImportBatch.id).join(ImportRecord, ImportRecord.batch_id == ImportBatch.id)
-        .where(ImportBatch.id > batch_id, ImportBatch.status == "done",
-               tuple_(ImportRecord.entity, ImportRecord.record_id).in_(list(keys)[:5000]))
-        .limit(1)).scalar() if keys else None
+        select(theirs.batch_id)
+        .join(ImportBatch, ImportBatch.id == theirs.batch_id)
+        .join(mine, and_(mine.entity == theirs.entity, theirs.record_id >= mine.record_id,
+                         theirs.record_id < mine.record_id + mine.span))
+        .where(mine.batch_id == batch_id, theirs.batch_id > batch_id,
+               ImportBatch.status == "done")
+        .limit(1)).scalar()
     if later is not None:
         raise Conflict(f"batch {later} changed the same records later",
                        key="import.rollback_later", id=later)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crm.db import session_factory
 from crm.errors import Conflict
-from crm.models import Appeal, Enterprise, ImportBatch, Unit
+from crm.models import Appeal, Enterprise, ImportBatch, ImportRecord, Unit
 from crm.services import kpi, kpi_facts
 from crm.services.imports import list_batches, rollback
 from crm.services.users import actor_of, add_user
@@ -89,6 +89,25 @@ def test_rollback_is_refused_when_a_later_batch_touched_the_same_records(engine,
         assert rollback(s, second.batch_id, actor=admin) == {"deleted": 0, "restored": 1}
     with session_factory(engine)() as s:
         assert s.scalar(select(Appeal.title).where(Appeal.code == "SQ-1")) == "融资难"
+
+
+def test_a_later_batch_touching_a_record_inside_a_run_refuses_the_rollback(engine, firms,
+                                                                          admin, tmp_path):
+    """The first batch's 30 new appeals are stored as one run (ImportRecord.span); a later
+    batch updates the 17th. The later-batch rule finds it inside the run, before the
+    version rule would (which says something else: import.rollback_changed)."""
+    header = ["诉求编号", "统一社会信用代码", "诉求类别", "诉求内容", "受理时间"]
+    ledger = [header] + [[f"RUN-{i}", A, "融资", f"第{i}号", dt.datetime(2024, 3, 1 + i, 9)]
+                         for i in range(30)]
+    first = run_import(engine, "appeals", xlsx(tmp_path / "march.xlsx", ledger))
+    later = [header, ["RUN-16", A, "融资", "第16号（补充）", dt.datetime(2024, 3, 17, 9)]]
+    assert run_import(engine, "appeals", xlsx(tmp_path / "april.xlsx", later)).updated == 1
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.max(ImportRecord.span))
+                        .where(ImportRecord.batch_id == first.batch_id)) == 30
+    with pytest.raises(Conflict) as info, session_factory(engine).begin() as s:
+        rollback(s, first.batch_id, actor=admin)
+    assert info.value.key == "import.rollback_later"
 
 
 def test_rollback_of_firms_that_appeals_now_point_at_is_refused(engine, firms, admin,
