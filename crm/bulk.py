@@ -48,7 +48,7 @@ def sqlite_insert_columns(raw, table: str, names: Sequence[str],
     A column holding one value throughout (a default, the batch's id, NULL for a
     field the file lacks) is bound once per statement, as a numbered parameter every
     row refers to: binding is most of the cost of an insert from Python, and a
-    ledger's rows often share half their columns (appeal, 100,000 rows: 17 of 32).
+    ledger's rows often share half their columns.
     """
     n = len(columns[0]) if columns else 0
     if not n:

@@ -1,7 +1,7 @@
 """SQLite: enum CHECK constraints as comparisons (c = 'a' OR c = 'b') instead of IN lists
 
 The same rules, written so SQLite does not build and search a lookup table for
-every row it writes (crm.db._sqlite_check; ~0.5 s per 100,000 appeals). A database
+every row it writes (crm.db._sqlite_check; scripts/bench_sqlite_checks.py). A database
 made by 0001 after that change has them already; an older one is rewritten here by
 SQLite's documented procedure for changing a table's constraints in place
 (https://sqlite.org/lang_altertable.html#otheralter): the new text of each CREATE
