@@ -1,4 +1,4 @@
-"""Passwords, login throttling and role scopes.
+"""Passwords, login throttling and the acting user (who may do what: crm.access).
 
 Passwords are argon2id hashes (argon2-cffi). Repeated failures slow an
 attacker down: after a few misses the account is locked for a time that
@@ -65,7 +65,7 @@ def password_problem(password: str) -> str | None:
 class Actor:
     """Who is acting, as services need it: no ORM object leaks into the UI session."""
 
-    id: int
+    id: int | None  # None: the command line's SYSTEM actor (crm.access)
     username: str
     display_name: str
     role: str
@@ -74,31 +74,3 @@ class Actor:
     chamber_id: int | None = None
     person_id: int | None = None
     language: str = "zh"
-
-    @property
-    def reads_everything(self) -> bool:
-        return self.role in {"official", "admin"}
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-# Which pages each role may open; the router builds its menu from this.
-ROLE_PAGES: dict[str, tuple[str, ...]] = {
-    "liaison": ("home", "enterprises", "log_appeal", "appeals", "appeal", "visit", "coverage",
-                "assignments", "kpi", "imports"),
-    "cadre": ("home", "enterprises", "log_appeal", "appeals", "appeal", "my_firms", "visit"),
-    "handler": ("home", "appeals", "appeal", "enterprises"),
-    "chamber": ("home", "enterprises"),
-    "employment": ("home", "enterprises"),
-    "official": ("home", "enterprises", "appeals", "appeal", "coverage", "kpi", "kpi_breakdown",
-                 "kpi_bulletin"),
-    "admin": ("home", "enterprises", "log_appeal", "appeals", "appeal", "visit", "coverage",
-              "assignments", "kpi", "kpi_breakdown", "kpi_bulletin", "users", "reference",
-              "imports"),
-}
-
-
-def may_open(role: str, page: str) -> bool:
-    return page in ROLE_PAGES.get(role, ())

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from crm import migrate
+from crm.access import SYSTEM
 from crm.db import make_engine, session_factory
 from crm.errors import CrmError
 
@@ -86,7 +87,7 @@ def cmd_demo_logins(args) -> int:
     from crm.services.users import list_users
 
     with session_factory(make_engine())() as session:
-        users = list_users(session)
+        users = list_users(session, actor=SYSTEM)
     print(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for u in users:
         scope = u["street"] or u["unit"] or u["chamber"] or ""
@@ -115,7 +116,7 @@ def cmd_users_add(args) -> int:
     with session_factory(make_engine()).begin() as session:
         user = add_user(session, args.name, role=args.role, display_name=args.display_name,
                         street=args.street, unit=args.unit, chamber=args.chamber,
-                        password=password)
+                        password=password, actor=SYSTEM)
         print(f"user {user.username} ({user.role}) added"
               + ("" if password else "; no password yet: run `users set-password`"))
     return 0
@@ -125,7 +126,7 @@ def cmd_users_list(args) -> int:
     from crm.services.users import list_users
 
     with session_factory(make_engine())() as session:
-        users = list_users(session)
+        users = list_users(session, actor=SYSTEM)
     if args.json:
         print(json.dumps(users, ensure_ascii=False, indent=1))
         return 0
@@ -144,7 +145,7 @@ def cmd_users_set_password(args) -> int:
     if not password:
         raise CrmError("no password given")
     with session_factory(make_engine()).begin() as session:
-        set_password(session, args.name, password)
+        set_password(session, args.name, password, actor=SYSTEM)
     print(f"password of {args.name} set")
     return 0
 

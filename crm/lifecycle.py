@@ -1,18 +1,33 @@
-"""The appeal state machine as data, read by the services and by the UI.
+"""Lifecycles as data: one small state-machine type, and the appeal's 12345 loop in it.
 
-Each action names the states it may start from, the state it leads to
-(None = the state does not change), the roles that may take it, and whether
-the actor must be the lead unit's clerk. The services check these rules; the
-detail page shows only the actions `allowed_actions` returns.
+A `StateMachine` lists its states and its actions. Each action names the
+states it may start from, the state it leads to (None = the state does not
+change), the capability that says who may take it (crm.access.GRANTS: roles
+and the scope they act in), and guards: named conditions on the record that
+must hold as well (a callback that went badly, an extension request pending).
+
+Services call `machine.check(...)` before changing a record; pages show only
+what `machine.allowed(...)` returns. The financing pipeline and the job-fair
+funnel are further machines of the same type.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
-OPEN_STATUSES = ("received", "dispatched", "accepted")
-CLOSED_STATUSES = ("replied", "callback", "archived", "merged")
-FINAL_STATUSES = ("archived", "merged")
+from crm.access import allows, require
+from crm.auth import Actor
+from crm.errors import InvalidTransition
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition an action needs besides its source state; `key` is the refusal message."""
+
+    test: Callable[[object, object], bool]  # (record, context) -> bool
+    key: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -20,35 +35,113 @@ class Action:
     name: str
     sources: frozenset[str]
     target: str | None
-    roles: frozenset[str]
-    lead_unit_only: bool = False  # a handler acting must belong to the lead unit
+    capability: str
+    guards: tuple[str, ...] = ()
 
 
-def _a(name, sources, target, roles, lead_unit_only=False) -> Action:
-    return Action(name, frozenset(sources), target, frozenset(roles), lead_unit_only)
+@dataclass(frozen=True)
+class StateMachine:
+    name: str
+    states: tuple[str, ...]
+    initial: str
+    actions: Mapping[str, Action]
+    guards: Mapping[str, Guard] = field(default_factory=dict)
+    status_attr: str = "status"
+
+    def __post_init__(self) -> None:
+        known = set(self.states)
+        assert self.initial in known, self.initial
+        for action in self.actions.values():
+            assert action.sources <= known, (action.name, action.sources - known)
+            assert action.target is None or action.target in known, action.name
+            assert all(g in self.guards for g in action.guards), action.name
+
+    def action(self, name: str) -> Action:
+        return self.actions[name]
+
+    def from_state(self, status: str) -> list[Action]:
+        return [a for a in self.actions.values() if status in a.sources]
+
+    def check(self, record, name: str, actor: Actor, context: object = None) -> Action:
+        """Refuse unless `actor` may take action `name` on `record` now; returns the action.
+
+        Order of refusals: who may (Forbidden), then the state (InvalidTransition),
+        then the guards (InvalidTransition with the guard's message).
+        """
+        action = self.actions[name]
+        require(actor, action.capability, record)
+        status = getattr(record, self.status_attr)
+        if status not in action.sources:
+            raise InvalidTransition(f"cannot {name} a {self.name} that is {status}",
+                                    key=f"{self.name}.bad_state", action=name, status=status)
+        for guard_name in action.guards:
+            guard = self.guards[guard_name]
+            if not guard.test(record, context):
+                raise InvalidTransition(guard.message, key=guard.key, action=name)
+        return action
+
+    def allowed(self, record, actor: Actor, context: object = None) -> list[str]:
+        """The actions `actor` may take on `record` now, in declaration order."""
+        status = getattr(record, self.status_attr)
+        return [a.name for a in self.from_state(status)
+                if allows(actor, a.capability, record)
+                and all(self.guards[g].test(record, context) for g in a.guards)]
+
+    def roles_for(self, name: str) -> set[str]:
+        """Roles holding the action's capability (for documentation and the matrix page)."""
+        from crm.access import GRANTS
+
+        return set(GRANTS[self.actions[name].capability])
 
 
-DESK = {"liaison", "admin"}  # who runs the loop at the street end
-ACTIONS: dict[str, Action] = {a.name: a for a in (
-    _a("dispatch", {"received"}, "dispatched", DESK),                 # 派单 / 改派 after a return
-    _a("reassign", {"dispatched"}, "dispatched", DESK),               # 改派 before signing
-    _a("accept", {"dispatched"}, "accepted", {"handler", "admin"}, lead_unit_only=True),
-    _a("return", {"dispatched", "accepted"}, "received", {"handler", "admin"},
-       lead_unit_only=True),                                          # 退单
-    _a("reply", {"accepted"}, "replied", {"handler", "admin"}, lead_unit_only=True),
-    _a("request_extension", {"dispatched", "accepted"}, None, {"handler", "admin"},
-       lead_unit_only=True),                                          # 延期申请
-    _a("decide_extension", {"dispatched", "accepted"}, None, DESK),   # 延期审批
-    _a("callback", {"replied"}, "callback", DESK),                    # 回访
-    _a("reopen", {"callback"}, "dispatched", DESK),                   # 重办
-    _a("archive", {"callback"}, "archived", DESK),                    # 归档
-    _a("merge", {"received", "dispatched", "accepted"}, "merged", DESK),  # 并单
-    _a("note", {"received", "dispatched", "accepted", "replied", "callback"}, None,
-       {"liaison", "handler", "admin"}),                              # progress note
-)}
+# --- the appeal loop ---------------------------------------------------------------------------
+
+OPEN_STATUSES = ("received", "dispatched", "accepted")
+CLOSED_STATUSES = ("replied", "callback", "archived", "merged")
+FINAL_STATUSES = ("archived", "merged")
 
 
-def allowed_actions(status: str, role: str) -> list[str]:
-    """Actions a role could take from a state (scope and unit are checked by the service)."""
-    return [a.name for a in ACTIONS.values() if status in a.sources and role in a.roles]
+def _bad_callback(appeal, _context) -> bool:
+    return appeal.satisfaction == "unsatisfied" or appeal.callback_solved is False
 
+
+def _no_pending_extension(_appeal, context) -> bool:
+    return not (context or {}).get("pending_extension")
+
+
+def _pending_extension(_appeal, context) -> bool:
+    return bool((context or {}).get("pending_extension"))
+
+
+def _a(name: str, sources: set[str], target: str | None, *guards: str) -> Action:
+    return Action(name, frozenset(sources), target, f"appeal.{name}", tuple(guards))
+
+
+APPEAL = StateMachine(
+    name="appeal",
+    states=(*OPEN_STATUSES, *CLOSED_STATUSES),
+    initial="received",
+    actions={a.name: a for a in (
+        _a("dispatch", {"received"}, "dispatched"),                       # 派单 / 改派 after 退单
+        _a("reassign", {"dispatched"}, "dispatched"),                     # 改派 before signing
+        _a("accept", {"dispatched"}, "accepted"),                         # 签收
+        _a("return", {"dispatched", "accepted"}, "received"),             # 退单
+        _a("reply", {"accepted"}, "replied"),                             # 答复
+        _a("request_extension", {"dispatched", "accepted"}, None, "no_pending_extension"),
+        _a("decide_extension", {"dispatched", "accepted"}, None, "pending_extension"),
+        _a("callback", {"replied"}, "callback"),                          # 回访
+        _a("reopen", {"callback"}, "dispatched", "bad_callback"),         # 重办
+        _a("archive", {"callback"}, "archived"),                          # 归档
+        _a("merge", {"received", "dispatched", "accepted"}, "merged"),    # 并单
+        _a("note", {"received", "dispatched", "accepted", "replied", "callback"}, None),
+    )},
+    guards={
+        "bad_callback": Guard(_bad_callback, "appeal.reopen_needs_bad_callback",
+                              "only an unsatisfied or unsolved callback can be reopened"),
+        "no_pending_extension": Guard(_no_pending_extension, "appeal.extension_pending",
+                                      "an extension request is already pending"),
+        "pending_extension": Guard(_pending_extension, "appeal.no_pending_extension",
+                                   "no extension request is pending"),
+    },
+)
+ACTIONS = APPEAL.actions

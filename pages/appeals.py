@@ -5,7 +5,7 @@ import streamlit as st
 from crm.services import appeal_queries
 from crm.services.appeal_queries import AppealFilter
 from crm.ui.actions import load
-from crm.ui.state import labeller, require_page, tr
+from crm.ui.state import labeller, require_page, scope, tr
 from crm.ui.widgets import appeal_table, metric_row
 
 actor = require_page("appeals")
@@ -38,7 +38,7 @@ total = load(appeal_queries.count_appeals, f)
 rows = load(appeal_queries.list_appeals, f, order="due" if view != "all" else "newest")
 if total > len(rows):
     st.caption(tr("appeals.limited", limit=len(rows)))
-appeal_table(rows, key="appeal_table", show_street=actor.role != "liaison")
+appeal_table(rows, key="appeal_table", show_street=scope("appeal.read") != "street")
 
 options = {r["id"]: f"{r['code']} · {r['title']}" for r in rows}
 chosen = st.selectbox(tr("appeals.open_one"), list(options), format_func=options.get,

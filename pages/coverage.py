@@ -5,14 +5,14 @@ import streamlit as st
 
 from crm.services import coverage, visits
 from crm.ui.actions import load, run_action
-from crm.ui.state import require_page, tr
+from crm.ui.state import can, require_page, scope, tr
 from crm.ui.widgets import fmt_rate, metric_row, records_table
 
 actor = require_page("coverage")
 st.title(tr("coverage.title"))
 
 streets = {s["id"]: s["name"] for s in load(coverage.streets)}
-if actor.role == "liaison":
+if scope("coverage.read") == "street":
     street_id = actor.street_id
 else:
     options = {None: tr("coverage.district"), **streets}
@@ -126,7 +126,7 @@ if person is not None:
                   key="cov_visits", dates=("visited_on",), labels={"way": "visit_way"},
                   empty="coverage.no_visits")
 
-if actor.is_admin:
+if can("coverage.configure"):
     with st.expander(tr("coverage.setting")):
         new_days = st.number_input(tr("coverage.setting_days"), min_value=7, max_value=730,
                                    value=days, step=1, key="cov_days")

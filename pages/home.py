@@ -4,7 +4,7 @@ import streamlit as st
 
 from crm.services import dashboard
 from crm.ui.actions import load
-from crm.ui.state import require_page, tr
+from crm.ui.state import can, require_page, scope, tr
 from crm.ui.widgets import (
     appeal_table,
     fmt_amount,
@@ -22,12 +22,12 @@ def worklist(heading: str) -> None:
     metrics = [(tr("home.appeals_open"), counts["open"]),
                (tr("home.overdue_open"), counts["overdue"]),
                (tr("home.due_soon", days=dashboard.DUE_SOON_DAYS), counts["due_soon"])]
-    if actor.role != "handler":  # callbacks are the street's job, not the unit's
+    if can("appeal.callback"):  # callbacks are the street's job, not the unit's
         metrics.append((tr("home.awaiting_callback"), counts["awaiting_callback"]))
     metric_row(metrics)
     st.subheader(heading)
     appeal_table(load(dashboard.my_open_appeals), key="home_appeals",
-                 show_street=actor.role != "liaison")
+                 show_street=scope("appeal.read") != "street")
 
 
 def cadre() -> None:

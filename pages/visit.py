@@ -5,13 +5,13 @@ import streamlit as st
 from crm.services import appeal_queries, assignment_queries, dashboard, visits
 from crm.services.firm_search import search_firms
 from crm.ui.actions import load, read, run_action
-from crm.ui.state import labeller, require_page, tr
+from crm.ui.state import labeller, require_page, scope, tr
 
 actor = require_page("visit")
 st.title(tr("visit.title"))
 
 preset = st.session_state.pop("visit_firm", None)
-if actor.role == "cadre":
+if scope("visit.record") == "own_firms":
     firms = {f["id"]: f["name"] for f in load(dashboard.cadre_firms)}
     if not firms:
         st.info(tr("home.no_firms"))
@@ -34,7 +34,7 @@ today = read(visits.local_today)
 policies = {p["id"]: p["title"] for p in load(visits.policies)}
 categories = {c["id"]: c["name"] for c in load(appeal_queries.categories)}
 visitors = {}
-if actor.role != "cadre":
+if scope("visit.credit") != "self":
     visitors = {0: tr("visit.by_me"), **{p["id"]: f"{p['name']}（{p['street'] or '—'}）"
                                          for p in load(assignment_queries.people)}}
 

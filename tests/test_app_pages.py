@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from crm import auth
+from crm import access, auth
+from crm.access import SYSTEM
 from crm.config import ROOT
 from crm.db import session_factory, today
 from crm.errors import Forbidden, NotFound, ValidationError
@@ -87,7 +88,7 @@ def build_world(session, *, passwords: bool = False) -> None:
     for username, (role, street, unit, chamber_name) in WORLD_USERS.items():
         users.add_user(session, username, role=role, street=street, unit=unit,
                        chamber=chamber_name, display_name=f"演示{username}",
-                       password=PASSWORD if passwords else None)
+                       password=PASSWORD if passwords else None, actor=SYSTEM)
     firms = {}
     for name, uscc, street in ((SECURITIES, "91500105MA5U7TEST1", jbc),
                                (TECH, "91500105MA5U7TEST2", jbc),
@@ -258,6 +259,7 @@ EXPECTED = {
     ("handler", "appeal"): ["诉求详情"],
     ("official", "appeal"): ["诉求详情"],
     ("admin", "appeal"): ["诉求详情"],
+    ("admin", "access"): ["权限表", "登记诉求（受理）", "本街道", "诉求流程", "回访不满意或未解决"],
     ("admin", "reference"): ["诉求类别与办理时限", "责任单位", "政策目录（送政策）",
                              "中小微企业稳岗返还政策"],
     ("cadre", "my_firms"): ["我的包联企业", SECURITIES, "了解停车难", PARKING],
@@ -298,17 +300,17 @@ UNEXPECTED = {
 
 
 def test_every_role_has_expectations_for_every_page_it_may_open():
-    assert {(role, page) for role, pages in auth.ROLE_PAGES.items() for page in pages} \
+    assert {(role, page) for role, pages in access.ROLE_PAGES.items() for page in pages} \
         == set(EXPECTED)
 
 
-@pytest.mark.parametrize("role", sorted(auth.ROLE_PAGES))
+@pytest.mark.parametrize("role", sorted(access.ROLE_PAGES))
 def test_every_page_renders_for_every_role_that_may_see_it(world, role):
     at = logged_in(world, ROLE_USER[role])
     assert_healthy(at)
     sidebar = "\n".join(str(m.value) for m in at.sidebar.markdown)
     assert f"演示{ROLE_USER[role]}" in sidebar
-    for page in auth.ROLE_PAGES[role]:
+    for page in access.ROLE_PAGES[role]:
         at.switch_page(f"pages/{page}.py").run()
         assert_healthy(at)
         assert f"演示{ROLE_USER[role]}" in "\n".join(str(m.value) for m in at.sidebar.markdown)
@@ -319,7 +321,7 @@ def test_every_page_renders_for_every_role_that_may_see_it(world, role):
             assert hidden not in text, f"{role} on {page}: {hidden!r} is out of scope"
 
 
-@pytest.mark.parametrize("role", sorted(r for r, pages in auth.ROLE_PAGES.items()
+@pytest.mark.parametrize("role", sorted(r for r, pages in access.ROLE_PAGES.items()
                                         if "users" not in pages))
 def test_the_router_does_not_offer_a_page_outside_the_role(world, role):
     at = logged_in(world, ROLE_USER[role])
@@ -345,7 +347,7 @@ def test_a_page_reached_without_logging_in_asks_for_a_login(world):
 
 def test_logging_in_with_the_real_form_opens_the_home_page(world):
     with session_factory(world).begin() as session:
-        users.set_password(session, "liaison_jbc", PASSWORD)
+        users.set_password(session, "liaison_jbc", PASSWORD, actor=SYSTEM)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert_healthy(at)
     assert "登录" in [s.value for s in at.subheader]
@@ -359,7 +361,7 @@ def test_logging_in_with_the_real_form_opens_the_home_page(world):
 
 def test_a_wrong_password_shows_an_error_and_is_counted_on_the_account(world):
     with session_factory(world).begin() as session:
-        users.set_password(session, "liaison_jbc", PASSWORD)
+        users.set_password(session, "liaison_jbc", PASSWORD, actor=SYSTEM)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.text_input(key="login_username").input("liaison_jbc")
     at.text_input(key="login_password").input("wrong-password1")
@@ -373,7 +375,7 @@ def test_a_wrong_password_shows_an_error_and_is_counted_on_the_account(world):
 
 def test_repeated_failures_lock_the_account_and_say_how_long_to_wait(world):
     with session_factory(world).begin() as session:
-        users.set_password(session, "liaison_jbc", PASSWORD)
+        users.set_password(session, "liaison_jbc", PASSWORD, actor=SYSTEM)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     for _ in range(auth.FREE_ATTEMPTS + 1):
         at.text_input(key="login_username").input("liaison_jbc")
@@ -394,7 +396,7 @@ def test_demo_mode_lists_the_demo_logins_and_normal_mode_does_not(world, monkeyp
         fake.DEMO_PASSWORD = PASSWORD
         monkeypatch.setitem(sys.modules, "crm.demo", fake)
     with session_factory(world).begin() as session:
-        users.set_password(session, "official", PASSWORD)
+        users.set_password(session, "official", PASSWORD, actor=SYSTEM)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert "演示模式" not in page_text(at)
     monkeypatch.setenv("CRM_DEMO_MODE", "1")
@@ -416,7 +418,7 @@ def test_switching_to_english_changes_the_words_on_the_page(world):
 def test_every_page_reads_in_english_too(world, username):
     at = logged_in(world, username)
     at.selectbox(key="lang").set_value("en").run()
-    for page in auth.ROLE_PAGES[at.session_state["actor"].role]:
+    for page in access.ROLE_PAGES[at.session_state["actor"].role]:
         at.switch_page(f"pages/{page}.py").run()
         assert_healthy(at)
         assert "Log out" in [b.label for b in at.sidebar.button]
@@ -460,7 +462,7 @@ def test_an_unexpected_failure_rolls_back_and_shows_a_friendly_message(world, ca
         from crm.ui.actions import run_action
 
         def half_done(session, *, actor):
-            users.add_user(session, "ghost", role="official")
+            users.add_user(session, "ghost", role="official", actor=SYSTEM)
             raise RuntimeError("secret detail")
 
         run_action(half_done)
@@ -554,7 +556,7 @@ def test_the_coverage_numbers_open_to_the_firms_behind_them(world):
 def test_a_liaison_hands_a_leaving_cadres_firms_to_a_successor(world):
     with session_factory(world).begin() as session:
         users.add_user(session, "cadre_jbc2", role="cadre", street="江北城街道",
-                       display_name="接替干部")
+                       display_name="接替干部", actor=SYSTEM)
     at = logged_in(world, "liaison_jbc")
     at.switch_page("pages/assignments.py").run()
     at.selectbox(key="handover_from").set_value(_person_id(world, "cadre_jbc"))
@@ -666,4 +668,4 @@ def test_users_are_listed_only_for_an_admin(world):
 def test_the_world_has_one_user_per_role(world):
     with session_factory(world)() as session:
         roles = set(session.scalars(select(User.role)))
-    assert roles == set(auth.ROLE_PAGES)
+    assert roles == set(access.ROLE_PAGES)

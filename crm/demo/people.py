@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from crm.access import SYSTEM
 from crm.demo import stories
 from crm.demo.context import AS_OF, Demo
 from crm.demo.names import initials, staff_name
@@ -66,7 +67,7 @@ def add_users(demo: Demo, password: str) -> int:
     for username, role, display, scope in specs:
         user = add_user(demo.session, username, role=role, display_name=display,
                         password=None if shared_hash else password, check_strength=False,
-                        **scope)
+                        actor=SYSTEM, **scope)
         # argon2 takes ~0.1 s a hash; one hash of the shared demo password (salt inside)
         # serves every demo login, which keeps seeding and the test suite quick.
         shared_hash = shared_hash or user.password_hash

@@ -13,8 +13,9 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
-from crm.errors import Forbidden, NotFound, ValidationError
+from crm.errors import NotFound, ValidationError
 from crm.models import Category, Chamber, Street, Unit
 from crm.services import audit
 
@@ -23,8 +24,7 @@ MAX_LIMIT_DAYS = 365
 
 
 def _require_admin(actor: Actor | None) -> None:
-    if actor is None or not actor.is_admin:
-        raise Forbidden("administrators only", key="admin.only")
+    require(actor, "reference.manage")
 
 
 def list_categories(session: Session, *, actor: Actor | None) -> list[dict]:
@@ -48,7 +48,7 @@ def list_units(session: Session, *, actor: Actor | None) -> list[dict]:
 
 def scope_choices(session: Session, *, actor: Actor | None) -> dict[str, list[str]]:
     """Names the add-user form offers: streets in district order, active units, chambers."""
-    _require_admin(actor)
+    require(actor, "user.manage")
     return {
         "streets": list(session.scalars(select(Street.name).order_by(Street.sort_order))),
         "units": list(session.scalars(select(Unit.name).where(Unit.active,
@@ -136,8 +136,7 @@ def list_users(session: Session, *, actor: Actor | None) -> list[dict]:
     """Every login with its role and scope; only an admin may read the list."""
     from crm.services import users
 
-    _require_admin(actor)
-    rows = users.list_users(session)
+    rows = users.list_users(session, actor=actor)
     for row in rows:
         stamp = row["last_login_at"]
         row["last_login_at"] = dt.datetime.fromisoformat(stamp) if stamp else None

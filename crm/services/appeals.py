@@ -1,8 +1,9 @@
 """Appeals: logging, the 12345-style closed loop, co-handling, extensions, merging.
 
-Every action loads the appeal within the actor's scope, checks the lifecycle
-rule (crm.lifecycle), the actor's role and unit, and the version the actor
-saw, then changes the row and writes one timeline event. The caller commits.
+Every action loads the appeal within the actor's scope, checks the version the
+actor saw, then the lifecycle (crm.lifecycle.APPEAL: the state, the guards, and
+through crm.access who may act on which appeals), then changes the row and
+writes one timeline event. The caller commits.
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
 from crm.db import now as _now
-from crm.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
-from crm.lifecycle import ACTIONS, FINAL_STATUSES, allowed_actions
+from crm.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from crm.lifecycle import APPEAL, FINAL_STATUSES
 from crm.models import Appeal, AppealEvent, AppealUnit, Category, Enterprise, Extension, Unit, Visit
 from crm.models.appeal import CHANNELS, PRIORITIES, SATISFACTION
 from crm.services.calendar import WorkCalendar
 from crm.services.reference import get_setting
 from crm.services.scope import appeal_scope, enterprise_scope
-
-LOGGING_ROLES = {"liaison", "cadre", "admin"}
 
 
 def _text(value: str | None, *, field: str, limit: int | None = None,
@@ -69,29 +69,28 @@ def _event(appeal: Appeal, action: str, actor: Actor | None, *, from_status: str
     return event
 
 
-def _check(appeal: Appeal, action_name: str, actor: Actor, version: int | None) -> None:
-    action = ACTIONS[action_name]
+def _check(session: Session, appeal: Appeal, action_name: str, actor: Actor,
+           version: int | None) -> None:
     if version is not None and version != appeal.version:
         raise Conflict(f"appeal {appeal.code} changed since version {version}",
                        key="error.conflict")
-    if actor.role not in action.roles:
-        raise Forbidden(f"a {actor.role} may not {action_name}", key="appeal.role_forbidden",
-                        action=action_name, role=actor.role)
-    if appeal.status not in action.sources:
-        raise InvalidTransition(f"cannot {action_name} an appeal that is {appeal.status}",
-                                key="appeal.bad_state", action=action_name,
-                                status=appeal.status)
-    if action.lead_unit_only and actor.role == "handler" and appeal.lead_unit_id != actor.unit_id:
-        raise Forbidden("only the lead unit may do this", key="appeal.lead_only",
-                        action=action_name)
+    APPEAL.check(appeal, action_name, actor, _context(session, appeal, action_name))
+
+
+def _context(session: Session, appeal: Appeal, action_name: str | None = None) -> dict:
+    """What the appeal's guards look at besides the row: a pending extension request."""
+    if action_name is not None and action_name not in ("request_extension",
+                                                       "decide_extension"):
+        return {}
+    return {"pending_extension": pending_extension(session, appeal.id) is not None}
 
 
 def _move(session: Session, appeal_id: int, action_name: str, actor: Actor,
           version: int | None, **event_kw) -> tuple[Appeal, str]:
     appeal = get_appeal(session, appeal_id, actor)
-    _check(appeal, action_name, actor, version)
+    _check(session, appeal, action_name, actor, version)
     before = appeal.status
-    target = ACTIONS[action_name].target
+    target = APPEAL.action(action_name).target
     if target:
         appeal.status = target
     return appeal, before
@@ -105,9 +104,7 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
                contact_phone: str | None = None, received_at: dt.datetime | None = None,
                visit_id: int | None = None) -> Appeal:
     """受理: record a firm's appeal; the due date follows from the category's limit."""
-    if actor.role not in LOGGING_ROLES:
-        raise Forbidden(f"a {actor.role} may not log appeals", key="appeal.role_forbidden",
-                        action="log", role=actor.role)
+    require(actor, "appeal.log")
     title = _text(title, field="title", limit=200, required_key="appeal.title_needed")
     contact_name = _text(contact_name, field="contact", limit=40)
     contact_phone = _text(contact_phone, field="phone", limit=30)
@@ -119,6 +116,7 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
                                                    enterprise_scope(actor)))
     if firm is None:
         raise NotFound(f"enterprise {enterprise_id}", key="appeal.firm_not_found")
+    require(actor, "appeal.log", firm)
     category = session.get(Category, category_id)
     if category is None or not category.active:
         raise NotFound(f"category {category_id}", key="appeal.category_not_found")
@@ -246,9 +244,6 @@ def request_extension(session: Session, appeal_id: int, *, actor: Actor, days: i
         raise ValidationError("an extension is 1 to 90 days", key="appeal.bad_extension")
     reason = _text(reason, field="reason", required_key="appeal.reason_needed")
     appeal, before = _move(session, appeal_id, "request_extension", actor, version)
-    if pending_extension(session, appeal.id):
-        raise InvalidTransition("an extension request is already pending",
-                                key="appeal.extension_pending")
     ext = Extension(appeal_id=appeal.id, unit_id=appeal.lead_unit_id, days=days,
                     reason=reason, requested_by_id=actor.id)
     session.add(ext)
@@ -269,9 +264,6 @@ def decide_extension(session: Session, appeal_id: int, *, actor: Actor, approve:
     """延期审批: approving moves the due date by the requested days."""
     appeal, before = _move(session, appeal_id, "decide_extension", actor, version)
     ext = pending_extension(session, appeal.id)
-    if ext is None:
-        raise InvalidTransition("no extension request is pending",
-                                key="appeal.no_pending_extension")
     ext.status = "approved" if approve else "rejected"
     ext.decided_by_id = actor.id
     ext.decided_at = _now()
@@ -307,19 +299,11 @@ def callback(session: Session, appeal_id: int, *, actor: Actor, satisfaction: st
     return appeal
 
 
-def may_reopen(appeal: Appeal) -> bool:
-    return appeal.status == "callback" and (appeal.satisfaction == "unsatisfied"
-                                            or appeal.callback_solved is False)
-
-
 def reopen(session: Session, appeal_id: int, *, actor: Actor, note: str | None = None,
            version: int | None = None) -> Appeal:
     """重办: back to the lead unit with a fresh time limit; the last reply stays in the timeline."""
     appeal = get_appeal(session, appeal_id, actor)
-    _check(appeal, "reopen", actor, version)
-    if not may_reopen(appeal):
-        raise InvalidTransition("only an unsatisfied or unsolved callback can be reopened",
-                                key="appeal.reopen_needs_bad_callback")
+    _check(session, appeal, "reopen", actor, version)
     before = appeal.status
     appeal.status = "dispatched"
     appeal.reopen_count += 1
@@ -359,7 +343,7 @@ def merge(session: Session, appeal_id: int, *, actor: Actor, into_id: int,
     if target.enterprise_id != appeal.enterprise_id:
         raise ValidationError("only appeals of the same firm can be merged",
                               key="appeal.merge_other_firm")
-    _check(appeal, "merge", actor, version)
+    _check(session, appeal, "merge", actor, version)
     before = appeal.status
     appeal.status = "merged"
     appeal.merged_into_id = target.id
@@ -383,16 +367,5 @@ def add_note(session: Session, appeal_id: int, *, actor: Actor, note: str,
 
 
 def actions_for(session: Session, appeal: Appeal, actor: Actor) -> list[str]:
-    """What the actor may do now: the lifecycle's actions filtered by unit and context."""
-    names = allowed_actions(appeal.status, actor.role)
-    if actor.role == "handler":
-        lead = appeal.lead_unit_id == actor.unit_id
-        names = [n for n in names if lead or not ACTIONS[n].lead_unit_only]
-    pending = pending_extension(session, appeal.id) is not None
-    if pending:
-        names = [n for n in names if n != "request_extension"]
-    else:
-        names = [n for n in names if n != "decide_extension"]
-    if not may_reopen(appeal):
-        names = [n for n in names if n != "reopen"]
-    return names
+    """What the actor may do now: the lifecycle's actions the actor may take on this appeal."""
+    return APPEAL.allowed(appeal, actor, _context(session, appeal))

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.access import ALL, STREET, scope_of
 from crm.auth import Actor
 from crm.errors import ValidationError
 from crm.i18n import label
@@ -39,9 +40,10 @@ def people(session: Session, *, actor: Actor, include_inactive: bool = False) ->
 def _rows_in_scope(session: Session, actor: Actor, query, street_column) -> list[dict]:
     """The query's rows as dicts: a liaison's own street only, everything for those who
     read everything, nothing for anyone else."""
-    if actor.role == "liaison":
+    scope = scope_of(actor.role, "assignment.manage") or scope_of(actor.role, "assignment.read")
+    if scope == STREET:
         query = query.where(street_column == actor.street_id)
-    elif not actor.reads_everything:
+    elif scope != ALL:
         return []
     return [dict(row._mapping) for row in session.execute(query)]
 

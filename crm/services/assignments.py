@@ -23,16 +23,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm.access import STREET, condition, require
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
 from crm.models import Assignment, Building, Enterprise, Person, Street, Unit
 from crm.services import audit
 from crm.services.bulk_rows import BulkResult, row_number
-from crm.services.scope import assignment_scope, enterprise_scope
+from crm.services.scope import enterprise_scope
 from crm.uscc import normalize
 
-ASSIGN_ROLES = {"admin", "liaison"}
 SERVING_KINDS = ("cadre", "leader")  # people who can own a firm or a building
 CADRE = "cadre_enterprise"
 BULK_LIMIT = 5000  # firms one bulk assignment may cover (a whole street's list)
@@ -41,10 +41,7 @@ BULK_LIMIT = 5000  # firms one bulk assignment may cover (a whole street's list)
 # --- checks ----------------------------------------------------------------------------------
 
 def _require_assigner(actor: Actor) -> None:
-    if actor.role not in ASSIGN_ROLES:
-        raise Forbidden(f"a {actor.role} may not assign", key="assignment.role_forbidden",
-                        role=actor.role)
-    if actor.role == "liaison" and not actor.street_id:
+    if require(actor, "assignment.manage") == STREET and not actor.street_id:
         raise Forbidden("a liaison without a street may not assign",
                         key="assignment.role_forbidden", role=actor.role)
 
@@ -54,6 +51,7 @@ def _firm(session: Session, actor: Actor, enterprise_id: int) -> Enterprise:
                                                    enterprise_scope(actor)))
     if firm is None:
         raise NotFound(f"enterprise {enterprise_id}", key="assignment.firm_not_found")
+    require(actor, "assignment.manage", firm)
     return firm
 
 
@@ -65,9 +63,7 @@ def _person(session: Session, actor: Actor, person_id: int, *,
     if must_be_active and not person.active:
         raise ValidationError(f"{person.name} is inactive", key="assignment.person_inactive",
                               name=person.name)
-    if actor.role == "liaison" and person.street_id not in (None, actor.street_id):
-        raise Forbidden("a liaison assigns people of their own street",
-                        key="assignment.other_street")
+    require(actor, "assignment.manage", person)  # a liaison: people of their street (or none)
     return person
 
 
@@ -158,8 +154,9 @@ def assign_building(session: Session, *, actor: Actor, building_id: int, person_
     """班子包楼宇: a street leader owns a building; several leaders may share one."""
     _require_assigner(actor)
     building = session.get(Building, building_id)
-    if building is None or (actor.role == "liaison" and building.street_id != actor.street_id):
+    if building is None:
         raise NotFound(f"building {building_id}", key="assignment.building_not_found")
+    require(actor, "assignment.manage", building)
     person = _person(session, actor, person_id)
     existing = session.scalar(select(Assignment).where(
         Assignment.kind == "leader_building", Assignment.building_id == building.id,
@@ -180,9 +177,9 @@ def assign_office(session: Session, *, actor: Actor, enterprise_id: int, unit_id
     _require_assigner(actor)
     firm = _firm(session, actor, enterprise_id)
     unit = session.get(Unit, unit_id)
-    if unit is None or not unit.active or (actor.role == "liaison"
-                                           and unit.street_id != actor.street_id):
+    if unit is None or not unit.active:
         raise NotFound(f"unit {unit_id}", key="assignment.unit_not_found")
+    require(actor, "assignment.manage", unit)
     existing = session.scalar(select(Assignment).where(
         Assignment.kind == "office_enterprise", Assignment.enterprise_id == firm.id,
         Assignment.unit_id == unit.id, Assignment.end_date.is_(None)))
@@ -200,8 +197,8 @@ def end_assignment(session: Session, assignment_id: int, *, actor: Actor,
                    end_date: dt.date | None = None) -> Assignment:
     """End an assignment on `end_date` (today by default); the row stays as history."""
     _require_assigner(actor)
-    assignment = session.scalar(select(Assignment).where(Assignment.id == assignment_id,
-                                                         assignment_scope(actor)))
+    assignment = session.scalar(select(Assignment).where(
+        Assignment.id == assignment_id, condition(actor, "assignment.manage", Assignment)))
     if assignment is None:
         raise NotFound(f"assignment {assignment_id}", key="assignment.not_found")
     if assignment.end_date is not None:
@@ -375,7 +372,7 @@ def reassign_all(session: Session, *, actor: Actor, from_person_id: int, to_pers
         select(Assignment).where(Assignment.person_id == leaver.id,
                                  Assignment.end_date.is_(None),
                                  Assignment.kind.in_((CADRE, "leader_building")),
-                                 assignment_scope(actor))
+                                 condition(actor, "assignment.manage", Assignment))
         .order_by(Assignment.id)))
     for assignment in current:
         _close(assignment, start)

@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
 from crm.config import get_settings
 from crm.db import today as _today
@@ -24,6 +25,8 @@ from etl import bulletin as writer
 def bulletin(session: Session, *, actor: Actor | None = None, month: str,
              as_of: dt.date | None = None, lang: str = "zh") -> dict:
     """{title, subtitle, month, period, as_of, district, rows, notes} for `month` 'YYYY-MM'."""
+    if actor is not None:
+        require(actor, "kpi.bulletin")
     first, last = kpi.month_bounds(month)
     as_of = as_of or min(last + dt.timedelta(days=1), _today())
     window = dict(actor=actor, date_from=first, date_to=last, as_of=as_of)

@@ -8,17 +8,17 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
 from crm.db import today
-from crm.errors import Forbidden, ValidationError
+from crm.errors import ValidationError
 from crm.models import CalendarDay
 from crm.services import audit
 from crm.services.reference import get_setting, set_setting
 
 
 def _admin(actor: Actor | None) -> None:
-    if actor is None or not actor.is_admin:
-        raise Forbidden("only an administrator edits the calendar", key="admin.only")
+    require(actor, "reference.manage")
 
 
 def current_year() -> int:

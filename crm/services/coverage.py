@@ -23,15 +23,14 @@ import datetime as dt
 from sqlalchemy import and_, case, exists, func, literal_column, not_, select
 from sqlalchemy.orm import Session
 
+from crm.access import ALL, STREET, condition, require
 from crm.auth import Actor
 from crm.db import today as _today
-from crm.errors import Forbidden, ValidationError
+from crm.errors import ValidationError
 from crm.models import Assignment, Building, Enterprise, Person, Street, Visit
 from crm.services import audit
 from crm.services.reference import get_setting, set_setting
-from crm.services.scope import enterprise_scope
 
-COVERAGE_ROLES = {"official", "admin", "liaison", "cadre"}
 NOT_VISITED_KEY = "coverage.not_visited_days"
 NOT_VISITED_DEFAULT = 90
 RECENT_DAYS = 30
@@ -51,10 +50,8 @@ def _core(session: Session):
     return session.connection()
 
 
-def _require(actor: Actor) -> None:
-    if actor.role not in COVERAGE_ROLES:
-        raise Forbidden(f"a {actor.role} may not read coverage", key="coverage.role_forbidden",
-                        role=actor.role)
+def _require(actor: Actor) -> str:
+    return require(actor, "coverage.read")
 
 
 def not_visited_days(session: Session) -> int:
@@ -68,8 +65,7 @@ def visit_interval(session: Session, *, actor: Actor) -> int:
 
 def set_not_visited_days(session: Session, days: int, *, actor: Actor) -> int:
     """An admin changes N; the change is audited."""
-    if not actor.is_admin:
-        raise Forbidden("administrators only", key="admin.only")
+    require(actor, "coverage.configure")
     if not isinstance(days, int) or not 7 <= days <= 730:
         raise ValidationError("7 to 730 days", key="coverage.bad_days")
     before = not_visited_days(session)
@@ -93,7 +89,7 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def _firm_filter(actor: Actor, street_id: int | None):
-    conds = [Enterprise.active, enterprise_scope(actor)]
+    conds = [Enterprise.active, condition(actor, "coverage.read", Enterprise)]
     if street_id is not None:
         conds.append(Enterprise.street_id == street_id)
     return and_(*conds)
@@ -172,7 +168,7 @@ def _recent_visits(session: Session, actor: Actor, street_id: int | None,
     query = (select(func.count()).select_from(Visit)
              .join(Enterprise, Visit.enterprise_id == Enterprise.id)
              .where(Visit.visited_on >= since, Visit.visited_on <= today,
-                    enterprise_scope(actor)))
+                    condition(actor, "coverage.read", Enterprise)))
     if street_id is not None:
         query = query.where(Enterprise.street_id == street_id)
     return int(session.scalar(query) or 0)
@@ -326,10 +322,11 @@ def visits_by_cadre(session: Session, *, actor: Actor, months: int = 6,
               .where(Visit.visited_on >= first, Visit.visited_on <= today,
                      Visit.person_id.is_not(None))
               .group_by(Visit.person_id))
-    if street_id is not None or not actor.reads_everything:
+    if street_id is not None or _require(actor) != ALL:
         # Visits count whatever the firm's state now; only the scope needs the firm.
         visits = visits.join(Enterprise, Visit.enterprise_id == Enterprise.id).where(
-            enterprise_scope(actor), *([Enterprise.street_id == street_id]
+            condition(actor, "coverage.read", Enterprise),
+            *([Enterprise.street_id == street_id]
                                        if street_id is not None else []))
     by_person = {row[0]: tuple(map(int, row[1:])) for row in _core(session).execute(visits)}
     serving = _serving(session, actor, street_id)
@@ -364,7 +361,7 @@ def _serving(session: Session, actor: Actor, street_id: int | None) -> dict[int,
     person = (Assignment.person_id + 0).label("person_id")
     active_cadre = and_(Assignment.kind == _CADRE_KIND, Assignment.end_date.is_(None))
     query = select(person, func.count()).where(active_cadre).group_by(person)
-    if street_id is None and actor.reads_everything:
+    if street_id is None and _require(actor) == ALL:
         counts = dict(_core(session).execute(query).all())
         inactive = select(Enterprise.id).where(not_(Enterprise.active))
         for pid, n in _core(session).execute(
@@ -378,8 +375,8 @@ def _serving(session: Session, actor: Actor, street_id: int | None) -> dict[int,
 
 def streets(session: Session, *, actor: Actor) -> list[dict]:
     """The streets the actor may filter coverage by (a liaison: their own)."""
-    _require(actor)
+    scope = _require(actor)
     query = select(Street.id, Street.name).order_by(Street.sort_order, Street.id)
-    if actor.role == "liaison":
+    if scope == STREET:
         query = query.where(Street.id == actor.street_id)
     return [dict(row._mapping) for row in _core(session).execute(query)]

@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.lifecycle import FINAL_STATUSES, OPEN_STATUSES
@@ -191,6 +192,7 @@ def cadre_firms(session: Session, *, actor: Actor, today: dt.date | None = None)
 
 def chamber_summary(session: Session, *, actor: Actor) -> dict:
     """Member firms and financing needs of the actor's chamber, in counts and 万元."""
+    require(actor, "financing.read")
     chamber_id = actor.chamber_id
     name = session.scalar(select(Chamber.name).where(Chamber.id == chamber_id)) \
         if chamber_id else None
@@ -216,6 +218,7 @@ def chamber_summary(session: Session, *, actor: Actor) -> dict:
 
 def job_fairs(session: Session, *, actor: Actor, limit: int = LIST_LIMIT) -> list[dict]:
     """Job fairs, latest first, with their firms, posts and funnel totals."""
+    require(actor, "jobfair.read")
     posts = (select(FairParticipation.fair_id, func.sum(FairPosition.headcount).label("headcount"))
              .join(FairPosition, FairPosition.participation_id == FairParticipation.id)
              .group_by(FairParticipation.fair_id).subquery())

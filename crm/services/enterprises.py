@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from crm.access import CHAMBER, scope_of
 from crm.auth import Actor
 from crm.errors import NotFound
 from crm.models import (
@@ -164,7 +165,7 @@ def _financing(session: Session, enterprise_id: int, actor: Actor) -> list[dict]
              .outerjoin(Chamber, FinancingNeed.chamber_id == Chamber.id)
              .where(FinancingNeed.enterprise_id == enterprise_id)
              .order_by(FinancingNeed.requested_on.desc(), FinancingNeed.id.desc()))
-    if actor.role == "chamber":
+    if scope_of(actor.role, "financing.read") == CHAMBER:
         query = query.where(FinancingNeed.chamber_id == actor.chamber_id)
     return [{**dict(row._mapping), "amount": float(row.amount)}
             for row in session.execute(query)]

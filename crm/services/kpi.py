@@ -33,13 +33,13 @@ from fractions import Fraction
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from crm.access import ALL, STREET, condition, require
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, Category, Setting, Street, Unit
 from crm.models.kpi import HIST, HIST_DAYS, MEASURES, NO_ID, kpi_day_cell, kpi_day_street
 from crm.services import kpi_facts
-from crm.services.scope import appeal_scope
 
 KEYS = ("appeals_total", "appeals_replied", "appeals_open", "closed_on_time_rate",
         "satisfaction_rate", "resolution_rate", "response_rate", "composite_score",
@@ -65,6 +65,12 @@ def _month(session: Session):
 
 # --- building blocks ---------------------------------------------------------------------
 
+def _scope(actor: Actor) -> str:
+    """The scope the actor reads KPIs in ("kpi.read"); refused without it. No actor (the
+    command line, the bulletin job) reads the whole district."""
+    return require(actor, "kpi.read")
+
+
 def _filters(*, actor: Actor | None, date_from: dt.date | None, date_to: dt.date | None,
              street_id: int | None, unit_id: int | None = None,
              category_id: int | None = None) -> list:
@@ -74,7 +80,8 @@ def _filters(*, actor: Actor | None, date_from: dt.date | None, date_to: dt.date
     if category_id is not None:
         conds.append(Appeal.category_id == category_id)
     if actor is not None:
-        conds.append(appeal_scope(actor))
+        _scope(actor)  # refuses a role without "kpi.read"
+        conds.append(condition(actor, "kpi.read", Appeal))
     if date_from is not None:
         conds.append(Appeal.received_at >= dt.datetime.combine(date_from, dt.time()))
     if date_to is not None:
@@ -190,7 +197,7 @@ SOURCES = ("auto", "rollups", "appeals")
 def _uses_rollups(actor: Actor | None, source: str) -> bool:
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
-    can = actor is None or actor.reads_everything or actor.role == "liaison"
+    can = actor is None or _scope(actor) in (ALL, STREET)
     if source == "rollups" and not can:
         raise ValueError("the rollups cannot express this scope")
     return can and source != "appeals"
@@ -202,7 +209,7 @@ def _rollup_counts(session: Session, dimension: str | None, *, actor: Actor | No
     fine = unit_id is not None or category_id is not None or dimension in ("unit", "category")
     table = kpi_day_cell if fine else kpi_day_street
     conds = []
-    if actor is not None and actor.role == "liaison":
+    if actor is not None and _scope(actor) == STREET:
         conds.append(table.c.street_id == (actor.street_id or -1))
     if date_from is not None:
         conds.append(table.c.day >= date_from)
@@ -359,7 +366,7 @@ def grouped(session: Session, dimension: str, *, actor: Actor | None = None,
         query = select(Street.id, Street.name).order_by(Street.sort_order, Street.name)
         if street_id is not None:
             query = query.where(Street.id == street_id)
-        if actor is not None and actor.role == "liaison":
+        if actor is not None and _scope(actor) == STREET:
             query = query.where(Street.id == actor.street_id)
         labels = session.execute(query).all()
     elif dimension == "category":
@@ -499,6 +506,7 @@ def drill(session: Session, measure: str, *, actor: Actor, date_from: dt.date | 
         first, last = month_bounds(month)
         date_from = max(first, date_from) if date_from else first
         date_to = min(last, date_to) if date_to else last
+    _scope(actor)
     f = AppealFilter(street_id=street_id, lead_unit_id=unit_id, category_id=category_id,
                      received_from=date_from, received_to=date_to, as_of=as_of,
                      extra=(Appeal.status != "merged",
@@ -529,8 +537,10 @@ def period_presets(today: dt.date | None = None) -> dict[str, tuple[dt.date, dt.
 def filter_options(session: Session, *, actor: Actor | None = None) -> dict:
     """Streets, lead units and categories the viewer may filter by, and the months with
     appeals (newest first) for the bulletin."""
+    if actor is not None:
+        _scope(actor)
     streets = select(Street.id, Street.name).order_by(Street.sort_order, Street.name)
-    if actor is not None and actor.role == "liaison":
+    if actor is not None and _scope(actor) == STREET:
         streets = streets.where(Street.id == actor.street_id)
     months_q = select(func.min(kpi_day_street.c.day), func.max(kpi_day_street.c.day)).where(
         kpi_day_street.c.n_total > 0)

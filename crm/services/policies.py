@@ -9,8 +9,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
-from crm.errors import Forbidden, NotFound, ValidationError
+from crm.errors import NotFound, ValidationError
 from crm.models import Policy
 from crm.services import audit
 
@@ -19,8 +20,7 @@ ISSUER_LIMIT = 60
 
 
 def _require_admin(actor: Actor | None) -> None:
-    if actor is None or not actor.is_admin:
-        raise Forbidden("administrators only", key="admin.only")
+    require(actor, "reference.manage")
 
 
 def list_policies(session: Session, *, actor: Actor | None) -> list[dict]:

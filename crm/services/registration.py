@@ -10,23 +10,21 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
-from crm.errors import Forbidden, ValidationError
+from crm.errors import ValidationError
 from crm.models import Enterprise
 from crm.services import audit
 from crm.services.firm_search import initials
 from crm.services.lookup import find_street
 from crm.uscc import InvalidUSCC, validate
 
-REGISTERING_ROLES = {"liaison", "cadre", "admin"}
-
 
 def register_enterprise(session: Session, *, actor: Actor, uscc: str, name: str,
                         street: str | None = None, address: str | None = None,
                         industry: str | None = None, contact_name: str | None = None,
                         contact_phone: str | None = None) -> Enterprise:
-    if actor.role not in REGISTERING_ROLES:
-        raise Forbidden(f"a {actor.role} may not register firms", key="firm.role_forbidden")
+    require(actor, "firm.register")
     try:
         code = validate(uscc)
     except InvalidUSCC as err:
@@ -47,12 +45,10 @@ def register_enterprise(session: Session, *, actor: Actor, uscc: str, name: str,
         raise ValidationError(f"already registered as {existing.name} ({existing.uscc})",
                               key="firm.exists", name=existing.name, uscc=existing.uscc)
     street_id = find_street(session, street).id if street else actor.street_id
-    if actor.role == "liaison" and street_id != actor.street_id:
-        raise Forbidden("a liaison registers firms of their own street",
-                        key="firm.other_street")
     firm = Enterprise(uscc=code, name=name, name_initials=initials(name), street_id=street_id,
                       address=(address or "").strip() or None,
                       industry=(industry or "").strip() or None)
+    require(actor, "firm.register", firm)  # a liaison or cadre registers in their own street
     session.add(firm)
     session.flush()
     if contact_name:

@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm import auth
+from crm.access import SYSTEM, require
 from crm.auth import Actor
 from crm.db import now as _now
-from crm.errors import AuthError, NotFound, ValidationError
+from crm.errors import AuthError, Forbidden, NotFound, ValidationError
 from crm.models import Chamber, Person, Street, Unit, User
 from crm.models.people import ROLES
 from crm.services import audit
@@ -30,7 +31,9 @@ def actor_of(user: User) -> Actor:
 def add_user(session: Session, username: str, *, role: str, display_name: str | None = None,
              street: str | None = None, unit: str | None = None, chamber: str | None = None,
              password: str | None = None, check_strength: bool = True,
-             actor: Actor | None = None) -> User:
+             actor: Actor) -> User:
+    """A new login; only a holder of "user.manage" (an admin, or the command line) adds one."""
+    require(actor, "user.manage")
     username = username.strip()
     if not username:
         raise ValidationError("username is empty", key="users.empty_name")
@@ -83,6 +86,16 @@ def _set_password(user: User, password: str, check_strength: bool) -> None:
     user.locked_until = None
 
 
+def demo_logins(session: Session) -> list[dict]:
+    """The logins the demo login page lists (demo mode only: they all share one password)."""
+    from crm.config import get_settings
+
+    if not get_settings().demo_mode:
+        raise Forbidden("demo logins are listed in demo mode only", key="access.denied",
+                        capability="demo")
+    return [u for u in list_users(session, actor=SYSTEM) if u["active"] and u["has_password"]]
+
+
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:
@@ -91,14 +104,20 @@ def get_user(session: Session, username: str) -> User:
 
 
 def set_password(session: Session, username: str, password: str, *,
-                 actor: Actor | None = None, check_strength: bool = True) -> User:
+                 actor: Actor, check_strength: bool = True) -> User:
+    """Set a login's password: one's own ("account.password"), anyone's ("user.manage")."""
     user = get_user(session, username)
+    if actor is not None and user.id == actor.id:
+        require(actor, "account.password", user)
+    else:
+        require(actor, "user.manage", user)
     _set_password(user, password, check_strength)
     audit.record(session, actor, "user.set_password", "app_user", user.id)
     return user
 
 
-def list_users(session: Session) -> list[dict]:
+def list_users(session: Session, *, actor: Actor) -> list[dict]:
+    require(actor, "user.manage")
     rows = session.execute(
         select(User, Street.name, Unit.name, Chamber.name)
         .outerjoin(Street, User.street_id == Street.id)

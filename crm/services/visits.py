@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.errors import Forbidden, NotFound, ValidationError
@@ -29,16 +30,13 @@ from crm.services.assignments import find_firm_id, find_person_id, parse_date
 from crm.services.bulk_rows import BulkResult, row_number
 from crm.services.scope import enterprise_scope
 
-VISIT_ROLES = {"cadre", "liaison", "admin"}
 EARLIEST = dt.date(2000, 1, 1)
 NOTES_LIMIT = 2000
 LIST_LIMIT = 500
 
 
 def _require_visitor(actor: Actor) -> None:
-    if actor.role not in VISIT_ROLES:
-        raise Forbidden(f"a {actor.role} may not record visits", key="visit.role_forbidden",
-                        role=actor.role)
+    require(actor, "visit.record")
 
 
 def _check_date(visited_on: dt.date | None) -> dt.date:
@@ -52,15 +50,16 @@ def _check_date(visited_on: dt.date | None) -> dt.date:
 
 
 def _visitor(session: Session, actor: Actor, person_id: int | None) -> int | None:
-    """Who went: a cadre is always themselves; others name the cadre, or went themselves."""
-    if actor.role == "cadre":
-        if not actor.person_id:
+    """Who went: the recorder by default; a liaison may credit a cadre of their street, an
+    admin anyone, a cadre only themselves ("visit.credit")."""
+    if person_id is None or person_id == actor.person_id:
+        if person_id is None and not actor.person_id and require(actor, "visit.credit") == "self":
             raise Forbidden("the login is not linked to a person", key="visit.no_person")
-        return actor.person_id
-    if person_id is None:
         return actor.person_id  # the recorder went; `recorded_by_id` names them
-    if session.get(Person, person_id) is None:
+    person = session.get(Person, person_id)
+    if person is None:
         raise NotFound(f"person {person_id}", key="assignment.person_not_found")
+    require(actor, "visit.credit", person)
     return person_id
 
 
@@ -91,6 +90,7 @@ def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str
                                                    enterprise_scope(actor)))
     if firm is None:
         raise NotFound(f"enterprise {enterprise_id}", key="visit.firm_not_found")
+    require(actor, "visit.record", firm)
     text = (notes or "").strip()
     if len(text) > NOTES_LIMIT:
         raise ValidationError("notes too long", key="visit.notes_too_long", limit=NOTES_LIMIT)

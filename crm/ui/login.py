@@ -83,7 +83,7 @@ def _demo_hint() -> None:
         return
     st.info(tr("login.demo_hint", password=DEMO_PASSWORD))
     with sessions()() as session:
-        rows = users.list_users(session)
+        rows = users.demo_logins(session)
     table = [{tr("login.col.username"): u["username"], tr("login.col.role"): lbl("role", u["role"]),
               tr("login.col.scope"): u["street"] or u["unit"] or u["chamber"] or ""}
              for u in rows if u["active"] and u["has_password"]]

@@ -1,4 +1,5 @@
-"""The screens, as data: the router builds each role's menu from this and crm.auth.ROLE_PAGES."""
+"""The screens, as data: the router builds each role's menu from this and the capability
+table (crm.access: a screen is shown to the roles holding the capability it needs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from crm.auth import ROLE_PAGES
+from crm.access import ROLE_PAGES
 from crm.config import ROOT
 from crm.ui.state import tr
 
@@ -42,6 +43,7 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
            "nav.section.kpi"),
     Screen("kpi_bulletin", "nav.kpi_bulletin", ":material/summarize:", "nav.section.kpi"),
     Screen("users", "nav.users", ":material/group:", "nav.section.admin"),
+    Screen("access", "nav.access", ":material/admin_panel_settings:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
     Screen("imports", "nav.imports", ":material/upload_file:", "nav.section.work"),
 )}

@@ -7,7 +7,9 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from crm.auth import Actor, may_open
+from crm import access
+from crm.access import may_open
+from crm.auth import Actor
 from crm.config import ROOT, get_settings
 from crm.i18n import LANGUAGES, label, t
 
@@ -101,3 +103,14 @@ def require_page(page: str) -> Actor:
         st.error(tr("app.page_forbidden"))
         st.stop()
     return actor
+
+
+def can(capability: str) -> bool:
+    """Whether the logged-in actor holds `capability` (crm.access), for showing a control."""
+    return access.holds(st.session_state.get("actor"), capability)
+
+
+def scope(capability: str) -> str | None:
+    """The scope the logged-in actor holds `capability` in (crm.access), or None."""
+    actor = st.session_state.get("actor")
+    return access.scope_of(actor.role, capability) if actor is not None else None

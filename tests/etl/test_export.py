@@ -8,6 +8,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select
 
+from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.models import (
     Assignment,
@@ -136,8 +137,10 @@ def test_a_liaison_assigns_only_their_own_streets_cadres(engine, firms, people, 
     from crm.services.users import actor_of, add_user
 
     with session_factory(engine).begin() as s:
-        dsb = actor_of(add_user(s, "dsb", role="liaison", street="大石坝街道", password=None))
-        jbc = actor_of(add_user(s, "jbc", role="liaison", street="江北城街道", password=None))
+        dsb = actor_of(add_user(s, "dsb", role="liaison", street="大石坝街道", password=None,
+                                actor=SYSTEM))
+        jbc = actor_of(add_user(s, "jbc", role="liaison", street="江北城街道", password=None,
+                                actor=SYSTEM))
     rows = [["统一社会信用代码", "包联干部", "开始日期"], [A, "张干部", "2022-01-01"]]
     refused = run_import(engine, "assignments", xlsx(tmp_path / "a.xlsx", rows), actor=dsb)
     assert counts(refused) == (1, 0, 0, 0, 1)

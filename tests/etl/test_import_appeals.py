@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import func, inspect, select, text
 
+from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.models import Appeal, AppealUnit, ImportRecord, Unit
 from crm.models.kpi import kpi_day_cell
@@ -126,7 +127,7 @@ def test_an_unknown_category_column_files_everything_under_other_with_a_note(eng
 
 def test_a_liaison_imports_only_their_own_streets_appeals(engine, firms, tmp_path):
     with session_factory(engine).begin() as s:
-        user = add_user(s, "li", role="liaison", street="江北城街道", password=None)
+        user = add_user(s, "li", role="liaison", street="江北城街道", password=None, actor=SYSTEM)
         actor = actor_of(user)
     rows = [["统一社会信用代码", "诉求标题", "受理时间"], [A, "大石坝的诉求", "2022-05-01"],
             [B, "江北城的诉求", "2022-05-01"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.errors import Forbidden
 from crm.models import Enterprise, Street
@@ -18,7 +19,8 @@ ROWS = [["信用代码号", "企业名称", "片区"], [A, "重庆齐祥灯饰�
 @pytest.fixture
 def liaison(engine):
     with session_factory(engine).begin() as s:
-        return actor_of(add_user(s, "li", role="liaison", street="大石坝街道", password=None))
+        return actor_of(add_user(s, "li", role="liaison", street="大石坝街道", password=None,
+                                 actor=SYSTEM))
 
 
 def test_a_saved_mapping_is_used_for_the_streets_next_file(engine, liaison, tmp_path):
@@ -54,6 +56,7 @@ def test_a_liaison_imports_firms_into_their_own_street_only(engine, liaison, tmp
 
 def test_a_handler_may_not_import(engine, tmp_path):
     with session_factory(engine).begin() as s:
-        handler = actor_of(add_user(s, "h", role="handler", unit="区交巡警支队", password=None))
+        handler = actor_of(add_user(s, "h", role="handler", unit="区交巡警支队", password=None,
+                                    actor=SYSTEM))
     with pytest.raises(Forbidden):
         run_import(engine, "enterprises", xlsx(tmp_path / "r.xlsx", ROWS), actor=handler)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.errors import Conflict
 from crm.models import Appeal, Enterprise, ImportBatch, ImportRecord, Unit
@@ -21,7 +22,7 @@ from tests.etl.conftest import A, B, counts, run_import, xlsx
 @pytest.fixture
 def admin(engine):
     with session_factory(engine).begin() as s:
-        return actor_of(add_user(s, "boss", role="admin", password=None))
+        return actor_of(add_user(s, "boss", role="admin", password=None, actor=SYSTEM))
 
 
 def test_rolling_back_restores_updated_firms_and_removes_inserted_ones(engine, firms, admin,

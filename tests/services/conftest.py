@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
+from crm.access import SYSTEM
 from crm.auth import Actor
 from crm.models import Category, Enterprise, Street, Unit
 from crm.services.users import actor_of, add_user
@@ -44,7 +45,8 @@ def make_firm(session, n: int, street: str, name: str | None = None) -> Enterpri
 @pytest.fixture
 def world(session) -> World:
     def actor(name, role, **scope):
-        return actor_of(add_user(session, name, role=role, password="secret123", **scope))
+        return actor_of(add_user(session, name, role=role, password="secret123", **scope,
+                                 actor=SYSTEM))
 
     w = World(
         liaison=actor("li", "liaison", street="江北城街道"),

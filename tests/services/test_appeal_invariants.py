@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import select
 
 from crm import migrate
+from crm.access import SYSTEM
 from crm.db import make_engine, session_factory
 from crm.errors import CrmError
 from crm.lifecycle import FINAL_STATUSES
@@ -45,11 +46,11 @@ def _template() -> Path:
             for n in range(2):
                 s.add(Enterprise(uscc=complete(f"91500105MA{n:06d}"), name=f"企业{n}",
                                  street_id=street))
-            add_user(s, "li", role="liaison", street="江北城街道")
-            add_user(s, "jj", role="handler", unit="区交巡警支队")
-            add_user(s, "rs", role="handler", unit="区人力社保局")
-            add_user(s, "root", role="admin")
-            add_user(s, "boss", role="official")
+            add_user(s, "li", role="liaison", street="江北城街道", actor=SYSTEM)
+            add_user(s, "jj", role="handler", unit="区交巡警支队", actor=SYSTEM)
+            add_user(s, "rs", role="handler", unit="区人力社保局", actor=SYSTEM)
+            add_user(s, "root", role="admin", actor=SYSTEM)
+            add_user(s, "boss", role="official", actor=SYSTEM)
         engine.dispose()
         _TEMPLATE = path
     return _TEMPLATE

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from crm.access import SYSTEM
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.models import Assignment, AuditLog, Building, Person, Street
 from crm.services import assignment_queries, assignments
@@ -27,7 +28,7 @@ def ago(n: int) -> dt.date:
 def people(session, world):
     """Two more cadres of 江北城街道 and one of 大石坝街道, as logins with a person each."""
     made = {name: actor_of(add_user(session, name, role="cadre", street=street,
-                                    display_name=display))
+                                    display_name=display, actor=SYSTEM))
             for name, street, display in (("wang", "江北城街道", "王干部"),
                                           ("zhang", "江北城街道", "张干部"),
                                           ("li_dsb", "大石坝街道", "李干部"))}
@@ -255,7 +256,8 @@ def test_the_import_entry_point_is_idempotent_and_reports_bad_rows(session, worl
 
 
 def test_the_import_accepts_closed_history_and_refuses_an_ambiguous_name(session, world, people):
-    add_user(session, "wang2", role="cadre", street="江北城街道", display_name="王干部")
+    add_user(session, "wang2", role="cadre", street="江北城街道",
+             display_name="王干部", actor=SYSTEM)
     result = assignments.assign_many(session, [
         {"uscc": world.firm.uscc, "person_id": people["zhang"].person_id,
          "start_date": ago(400), "end_date": ago(200)},

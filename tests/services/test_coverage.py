@@ -23,6 +23,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from crm.access import SYSTEM
 from crm.errors import Forbidden, ValidationError
 from crm.models import Assignment, Building, Street, Visit
 from crm.services import coverage
@@ -50,7 +51,7 @@ def district(session, world):
     for name, street in (("A", "江北城街道"), ("B", "江北城街道"), ("C", "江北城街道"),
                          ("D", "大石坝街道")):
         cadres[name] = actor_of(add_user(session, f"cadre_{name}", role="cadre", street=street,
-                                         display_name=f"干部{name}"))
+                                         display_name=f"干部{name}", actor=SYSTEM))
     firms = {"F0": world.firm, "G0": world.other_firm}
     for n, (key, street, building, above) in enumerate((
             ("F1", "江北城街道", b1, True), ("F2", "江北城街道", b1, False),

@@ -55,6 +55,7 @@ from sqlalchemy import select, text
 
 from crm import migrate
 from crm.db import make_engine, session_factory
+from crm.errors import Forbidden
 from crm.models import Appeal, Category, Street
 from crm.services import kpi, kpi_facts
 from crm.services.reference import init_reference_data, set_setting
@@ -154,8 +155,9 @@ def test_a_liaison_sees_only_their_street_and_officials_everything(session, data
     assert kpi.compute(session, actor=data.liaison, as_of=AS_OF) == JIANGBEICHENG
     assert kpi.compute(session, actor=data.other_liaison, as_of=AS_OF) == DASHIBA
     assert kpi.compute(session, actor=data.official, as_of=AS_OF) == DISTRICT
-    # a handler sees appeals dispatched to their unit: none here (no appeal_unit rows)
-    assert kpi.compute(session, actor=data.outsider, as_of=AS_OF) == EMPTY
+    # a handler holds no "kpi.read" (crm.access): refused, not an empty page
+    with pytest.raises(Forbidden):
+        kpi.compute(session, actor=data.outsider, as_of=AS_OF)
 
 
 def test_a_period_without_appeals_has_no_rates(session, data):
