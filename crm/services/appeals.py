@@ -337,13 +337,13 @@ def merge(session: Session, appeal_id: int, *, actor: Actor, into_id: int,
         raise ValidationError("an appeal cannot be merged into itself", key="appeal.merge_self")
     target = get_appeal(session, into_id, actor)
     appeal = get_appeal(session, appeal_id, actor)
+    _check(session, appeal, "merge", actor, version)
     if target.status in FINAL_STATUSES:
         raise InvalidTransition(f"the target appeal is {target.status}",
                                 key="appeal.merge_target_final")
     if target.enterprise_id != appeal.enterprise_id:
         raise ValidationError("only appeals of the same firm can be merged",
                               key="appeal.merge_other_firm")
-    _check(session, appeal, "merge", actor, version)
     before = appeal.status
     appeal.status = "merged"
     appeal.merged_into_id = target.id
