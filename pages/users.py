@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from crm.models.people import ROLES
 from crm.services import admin, users
+from crm.services.vocab import ROLES
 from crm.ui.actions import load, read, run_action
 from crm.ui.state import labeller, require_page, tr
 from crm.ui.widgets import flash, records_table, show_flash
