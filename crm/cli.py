@@ -1,4 +1,4 @@
-"""`python -m crm …`: a thin command line over the services.
+"""`python -m crm …`: a thin command line over the services (and etl.app for import/export).
 
 Each command opens the database, calls one service in one transaction, and
 turns a domain error into a one-line message and a non-zero exit code.
@@ -13,8 +13,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-from sqlalchemy import func, select
 
 from crm import migrate
 from crm.access import SYSTEM
@@ -62,7 +60,7 @@ def cmd_init_db(args) -> int:
 
 def cmd_seed_demo(args) -> int:
     from crm.demo import seed_demo
-    from crm.models import Enterprise
+    from crm.services.enterprises import any_registered
 
     engine = make_engine()
     if not migrate.is_up_to_date(engine):
@@ -70,7 +68,7 @@ def cmd_seed_demo(args) -> int:
         return EXIT_ERROR
     if args.if_empty:
         with session_factory(engine)() as session:
-            if session.scalar(select(func.count()).select_from(Enterprise)):
+            if any_registered(session):
                 print("database already has enterprises; demo data not added")
                 return 0
     started = time.perf_counter()
@@ -219,7 +217,7 @@ def cmd_kpi_rollups(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from crm.services.imports import errors_bytes, import_file
+    from etl.app import errors_bytes, import_file
 
     if not Path(args.file).is_file():
         print(f"error: cannot read {args.file}: no such file", file=sys.stderr)
@@ -254,16 +252,16 @@ def cmd_import(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from etl.export import export
+    from etl.app import export_file
 
     with session_factory(make_engine())() as session:
-        count = export(session, args.kind, args.file)
+        count = export_file(session, args.kind, args.file)
     print(f"{count} {args.kind} row(s) written to {args.file}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from crm.models.people import ROLES
+    from crm.services.vocab import IMPORT_KINDS, ROLES
 
     parser = argparse.ArgumentParser(
         prog="python -m crm",
@@ -339,8 +337,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--street", help="only this street/town, e.g. 江北城街道 or 江北城")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_kpi)
-
-    from crm.models.imports import IMPORT_KINDS
 
     p = sub.add_parser("import", help="import a spreadsheet (.xlsx, .xls, .csv)",
                        description="Import one sheet in one transaction: the header row is "

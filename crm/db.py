@@ -65,7 +65,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def _sqlite_checkin(dbapi_conn, record) -> None:
     """A connection back from a transaction: a bulk import may have switched foreign key
     enforcement off, and the WAL checkpoint its commit would have run, for that
-    transaction (etl.writer); both come back, and the checkpoint runs in the background."""
+    transaction (crm.bulk.writer); both come back, and the checkpoint runs in the background."""
     if dbapi_conn is None:
         return
     dbapi_conn.execute("PRAGMA foreign_keys=ON")

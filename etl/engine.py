@@ -27,13 +27,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from crm.auth import Actor
+from crm.bulk.writer import BulkWriter, jsonable
 from crm.db import now
 from crm.i18n import t
 from crm.models import HeaderMapping, ImportBatch, ImportRecord
 from etl.clean import Bad, Warned, batch
 from etl.headers import SCAN_ROWS, Mapping, detect_header, map_columns, norm_header
 from etl.readers import ReadError, open_table
-from etl.writer import BulkWriter, jsonable
 
 CHUNK = 20_000  # rows cleaned and planned at a time (the progress bar moves per chunk)
 _FOOTER = ("合计", "总计", "小计", "注:", "注：", "说明:", "说明：", "备注:", "备注：", "填报人",

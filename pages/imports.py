@@ -4,10 +4,10 @@ the batch history with rollback."""
 
 import streamlit as st
 
-from crm.services import imports
 from crm.ui.actions import read, run_action
 from crm.ui.state import language, lbl, require_page, tr
 from crm.ui.widgets import flash, show_flash
+from etl import app as imports
 
 require_page("imports")
 st.title(tr("import.title"))

@@ -7,6 +7,7 @@ from crm.services import bulletin
 from crm.ui import kpi_view as kv
 from crm.ui.actions import load
 from crm.ui.state import language, require_page, tr
+from etl import app as etl_app
 
 actor = require_page("kpi_bulletin")
 st.title(tr("kpi.bulletin_title"))
@@ -23,11 +24,11 @@ st.subheader(data["title"])
 st.caption(data["subtitle"])
 left, right = st.columns(2)
 left.download_button(tr("kpi.bulletin.download_xlsx"),
-                     load(bulletin.bulletin_xlsx, month=month, lang=language(), version=rev),
+                     load(etl_app.bulletin_xlsx, month=month, lang=language(), version=rev),
                      file_name=f"bulletin-{month}.xlsx", key="bulletin_xlsx",
                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 right.download_button(tr("kpi.bulletin.download_csv"),
-                      load(bulletin.bulletin_csv, month=month, lang=language(), version=rev),
+                      load(etl_app.bulletin_csv, month=month, lang=language(), version=rev),
                       file_name=f"bulletin-{month}.csv", mime="text/csv", key="bulletin_csv")
 kv.ranking_chart(data["rows"], "street")
 kv.kpi_table(data["rows"], "street", key="bulletin_table")

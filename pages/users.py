@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from crm.services import access_admin, admin, users
+from crm.services import admin, users
+from crm.services.vocab import ROLES
 from crm.ui.actions import load, read, run_action
 from crm.ui.state import labeller, require_page, tr
 from crm.ui.widgets import flash, records_table, show_flash
@@ -17,7 +18,7 @@ with st.expander(tr("users.add"), expanded=False, icon=":material/person_add:"):
         left, right = st.columns(2)
         username = left.text_input(tr("col.username"), key="new_username")
         display_name = right.text_input(tr("col.name"), key="new_display_name")
-        role = left.selectbox(tr("col.role"), access_admin.roles(), format_func=labeller("role"),
+        role = left.selectbox(tr("col.role"), ROLES, format_func=labeller("role"),
                               key="new_role")
         password = right.text_input(tr("login.password"), type="password", key="new_password",
                                     help=tr("users.password_help"))

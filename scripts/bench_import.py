@@ -121,7 +121,7 @@ def _prepare(url: str) -> None:
 
 
 def our_import(url: str, kind: str, path: Path):
-    from crm.services.imports import import_file
+    from etl.app import import_file
 
     engine = make_engine(url, no_pool=True) if url.startswith("postgresql") else make_engine(url)
     try:

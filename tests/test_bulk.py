@@ -8,8 +8,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from crm import bulk
-from crm.bulk import constant, sqlite_insert_columns
+from crm.bulk import statements as bulk
+from crm.bulk.statements import constant, sqlite_insert_columns
 
 
 def _table() -> sqlite3.Connection:

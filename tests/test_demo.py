@@ -318,7 +318,7 @@ def test_a_failed_seed_leaves_nothing_behind(engine, monkeypatch):
 def test_the_demo_exports_and_imports_back_unchanged(seeded, tmp_path, kind):
     """The demo speaks like real lists (masked names and phones, GB/T 4754 industries with
     a 、 in them): exported and imported again (a dry run), every row is unchanged."""
-    from crm.services.imports import import_file
+    from etl.app import import_file
     from etl.export import export
 
     engine = seeded[0]

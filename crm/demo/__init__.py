@@ -9,7 +9,7 @@ on a fixed as-of date (crm.demo.context.AS_OF), never on the clock.
 
 Everything happens in one transaction on one connection: the small, linked
 things through the ORM session, the big tables as prebuilt tuples through
-the driver's bulk path (crm.demo.bulk). It either all lands or none of it.
+the driver's bulk path (crm.bulk.loader). It either all lands or none of it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from crm.bulk.loader import BulkLoader
 from crm.demo import appeals, enterprises, financing, jobfairs, people
-from crm.demo.bulk import BulkWriter
 from crm.demo.context import Demo, Ref
 from crm.errors import ValidationError
 from crm.models import (
@@ -64,7 +64,7 @@ def seed_demo(engine: Engine, *, enterprises: int = 2000, appeals: int = 10000, 
         if not ref.streets or not ref.categories:
             raise ValidationError("reference data is missing; run init-db first",
                                   key="demo.no_reference")
-        with _big_cache(conn), BulkWriter(conn) as writer:
+        with _big_cache(conn), BulkLoader(conn) as writer:
             for table in BULK_TABLES:
                 writer.defer_indexes(table)
             demo = Demo(rng=random.Random(seed), session=session, writer=writer, ref=ref,

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from crm.demo import appeal_text as text
 from crm.demo import stories
-from crm.demo.bulk import EPOCH
+from crm.demo.clock import EPOCH
 from crm.demo.context import APPEAL_YEARS_BACK, AS_OF, Demo
 from crm.demo.sampling import Dice, apportion, cumulative
 from crm.models import Appeal, AppealEvent, AppealUnit, Extension

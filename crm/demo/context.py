@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.demo.bulk import BulkWriter, Clock
+from crm.bulk.loader import BulkLoader
+from crm.demo.clock import Clock
 from crm.models import Category, Community, Policy, Street, Tag, Unit
 
 # The data is anchored on a fixed "today" so a seed always gives the same rows
@@ -91,7 +92,7 @@ class Firms:
 class Demo:
     rng: random.Random
     session: Session
-    writer: BulkWriter
+    writer: BulkLoader
     ref: Ref
     progress: Progress
     clock: Clock = field(default_factory=Clock)

@@ -10,11 +10,6 @@ from crm.lifecycle import APPEAL, StateMachine
 from crm.models.people import ROLES
 
 
-def roles(session: Session | None = None) -> tuple[str, ...]:
-    """The roles a login may have, in the order forms offer them."""
-    return ROLES
-
-
 def capability_matrix(session: Session, *, actor: Actor) -> dict:
     """{roles, rows}: one row per capability, the scope each role holds it in (None: not)."""
     require(actor, "access.view")

@@ -3,7 +3,8 @@
 The numbers are `kpi.by_street` and `kpi.compute` for the month, as of the
 month's last day (or today while the month is running), so a bulletin for a
 closed month keeps judging overdue appeals on the same day however late it is
-downloaded; the counts still follow later replies and callbacks.
+downloaded; the counts still follow later replies and callbacks. The workbook and
+CSV of it are etl's (etl.app.bulletin_xlsx / bulletin_csv).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from crm.db import today as _today
 from crm.i18n import t
 from crm.services import kpi
 from crm.services.reference import get_setting
-from etl import bulletin as writer
 
 
 def bulletin(session: Session, *, actor: Actor | None = None, month: str,
@@ -52,14 +52,3 @@ def bulletin(session: Session, *, actor: Actor | None = None, month: str,
                   t("bulletin.note_scope", lang)],
     }
 
-
-def bulletin_xlsx(session: Session, *, actor: Actor | None = None, month: str,
-                  as_of: dt.date | None = None, lang: str = "zh") -> bytes:
-    return writer.to_xlsx(bulletin(session, actor=actor, month=month, as_of=as_of, lang=lang),
-                          lang)
-
-
-def bulletin_csv(session: Session, *, actor: Actor | None = None, month: str,
-                 as_of: dt.date | None = None, lang: str = "zh") -> bytes:
-    return writer.to_csv(bulletin(session, actor=actor, month=month, as_of=as_of, lang=lang),
-                         lang)

@@ -181,3 +181,8 @@ def _job_fairs(session: Session, enterprise_id: int) -> list[dict]:
         .order_by(JobFair.held_on.desc())
     ).all()
     return [dict(row._mapping) for row in rows]
+
+
+def any_registered(session: Session) -> bool:
+    """Whether the database holds any firm at all, whoever may see it (`seed-demo --if-empty`)."""
+    return session.scalar(select(Enterprise.id).limit(1)) is not None

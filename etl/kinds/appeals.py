@@ -16,6 +16,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from crm.bulk.writer import adapters
 from crm.models import Appeal, AppealUnit
 from crm.services import kpi_facts
 from crm.services.calendar import WorkCalendar
@@ -34,7 +35,6 @@ from etl.kinds.common import (
     units,
     words,
 )
-from etl.writer import adapters
 
 OTHER = "其他"
 COLUMNS = ("code", "enterprise_id", "street_id", "category_id", "channel", "priority", "title",

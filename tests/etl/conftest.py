@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from crm.db import session_factory
 from crm.models import Chamber, Person, Street
-from crm.services.imports import import_file
 from crm.uscc import complete
+from etl.app import import_file
 
 REGISTRY = (Path(__file__).resolve().parents[3]
             / "shared/realdata/cq-enterprise-registry/chongqing_enterprises_1980-2004.csv")

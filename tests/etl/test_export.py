@@ -22,7 +22,7 @@ from crm.models import (
     Street,
     Visit,
 )
-from crm.services.imports import template
+from etl.app import template
 from etl.export import export
 from etl.headers import canonical_headers
 from tests.etl.conftest import A, B, C, counts, errors, run_import, xlsx

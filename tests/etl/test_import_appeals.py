@@ -11,8 +11,8 @@ from crm.db import session_factory
 from crm.models import Appeal, AppealUnit, ImportRecord, Unit
 from crm.models.kpi import kpi_day_cell
 from crm.services import kpi, kpi_facts
-from crm.services.imports import import_file
 from crm.services.users import actor_of, add_user
+from etl.app import import_file
 from etl.rollback import batch_records, rollback_batch
 from tests.etl.conftest import BAD, A, B, C, counts, errors, run_import, xlsx
 

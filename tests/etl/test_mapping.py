@@ -9,8 +9,8 @@ from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.errors import Forbidden
 from crm.models import Enterprise, Street
-from crm.services.imports import save_mapping
 from crm.services.users import actor_of, add_user
+from etl.app import save_mapping
 from tests.etl.conftest import A, B, counts, run_import, xlsx
 
 ROWS = [["信用代码号", "企业名称", "片区"], [A, "重庆齐祥灯饰有限公司", "大石坝"]]

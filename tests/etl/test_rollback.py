@@ -14,8 +14,8 @@ from crm.db import session_factory
 from crm.errors import Conflict
 from crm.models import Appeal, Enterprise, ImportBatch, ImportRecord, Unit
 from crm.services import kpi, kpi_facts
-from crm.services.imports import list_batches, rollback
 from crm.services.users import actor_of, add_user
+from etl.app import list_batches, rollback
 from tests.etl.conftest import A, B, counts, run_import, xlsx
 
 

@@ -9,6 +9,7 @@ import io
 from openpyxl import load_workbook
 
 from crm.services import bulletin, kpi
+from etl import app as etl_app
 from tests.services.test_kpi import data  # noqa: F401  (fixture)
 
 MONTH = "2026-01"
@@ -39,7 +40,7 @@ def january(session) -> dict[str, dict]:
 
 def test_the_workbook_has_title_period_percentages_and_colours(session, data):
     expected = january(session)
-    wb = load_workbook(io.BytesIO(bulletin.bulletin_xlsx(session, month=MONTH, as_of=AS_OF)))
+    wb = load_workbook(io.BytesIO(etl_app.bulletin_xlsx(session, month=MONTH, as_of=AS_OF)))
     ws = wb.active
     assert ws["A1"].value == "江北区企业诉求办理情况通报（2026年1月）"
     assert "A1:M1" in {str(r) for r in ws.merged_cells.ranges}
@@ -64,7 +65,7 @@ def test_the_workbook_has_title_period_percentages_and_colours(session, data):
 
 def test_the_csv_opens_in_excel_and_carries_percent(session, data):
     expected = january(session)
-    raw = bulletin.bulletin_csv(session, month=MONTH, as_of=AS_OF)
+    raw = etl_app.bulletin_csv(session, month=MONTH, as_of=AS_OF)
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) == 13  # 12 streets and the district total
@@ -77,9 +78,9 @@ def test_the_csv_opens_in_excel_and_carries_percent(session, data):
 
 
 def test_the_bulletin_speaks_english_too(session, data):
-    raw = bulletin.bulletin_csv(session, month=MONTH, as_of=AS_OF, lang="en")
+    raw = etl_app.bulletin_csv(session, month=MONTH, as_of=AS_OF, lang="en")
     header = next(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert header[:3] == ["Rank", "Street", "Composite(%)"]
-    wb = load_workbook(io.BytesIO(bulletin.bulletin_xlsx(session, month=MONTH, as_of=AS_OF,
+    wb = load_workbook(io.BytesIO(etl_app.bulletin_xlsx(session, month=MONTH, as_of=AS_OF,
                                                          lang="en")))
     assert wb.active["A1"].value.endswith("(2026-01)")

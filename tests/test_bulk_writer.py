@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from crm.bulk.writer import BulkWriter
 from crm.db import session_factory
 from crm.models import Enterprise, Unit
 from crm.uscc import complete
-from etl.writer import BulkWriter
 
 
 def _unit_rows(n: int) -> list[dict]:
@@ -145,7 +145,7 @@ def test_dates_and_times_turned_to_text_by_arrow_equal_the_one_by_one_form():
     from sqlalchemy import Date, DateTime
     from sqlalchemy.dialects import sqlite
 
-    from etl.writer import _sqlite_date, _sqlite_datetime, adapt_column
+    from crm.bulk.writer import _sqlite_date, _sqlite_datetime, adapt_column
 
     dialect = sqlite.dialect()
     theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)

@@ -1,23 +1,20 @@
-"""Fast bulk writes for the demo generator: sqlite3 executemany or PostgreSQL COPY.
+"""The demo generator's loader: tuples into tables, COPY on a worker thread on PostgreSQL.
 
 A million appeals with their timelines is ~8 million rows. Through the ORM
 that takes an hour; through prebuilt tuples and the driver's own bulk path it
 takes a minute or two (see /work/shared/PERFORMANCE.md). So rows are plain
-tuples of str/int/float/None built by the generators, written on the raw DBAPI
+tuples of str/int/float/None built by the generators (crm.demo.clock formats
+their times the way SQLAlchemy stores them), written on the raw DBAPI
 connection of the *same* SQLAlchemy connection the ORM session uses: the
 whole seed is one transaction and either lands completely or not at all.
 
-Values are pre-formatted the way SQLAlchemy stores them, so the app reads the
-rows back exactly as if it had written them: timestamps as
-'YYYY-MM-DD HH:MM:SS.000000' (SQLAlchemy's SQLite format, also valid PostgreSQL
-input), dates as 'YYYY-MM-DD', booleans as 1/0 (PostgreSQL's boolean input
-accepts both), JSON as text. Ids are assigned here, so children can point at
-parents without a round trip; PostgreSQL sequences are moved past them at the end.
+The statements are crm.bulk.statements', the importer's too. Ids are assigned
+here, so children can point at parents without a round trip; PostgreSQL
+sequences are moved past them at the end.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import queue
 import threading
 import time
@@ -25,39 +22,10 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Table, func, select
 
-EPOCH = dt.date(1990, 1, 1)
-_LAST = dt.date(2031, 1, 1)
+from crm.bulk import statements
 
 
-class Clock:
-    """Timestamps as int seconds since EPOCH, formatted through lookup tables.
-
-    strftime costs ~1.5 µs; a million appeals carry ~10 million timestamps, so a
-    day table plus a time-of-day table (one concatenation per value) is ~10× cheaper.
-    """
-
-    def __init__(self) -> None:
-        n_days = (_LAST - EPOCH).days
-        self.days = [(EPOCH + dt.timedelta(days=i)).isoformat() for i in range(n_days)]
-        self.tods = [f" {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.000000"
-                     for s in range(86400)]
-
-    @staticmethod
-    def day(d: dt.date) -> int:
-        return (d - EPOCH).days
-
-    @staticmethod
-    def at(d: dt.date, hour: int = 0, minute: int = 0) -> int:
-        return (d - EPOCH).days * 86400 + hour * 3600 + minute * 60
-
-    def ts(self, t: int) -> str:
-        return self.days[t // 86400] + self.tods[t % 86400]
-
-    def date(self, day: int) -> str:
-        return self.days[day]
-
-
-class BulkWriter:
+class BulkLoader:
     """Writes tuples into tables on the connection's raw DBAPI handle.
 
     On PostgreSQL a worker thread runs the COPYs, so the server ingests batch k
@@ -74,10 +42,7 @@ class BulkWriter:
         self.conn = conn
         self.dialect = conn.dialect.name
         self.raw = conn.connection.driver_connection
-        if self.dialect == "sqlite" and not self.raw.in_transaction:
-            # sqlite3 opens a transaction only before DML by itself; without this the
-            # index drops below would commit on their own and outlive a failed seed.
-            self.raw.execute("BEGIN")
+        statements.begin(self.raw)  # or the index drops below outlive a failed seed
         self.counts: dict[str, int] = {}
         self.seconds: dict[str, float] = {}  # time spent writing, per table (benchmarks)
         self._next: dict[str, int] = {}
@@ -90,11 +55,11 @@ class BulkWriter:
             background = self.dialect == "postgresql"
         if background:
             self._queue = queue.Queue(maxsize=3)
-            self._thread = threading.Thread(target=self._work, name="demo-bulk-writer",
+            self._thread = threading.Thread(target=self._work, name="demo-bulk-loader",
                                             daemon=True)
             self._thread.start()
 
-    def __enter__(self) -> BulkWriter:
+    def __enter__(self) -> BulkLoader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -145,16 +110,7 @@ class BulkWriter:
 
     def _write_now(self, name: str, cols: list[str], rows: list[tuple]) -> None:
         started = time.perf_counter()
-        if self.dialect == "postgresql":
-            with self.raw.cursor() as cur, \
-                    cur.copy(f'COPY "{name}" ({", ".join(cols)}) FROM STDIN') as copy:
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
-        else:
-            marks = ", ".join("?" * len(cols))
-            self.raw.executemany(f'INSERT INTO "{name}" ({", ".join(cols)}) VALUES ({marks})',
-                                 rows)
+        statements.insert_rows(self.raw, name, cols, rows)
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def _work(self) -> None:
@@ -208,30 +164,10 @@ class BulkWriter:
             return
         self.drain()
         self._deferred_tables.add(name)
-        if self.dialect == "postgresql":
-            with self.raw.cursor() as cur:
-                cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                            "WHERE conrelid = %s::regclass AND contype = 'f'", (f'"{name}"',))
-                fks = cur.fetchall()
-                cur.execute("SELECT indexname, indexdef FROM pg_indexes "
-                            "WHERE schemaname = current_schema() AND tablename = %s "
-                            "AND indexname NOT IN (SELECT conname FROM pg_constraint "
-                            "WHERE conrelid = %s::regclass)", (name, f'"{name}"'))
-                indexes = cur.fetchall()
-                for con, definition in fks:
-                    cur.execute(f'ALTER TABLE "{name}" DROP CONSTRAINT "{con}"')
-                    self._deferred.append(
-                        ("fk", f'ALTER TABLE "{name}" ADD CONSTRAINT "{con}" {definition}'))
-                for index, definition in indexes:
-                    cur.execute(f'DROP INDEX "{index}"')
-                    self._deferred.append(("index", definition))
-        else:
-            indexes = self.raw.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                "AND sql IS NOT NULL", (name,)).fetchall()
-            for index, definition in indexes:
-                self.raw.execute(f'DROP INDEX "{index}"')
-                self._deferred.append(("index", definition))
+        # foreign keys dropped before the indexes they may rely on
+        self._deferred += [("fk", sql) for sql in statements.drop_foreign_keys(self.raw, name)]
+        self._deferred += [("index", sql)
+                           for sql in statements.drop_indexes(self.raw, name, unique=True)]
 
     def finish(self, progress=None) -> None:
         """Write what is queued, rebuild deferred indexes and keys, move PG id sequences."""
@@ -239,11 +175,7 @@ class BulkWriter:
         steps = sorted(self._deferred, key=lambda d: d[0] != "index")  # indexes first
         for i, (_, sql) in enumerate(steps, start=1):
             started = time.perf_counter()
-            if self.dialect == "postgresql":
-                with self.raw.cursor() as cur:
-                    cur.execute(sql)
-            else:
-                self.raw.execute(sql)
+            statements.execute(self.raw, sql)
             self.seconds["(indexes)"] = (self.seconds.get("(indexes)", 0.0)
                                          + time.perf_counter() - started)
             if progress:
@@ -251,7 +183,6 @@ class BulkWriter:
         self._deferred.clear()
         if self.dialect != "postgresql":
             return
-        with self.raw.cursor() as cur:
-            for name in self._next:
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
-                            f"(SELECT max(id) FROM \"{name}\"))")
+        for name in self._next:
+            statements.execute(self.raw, "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                               f'(SELECT max(id) FROM "{name}"))', (f'"{name}"',))

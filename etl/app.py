@@ -1,4 +1,9 @@
-"""Spreadsheet import and export as services: what the app's import page and the CLI call.
+"""The etl layer's entry point: spreadsheet import and export, and the bulletin download,
+as what the import and bulletin pages and the command line call.
+
+etl sits above the services: it reads and writes through crm.models and
+crm.services, and nothing under crm/ imports it (the command line, crm.cli, is
+an entry point like pages/ and calls this module only).
 
 An admin imports anything district-wide; a liaison imports their own street's
 data (rows of other streets are rejected, firms without a street go to theirs).
@@ -7,6 +12,7 @@ The caller owns the transaction: commit and the batch lands whole.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -17,6 +23,15 @@ from crm.auth import Actor
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.models import HeaderMapping, ImportBatch, Street, User
 from crm.models.imports import IMPORT_KINDS
+from crm.services.bulletin import bulletin
+from etl import bulletin as bulletin_writer
+from etl.engine import run
+from etl.export import errors_workbook, export, export_rows, write_xlsx
+from etl.export import template as blank
+from etl.headers import fields_of
+from etl.kinds import get_kind
+from etl.readers import ReadError
+from etl.rollback import rollback_batch
 
 IMPORT_ROLES = {"admin", "liaison"}
 KINDS = IMPORT_KINDS
@@ -37,10 +52,6 @@ def import_file(session: Session, source: bytes | str | Path, kind: str, *,
 
     A file that cannot be read raises ValidationError(import.unreadable) with the reason.
     """
-    from etl.engine import run
-    from etl.kinds import get_kind
-    from etl.readers import ReadError
-
     _check(actor, kind)
     try:
         return run(session, get_kind(kind), source, filename=filename, sheet=sheet,
@@ -54,8 +65,6 @@ def import_file(session: Session, source: bytes | str | Path, kind: str, *,
 
 def field_names(session: Session, kind: str, *, actor: Actor | None = None) -> list[str]:
     """The fields a column of this kind may map to (for the mapping editor)."""
-    from etl.headers import fields_of
-
     _check(actor, kind)
     return list(fields_of(kind))
 
@@ -63,8 +72,6 @@ def field_names(session: Session, kind: str, *, actor: Actor | None = None) -> l
 def save_mapping(session: Session, kind: str, mapping: dict[str, str | None], *,
                  actor: Actor) -> int:
     """Remember header → field choices for the next file of the actor's street."""
-    from etl.headers import fields_of
-
     _check(actor, kind)
     known = set(fields_of(kind))
     street_id = actor.street_id
@@ -101,8 +108,6 @@ def list_batches(session: Session, *, actor: Actor, limit: int = 50) -> list[dic
 
 def rollback(session: Session, batch_id: int, *, actor: Actor) -> dict[str, int]:
     """Undo a batch (admin, or the liaison whose street it was)."""
-    from etl.rollback import rollback_batch
-
     _check(actor)
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
@@ -113,15 +118,11 @@ def rollback(session: Session, batch_id: int, *, actor: Actor) -> dict[str, int]
 
 
 def template(kind: str) -> bytes:
-    from etl.export import template as blank
-
     _check(None, kind)
     return blank(kind)
 
 
 def export_bytes(session: Session, kind: str, *, actor: Actor | None = None) -> bytes:
-    from etl.export import export_rows, write_xlsx
-
     _check(actor, kind)
     if actor is not None and actor.role != "admin":
         raise Forbidden("only an administrator exports whole tables", key="import.forbidden")
@@ -132,8 +133,26 @@ def export_bytes(session: Session, kind: str, *, actor: Actor | None = None) -> 
 
 
 def errors_bytes(report, lang: str = "zh") -> bytes:
-    from etl.export import errors_workbook
-
     buffer = io.BytesIO()
     errors_workbook(report, buffer, lang)
     return buffer.getvalue()
+
+
+def export_file(session: Session, kind: str, target: str | Path) -> int:
+    """Every record of `kind` to an .xlsx or .csv file (by its name); the row count."""
+    _check(None, kind)
+    return export(session, kind, target)
+
+
+def bulletin_xlsx(session: Session, *, actor: Actor | None = None, month: str,
+                  as_of: dt.date | None = None, lang: str = "zh") -> bytes:
+    """The month's bulletin (crm.services.bulletin) as a formatted workbook."""
+    return bulletin_writer.to_xlsx(
+        bulletin(session, actor=actor, month=month, as_of=as_of, lang=lang), lang)
+
+
+def bulletin_csv(session: Session, *, actor: Actor | None = None, month: str,
+                 as_of: dt.date | None = None, lang: str = "zh") -> bytes:
+    """The month's bulletin as CSV."""
+    return bulletin_writer.to_csv(
+        bulletin(session, actor=actor, month=month, as_of=as_of, lang=lang), lang)

@@ -1,0 +1,8 @@
+"""The fixed vocabularies the app and the command line offer as choices."""
+
+from __future__ import annotations
+
+from crm.models.imports import IMPORT_KINDS
+from crm.models.people import ROLES
+
+__all__ = ["IMPORT_KINDS", "ROLES"]
