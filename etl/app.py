@@ -19,8 +19,9 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from crm.access import ALL, condition, require
 from crm.auth import Actor
-from crm.errors import Forbidden, NotFound, ValidationError
+from crm.errors import NotFound, ValidationError
 from crm.models import HeaderMapping, ImportBatch, Street, User
 from crm.models.imports import IMPORT_KINDS
 from crm.services.bulletin import bulletin
@@ -33,15 +34,16 @@ from etl.kinds import get_kind
 from etl.readers import ReadError
 from etl.rollback import rollback_batch
 
-IMPORT_ROLES = {"admin", "liaison"}
 KINDS = IMPORT_KINDS
 
 
-def _check(actor: Actor | None, kind: str | None = None) -> None:
-    if actor is not None and actor.role not in IMPORT_ROLES:
-        raise Forbidden(f"a {actor.role} may not import", key="import.forbidden")
+def _check(actor: Actor | None, kind: str | None = None,
+           capability: str = "import.run") -> str:
+    """Refuse a role without the capability (crm.access); no actor is the command line."""
+    scope = require(actor, capability) if actor is not None else ALL
     if kind is not None and kind not in KINDS:
         raise ValidationError(f"unknown kind {kind!r}", key="import.unknown_kind", kind=kind)
+    return scope
 
 
 def import_file(session: Session, source: bytes | str | Path, kind: str, *,
@@ -92,13 +94,13 @@ def save_mapping(session: Session, kind: str, mapping: dict[str, str | None], *,
 
 
 def list_batches(session: Session, *, actor: Actor, limit: int = 50) -> list[dict]:
-    _check(actor)
+    scope = _check(actor)
     stmt = (select(ImportBatch, Street.name, User.display_name)
             .outerjoin(Street, Street.id == ImportBatch.street_id)
             .outerjoin(User, User.id == ImportBatch.user_id)
             .order_by(ImportBatch.id.desc()).limit(limit))
-    if actor.role == "liaison":
-        stmt = stmt.where(ImportBatch.street_id == actor.street_id)
+    if scope != ALL:
+        stmt = stmt.where(condition(actor, "import.run", ImportBatch))
     return [{"id": b.id, "kind": b.kind, "filename": b.filename, "sheet": b.sheet,
              "street": street, "user": user, "status": b.status, "started_at": b.started_at,
              "rows_read": b.rows_read, "inserted": b.inserted, "updated": b.updated,
@@ -112,8 +114,7 @@ def rollback(session: Session, batch_id: int, *, actor: Actor) -> dict[str, int]
     batch = session.get(ImportBatch, batch_id)
     if batch is None:
         raise NotFound(f"import batch {batch_id}", key="import.batch_not_found", id=batch_id)
-    if actor.role == "liaison" and batch.street_id != actor.street_id:
-        raise Forbidden("another street's batch", key="import.forbidden")
+    require(actor, "import.run", batch)  # a liaison: their own street's batches
     return rollback_batch(session, batch_id)
 
 
@@ -123,9 +124,7 @@ def template(kind: str) -> bytes:
 
 
 def export_bytes(session: Session, kind: str, *, actor: Actor | None = None) -> bytes:
-    _check(actor, kind)
-    if actor is not None and actor.role != "admin":
-        raise Forbidden("only an administrator exports whole tables", key="import.forbidden")
+    _check(actor, kind, "import.export")
     header, rows = export_rows(session, kind)
     buffer = io.BytesIO()
     write_xlsx(header, rows, buffer, sheet=kind)

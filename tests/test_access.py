@@ -37,6 +37,7 @@ from crm.models import (
     Category,
     Chamber,
     Enterprise,
+    ImportBatch,
     Person,
     Street,
     Unit,
@@ -65,6 +66,7 @@ from crm.services import (
 )
 from crm.services.users import actor_of, add_user
 from crm.uscc import complete, random_uscc
+from etl import app as etl_app
 
 A, B = "江北城街道", "大石坝街道"
 NOW = dt.datetime(2026, 6, 1, 10, 0)
@@ -98,6 +100,12 @@ def district(engine) -> Facts:
         office = Unit(name="江北城街道权限测试科", kind="street_office", street_id=streets[A])
         s.add(office)
         s.add(Building(name="测试大厦", street_id=streets[A]))
+        for key, street in (("batchA", A), ("batchB", B)):
+            batch = ImportBatch(kind="visits", filename=f"{key}.xlsx", street_id=streets[street],
+                                status="done")
+            s.add(batch)
+            s.flush()
+            f.ids[key], f.street[key] = batch.id, streets[street]
         s.flush()
         f.ids["office"], f.street["office"] = office.id, streets[A]
         f.ids["building"] = s.scalar(select(Building.id).where(Building.name == "测试大厦"))
@@ -394,11 +402,7 @@ DOORS: dict[str, Door] = {
            ("filter_options", lambda s, a, f, r: kpi.filter_options(s, actor=a)))},
     **{f"bulletin.{name}": Door(call, (None,), lambda r: [("kpi.bulletin", None)])
        for name, call in (
-           ("bulletin", lambda s, a, f, r: bulletin.bulletin(s, actor=a, month="2026-06")),
-           ("bulletin_xlsx", lambda s, a, f, r: bulletin.bulletin_xlsx(s, actor=a,
-                                                                     month="2026-06")),
-           ("bulletin_csv", lambda s, a, f, r: bulletin.bulletin_csv(s, actor=a,
-                                                                   month="2026-06")))},
+           ("bulletin", lambda s, a, f, r: bulletin.bulletin(s, actor=a, month="2026-06")),)},
     "dashboard.chamber_summary": Door(lambda s, a, f, r: dashboard.chamber_summary(s, actor=a),
                                       (None,), lambda r: [("financing.read", None)]),
     "dashboard.job_fairs": Door(lambda s, a, f, r: dashboard.job_fairs(s, actor=a), (None,),
@@ -406,6 +410,29 @@ DOORS: dict[str, Door] = {
     "access_admin.capability_matrix": Door(
         lambda s, a, f, r: access_admin.capability_matrix(s, actor=a), (None,),
         lambda r: [("access.view", None)]),
+    # spreadsheets (etl.app, the importer's entry point above the services)
+    "app.import_file": Door(lambda s, a, f, r: etl_app.import_file(
+        s, f"统一社会信用代码,企业名称\n{complete('91500105MA770001')},重庆导入测试有限公司\n"
+        .encode(),
+        "enterprises", actor=a, filename="firms.csv", dry_run=True), (None,),
+        lambda r: [("import.run", None)]),
+    "app.field_names": Door(lambda s, a, f, r: etl_app.field_names(s, "visits", actor=a),
+                            (None,), lambda r: [("import.run", None)]),
+    "app.save_mapping": Door(lambda s, a, f, r: etl_app.save_mapping(
+        s, "visits", {"走访人": "cadre"}, actor=a), (None,), lambda r: [("import.run", None)]),
+    "app.list_batches": Door(lambda s, a, f, r: etl_app.list_batches(s, actor=a), (None,),
+                             lambda r: [("import.run", None)]),
+    "app.rollback": Door(lambda s, a, f, r: etl_app.rollback(s, f.ids[r], actor=a),
+                         ("batchA", "batchB"),
+                         lambda r: [("import.run", None), ("import.run", r)]),
+    "app.export_bytes": Door(lambda s, a, f, r: etl_app.export_bytes(s, "enterprises", actor=a),
+                             (None,), lambda r: [("import.export", None)]),
+    "app.bulletin_xlsx": Door(lambda s, a, f, r: etl_app.bulletin_xlsx(s, actor=a,
+                                                                      month="2026-06"),
+                              (None,), lambda r: [("kpi.bulletin", None)]),
+    "app.bulletin_csv": Door(lambda s, a, f, r: etl_app.bulletin_csv(s, actor=a,
+                                                                    month="2026-06"),
+                             (None,), lambda r: [("kpi.bulletin", None)]),
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
 }
@@ -467,20 +494,17 @@ NOT_DOORS = {
     "assignments.find_person_id": "lookup for assign_many",
     "visits.record_visits": "row-by-row import path, each row through record_visit",
 }
-# Modules that another layer owns the doors of (the importer's entry points).
-SKIP_MODULES = {"imports"}
-
-
 def _service_functions() -> set[str]:
+    """Every public function taking an actor, in crm.services and in etl.app (the importer's
+    entry point), as "module.function"."""
+    modules = [importlib.import_module(f"crm.services.{info.name}")
+               for info in pkgutil.iter_modules(crm.services.__path__)] + [etl_app]
     found = set()
-    for info in pkgutil.iter_modules(crm.services.__path__):
-        if info.name in SKIP_MODULES:
-            continue
-        module = importlib.import_module(f"crm.services.{info.name}")
+    for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_") \
                     and "actor" in inspect.signature(fn).parameters:
-                found.add(f"{info.name}.{name}")
+                found.add(f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
     return found
 
 
