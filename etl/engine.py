@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from crm.access import STREET, scope_of
 from crm.auth import Actor
 from crm.bulk.writer import BulkWriter, jsonable
 from crm.db import now
@@ -146,8 +147,9 @@ class Context:
 
     @property
     def scope_street(self) -> int | None:
-        """A liaison imports for their own street only."""
-        if self.actor is not None and self.actor.role == "liaison":
+        """The street an import is confined to: the actor's, when crm.access grants them
+        "import.run" in the street scope only (a liaison)."""
+        if self.actor is not None and scope_of(self.actor.role, "import.run") == STREET:
             return self.actor.street_id
         return None
 
