@@ -92,7 +92,7 @@ GRANTS: dict[str, dict[str, str]] = {
     "visit.credit": {"cadre": SELF, "liaison": STREET, "admin": ALL},  # whom a visit names
     "assignment.read": {"liaison": STREET, "cadre": SELF, **_READERS},
     "assignment.manage": {"liaison": STREET, "admin": ALL},
-    "coverage.read": {"liaison": STREET, "cadre": OWN_FIRMS, **_READERS},
+    "coverage.read": {"liaison": STREET, **_READERS},          # a cadre: 我的包联企业
     "coverage.configure": _ADMIN,
     # KPIs
     "kpi.read": {"liaison": STREET, **_READERS},

@@ -871,7 +871,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "Which roles hold each capability, and over which records; the menu, "
                        "the pages and every service check this table."),
     "access.col.capability": ("能力", "Capability"),
-    "access.col.code": ("代码", "Code"),
     "access.lifecycle": ("诉求流程", "The appeal loop"),
     "access.col.action": ("操作", "Action"),
     "access.col.from": ("起始状态", "From"),

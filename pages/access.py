@@ -14,8 +14,7 @@ role_label = labeller("role")
 matrix = load(access_admin.capability_matrix)
 table = [{tr("access.col.capability"): tr(f"cap.{row['capability']}"),
           **{role_label(role): tr(f"scope.{row[role]}") if row[role] else "—"
-             for role in matrix["roles"]},
-          tr("access.col.code"): row["capability"]}
+             for role in matrix["roles"]}}
          for row in matrix["rows"]]
 st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1))
 

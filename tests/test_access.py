@@ -112,7 +112,7 @@ def district(engine) -> Facts:
         f.street["building"] = streets[A]
 
         def login(name, role, **scope):
-            user = add_user(s, name, role=role, password="secret123", actor=SYSTEM, **scope)
+            user = add_user(s, name, role=role, actor=SYSTEM, **scope)  # no hash: quick
             f.actors[name] = actor_of(user)
             if user.person_id:
                 f.ids[f"person:{name}"] = user.person_id

@@ -458,6 +458,7 @@ def test_a_refused_action_shows_the_reason_in_chinese_not_a_traceback(world):
 
 def test_an_unexpected_failure_rolls_back_and_shows_a_friendly_message(world, caplog):
     def script():
+        from crm.access import SYSTEM
         from crm.services import users
         from crm.ui.actions import run_action
 
