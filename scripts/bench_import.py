@@ -60,15 +60,70 @@ TOPICS = ["写字楼周边车辆乱停乱放", "流动资金周转困难，希�
           "劳动合同纠纷需要法律援助", "园区道路破损影响货车通行", "希望协调员工子女入学"]
 
 
-def make_firms(n: int, rng: random.Random) -> list[tuple[str, str]]:
+def make_firms(n: int, rng: random.Random, names: list[str] | None = None
+               ) -> list[tuple[str, str]]:
     seen, firms = set(), []
     while len(firms) < n:
         code = random_uscc(rng)
         if code in seen:
             continue
         seen.add(code)
-        firms.append((code, f"重庆{len(firms):05d}号测试科技有限公司"))
+        firms.append((code, names[len(firms)] if names else
+                      f"重庆{len(firms):05d}号测试科技有限公司"))
     return firms
+
+
+# A district roster: 9 columns under a title row, street names often short (观音桥).
+ROSTER_HEADER = ["统一社会信用代码", "企业名称", "所属镇街", "注册地址", "所属行业", "企业规模",
+                 "成立日期", "联系人", "联系电话"]
+SHORT_STREETS = ["观音桥", "华新街", "五里店", "江北城", "石马河", "大石坝", "寸滩", "郭家沱",
+                 "铁山坪", "鱼嘴镇", "复盛镇", "五宝镇", "观音桥街道", "石马河街道"]
+BRAND_CHARS = ("华鑫瑞祥泰恒盛达宏博信远润丰源鼎兴隆嘉诚德顺和安康宇航天成金银长江北渝巴山"
+               "川锦绣明辉晨光新创智联云海蓝星飞龙凤凰中大正通汇众合力昌荣茂俊豪雅美佳乐行"
+               "重庆庆丰石马观音桥五里寸滩鱼嘴复盛铁坪郭沱溪岭峰林森水火土木东南西北朝阳")
+TRADES = ["科技", "商贸", "餐饮管理", "建筑工程", "物流", "文化传媒", "电子商务", "机械制造",
+          "医药", "房地产开发", "汽车销售", "装饰工程", "信息技术", "教育咨询", "供应链管理",
+          "环保科技", "农业开发", "实业", "投资", "劳务"]
+FORMS = ["有限公司", "有限责任公司", "股份有限公司", "有限公司", "（集团）有限公司"]
+INDUSTRIES = ["制造业", "批发和零售业", "建筑业", "信息传输、软件和信息技术服务业", "金融业",
+              "住宿和餐饮业", "交通运输、仓储和邮政业", "租赁和商务服务业"]
+SIZES = ["大型", "中型", "小型", "微型"]
+ROADS = ["建新北路", "北城天街", "洋河路", "红旗河沟", "五红路", "海尔路", "大石坝正街", "鱼嘴大道"]
+
+
+def company_names(n: int, rng: random.Random) -> list[str]:
+    """n distinct, real-looking firm names: 重庆 + a 2–3 character brand + trade + form."""
+    seen: set[str] = set()
+    names = []
+    while len(names) < n:
+        brand = "".join(rng.choice(BRAND_CHARS) for _ in range(rng.choice((2, 2, 3))))
+        head = rng.choice(("重庆", "重庆", "重庆市", "重庆市江北区"))
+        name = f"{head}{brand}{rng.choice(TRADES)}{rng.choice(FORMS)}"
+        if name in seen:
+            name = f"{head}{brand}{rng.choice(TRADES)}{len(names)}{rng.choice(FORMS)}"
+            if name in seen:
+                continue
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def write_enterprise_roster(path: Path, rows: int, rng: random.Random) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet("企业名录")
+    ws.append(["江北区企业名录（基准测试）"])
+    ws.append(ROSTER_HEADER)
+    firms = make_firms(rows, rng, names=company_names(rows, rng))
+    start = dt.date(1995, 1, 1)
+    for i, (code, name) in enumerate(firms):
+        ws.append([code, name, SHORT_STREETS[rng.randrange(len(SHORT_STREETS))],
+                   f"重庆市江北区{ROADS[rng.randrange(len(ROADS))]}{rng.randrange(1, 300)}号",
+                   INDUSTRIES[rng.randrange(len(INDUSTRIES))], SIZES[rng.randrange(4)],
+                   start + dt.timedelta(days=rng.randrange(0, 365 * 28)),
+                   f"联系人{i % 700}", f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"])
+    book.save(path)
 
 
 def write_roster(path: Path, firms) -> None:
