@@ -9,9 +9,9 @@ becomes the firm's contact, matched by name.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from collections import Counter
+
+from sqlalchemy import select
 
 from crm.models import Contact, Enterprise
 from etl import clean
