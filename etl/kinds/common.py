@@ -282,11 +282,8 @@ class _Initials:
         set, else one character (a tail that is all prefix and starts no phrase: one
         character at a time). Past that word, every character reads as it does alone."""
         prefixes, phrases, words = self.prefixes, self.phrases, self.words
-        unstable = self.unstable
         n = len(text)
-        last_unstable = n - 1
-        while text[last_unstable] not in unstable:
-            last_unstable -= 1
+        last_unstable = max(map(text.rfind, self.unstable.intersection(text)))
         out = []
         i = 0
         while i <= last_unstable:
