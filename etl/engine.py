@@ -12,7 +12,6 @@ previous values) so the batch can be rolled back.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import time
@@ -387,20 +386,11 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
         actor: Actor | None = None, street_id: int | None = None,
         overrides: dict[str, str | None] | None = None,
         progress: Progress | None = None) -> Report:
-    """Import one sheet. The caller owns the transaction (commit = the batch lands)."""
-    enabled = gc.isenabled()
-    gc.disable()  # hundreds of thousands of small rows, no cycles: collections only cost
-    try:
-        return _run(session, kind, source, filename=filename, sheet=sheet, strict=strict,
-                    dry_run=dry_run, actor=actor, street_id=street_id, overrides=overrides,
-                    progress=progress)
-    finally:
-        if enabled:
-            gc.enable()
+    """Import one sheet. The caller owns the transaction (commit = the batch lands).
 
-
-def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_run, actor,
-         street_id, overrides, progress) -> Report:
+    The garbage collector is left as it is: this runs inside the app's server, where
+    pausing it would pause it for every session. A process of its own (the CLI's
+    import) may pause it around the call."""
     started = time.perf_counter()
     filename = filename or Path(str(source)).name
     table = open_table(source, filename=filename, sheet=sheet)

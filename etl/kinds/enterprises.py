@@ -9,11 +9,13 @@ becomes the firm's contact, matched by name.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import select
 
 from crm.models import Contact, Enterprise
 from etl import clean
-from etl.engine import Context, Kind, RowError
+from etl.engine import MISSING, Context, Kind, RowError
 from etl.headers import header_unit
 from etl.kinds.common import initials, stored_keys, street_cleaner, street_from_address, words
 
@@ -40,6 +42,84 @@ class Enterprises(Kind):
                 "business_scope": clean.limited(4000, multiline=True),
                 "is_above_scale": clean.boolean, "contact_name": clean.limited(40),
                 "contact_phone": clean.phone}
+
+    def plan_bulk(self, ctx, columns, rows, numbers, notes):
+        """The rows `plan` would make a new firm of with no question asked, planned
+        column-wise: a USCC and a name that no stored firm has and that no other valid
+        row of the file repeats, and (for a liaison) a street in their scope. Each
+        gets what `plan` gives it (street from the street column, else from the
+        address; initials; its contact as its primary one) and the same notes. Every
+        other row goes to `plan`."""
+        n = len(numbers)
+        none = [None] * n
+
+        def col(name: str) -> list:
+            return columns.get(name) or none
+
+        codes, names = col("uscc"), col("name")
+        code_count = Counter(codes[j] for j in rows)
+        name_count = Counter(names[j] for j in rows)
+        stored_codes = stored_keys(ctx, self.table.c.uscc, code_count)
+        stored_names = stored_keys(ctx, self.table.c.name, name_count)
+        street_col, addresses = col("street"), col("address")
+        scope = ctx.scope_street
+        by_address: dict = {}
+        easy, rest, streets = [], [], []
+        for j in rows:
+            code, name = codes[j], names[j]
+            if (code_count[code] > 1 or name_count[name] > 1 or code in stored_codes
+                    or name in stored_names):
+                rest.append(j)
+                continue
+            street = street_col[j]
+            if street is None:
+                address = addresses[j]
+                street = by_address.get(address, MISSING)
+                if street is MISSING:
+                    street = by_address[address] = street_from_address(ctx, address)
+            if scope is not None:
+                if street is not None and street != scope:
+                    rest.append(j)  # `plan` refuses it
+                    continue
+                street = scope
+            easy.append(j)
+            streets.append(street)
+        if not easy:
+            return rest
+        capital = columns.get("registered_capital")
+        for j, street in zip(easy, streets, strict=True):  # `plan`'s notes, in its order
+            if capital is not None and capital[j] is not None and capital[j][1]:
+                ctx.bulk_warnings.append((j, "registered_capital", "etl.amount_approx", {}))
+            if street is None:
+                ctx.bulk_warnings.append((j, "address", "etl.street_unassigned", {}))
+        out: dict[str, list] = {"uscc": [codes[j] for j in easy],
+                                "name": [names[j] for j in easy]}
+        for fld in ("address", "industry", "size", "registered_on", "legal_rep",
+                    "business_scope", "is_above_scale"):
+            if fld in columns:
+                values = columns[fld]
+                out[fld] = [values[j] for j in easy]
+        if capital is not None:
+            out["registered_capital"] = [None if capital[j] is None else capital[j][0]
+                                         for j in easy]
+        if any(s is not None for s in streets):
+            out["street_id"] = streets
+        out["name_initials"] = [initials(name) for name in out["name"]]
+        sheet_rows = [numbers[j] for j in easy]
+        ids = ctx.add_bulk(self.table, out, sheet_rows)
+        contact_names = columns.get("contact_name")
+        if contact_names is not None:
+            with_contact = [k for k, j in enumerate(easy) if contact_names[j]]
+            if with_contact:
+                contacts = {"enterprise_id": [ids[k] for k in with_contact],
+                            "name": [contact_names[easy[k]] for k in with_contact],
+                            "is_primary": [True] * len(with_contact)}
+                if "contact_phone" in columns:
+                    phones = columns["contact_phone"]
+                    contacts["phone"] = [phones[easy[k]] for k in with_contact]
+                ctx.add_bulk(Contact.__table__, contacts,
+                             [sheet_rows[k] for k in with_contact])
+        return rest
 
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
         stored = stored_keys(ctx, self.table.c.uscc, [r["uscc"] for r in recs])
