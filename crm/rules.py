@@ -10,6 +10,7 @@ the rows). Pure functions and data: no database, no Streamlit, no etl.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Protocol
 
 # --- field limits ------------------------------------------------------------------------
@@ -70,6 +71,8 @@ DEFAULT_VISIT_WAY = "onsite"        # a visit log without a 方式 column: 实�
 DEFAULT_URGENCY = "normal"
 NEW_NEED_STATUS = "open"
 PRODUCT_ACTIVE = True               # a bank product is offered until someone says not
+AMOUNT_PLACES = Decimal("0.01")     # 万元 to the yuan's hundred: Numeric(14, 2)
+RATE_PLACES = Decimal("0.0001")     # a rate as a fraction: Numeric(6, 4)
 FUNNEL = ("applicants", "intents", "medical_checks", "hired")
 
 
@@ -107,6 +110,15 @@ def visit_key(enterprise_id: int, visited_on: dt.date, person_id: int | None,
     """A visit is one firm, one day, one cadre, one way: a phone call and a call on site
     the same day are two visits."""
     return (enterprise_id, visited_on, person_id, way)
+
+
+def need_key(enterprise_id: int, requested_on: dt.date, purpose: str | None) -> tuple:
+    """A financing need: one firm, one day, one purpose (none counts as one)."""
+    return (enterprise_id, requested_on, purpose or "")
+
+
+def product_key(bank: str, name: str) -> tuple:
+    return (bank, name)
 
 
 def assignment_key(enterprise_id: int, person_id: int, start_date: dt.date) -> tuple:

@@ -173,11 +173,12 @@ class FinancingNeeds(Kind):
         fid, _ = find_firm(ctx, rec)
         t = self.table
         existing = _load(ctx, "needs", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
-                         lambda v: (v["enterprise_id"], v["requested_on"], v["purpose"] or ""))
+                         lambda v: rules.need_key(v["enterprise_id"], v["requested_on"],
+                                                  v["purpose"]))
         amount, approx = rec["amount"]
         if approx:
             ctx.warn("amount", "etl.amount_approx")
-        key = (fid, rec["requested_on"], rec.get("purpose") or "")
+        key = rules.need_key(fid, rec["requested_on"], rec.get("purpose"))
         values = {"enterprise_id": fid, "requested_on": rec["requested_on"], "amount": amount,
                   "amount_approx": approx}
         for fld in ("purpose", "term_months", "collateral", "urgency", "note"):
@@ -265,14 +266,14 @@ class BankProducts(Kind):
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         t = self.table
         existing = _load(ctx, "products", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
-                         lambda v: (v["bank"], v["name"]))
-        key = (rec["bank"], rec["name"])
+                         lambda v: rules.product_key(v["bank"], v["name"]))
+        key = rules.product_key(rec["bank"], rec["name"])
         values = {"bank": rec["bank"], "name": rec["name"]}
         if "amount" in rec:
-            values["amount_min"], values["amount_max"] = (v.quantize(Decimal("0.01"))
+            values["amount_min"], values["amount_max"] = (v.quantize(rules.AMOUNT_PLACES)
                                                           for v in rec["amount"])
         if "rate" in rec:
-            values["rate_min"], values["rate_max"] = (v.quantize(Decimal("0.0001"))
+            values["rate_min"], values["rate_max"] = (v.quantize(rules.RATE_PLACES)
                                                       for v in rec["rate"])
         if "term" in rec:
             values["term_min"], values["term_max"] = (int(v) for v in rec["term"])
