@@ -441,6 +441,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "etl.end_before_start": ("结束日期早于开始日期", "ends before it starts"),
     "etl.future_date": ("日期不能晚于今天", "cannot be later than today"),
     "etl.fair_unknown": ("需要招聘会名称和举办日期", "needs the fair's name and date"),
+    "etl.funnel": ("人数应逐级递减：投递 ≥ 意向 ≥ 体检 ≥ 入职",
+                   "counts should shrink: applicants ≥ intents ≥ checks ≥ hired"),
     "etl.chamber_unknown": ("没有名为“{name}”的商会", "no chamber named {name!r}"),
     "admin.only": ("仅系统管理员可执行此操作。", "Administrators only."),
     "admin.bad_limit": ("办理时限须在 {low}–{high} 天之间。",
@@ -823,9 +825,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rules.not_serving": ("“{name}”不是包联干部或班子成员，不能包联企业，也不能记为走访干部。",
                           "{name} is not a cadre or a leader: they cannot serve a firm or be "
                           "named as the visiting cadre."),
-    "rules.funnel": ("人数应逐级递减：投递 ≥ 意向 ≥ 体检 ≥ 入职（“{stage}”大于上一级）。",
-                     "Counts must shrink: applicants ≥ intents ≥ checks ≥ hired ({stage} is "
-                     "larger than the stage before)."),
     "financing.role_forbidden": ("您的角色（{role}）不能登记融资需求或银行产品。",
                                  "A {role} may not record financing needs or bank products."),
     "financing.amount_needed": ("融资金额须大于零。", "The amount must be more than zero."),

@@ -128,7 +128,8 @@ def assignment_key(enterprise_id: int, person_id: int, start_date: dt.date) -> t
 # --- job-fair funnel ---------------------------------------------------------------------
 def funnel_break(counts: dict[str, int | None]) -> str | None:
     """The first funnel stage (of those given) larger than an earlier given one, else None:
-    applicants ≥ intents ≥ medical checks ≥ hired (each stage is a subset of the last)."""
+    applicants ≥ intents ≥ medical checks ≥ hired. A record out of order is kept with a
+    note (the importer's warning, the form's), not refused."""
     last = None
     for stage in FUNNEL:
         value = counts.get(stage)

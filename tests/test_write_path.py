@@ -411,14 +411,19 @@ def test_a_fair_participation_entered_in_the_app_is_stored_as_the_same_one_impor
         assert len(app) == 1 and diff(app, imp) == [], model
 
 
-def test_a_funnel_out_of_order_is_refused_by_both(twin):
+def test_a_funnel_out_of_order_is_kept_by_both_and_noted_on_the_import(twin):
+    """12 résumés, 20 intents (walk-ins): both keep it; the import notes the row, as a
+    form warns with rules.funnel_break."""
     firm, _ = twin.ids()
-    with pytest.raises(ValidationError) as err:
-        twin.in_app(jobfairs.record_fair_participation, fair_name="春风行动专场招聘会",
-                    held_on=FAIR_DAY, enterprise_id=firm, applicants=10, intents=30)
+    counts = {"applicants": 12, "intents": 20, "medical_checks": 1, "hired": 0}
+    assert rules.funnel_break(counts) == "intents"
+    twin.in_app(jobfairs.record_fair_participation, fair_name="春风行动专场招聘会",
+                held_on=FAIR_DAY, enterprise_id=firm, **counts)
     report = twin.imported("job-fair", FAIR_HEADER[:2] + ["统一社会信用代码", "投递简历数",
-                                                          "达成意向人数"],
-                           ["春风行动专场招聘会", FAIR_DAY.isoformat(), FIRM, "10", "30"])
-    assert (err.value.key, err.value.params) == ("rules.funnel", {"stage": "intents"})
-    assert refused(report) == [("达成意向人数", "rules.funnel", {"stage": "intents"})]
-    assert twin.stored(FairParticipation) == ([], [])
+                                                          "达成意向人数", "体检人数", "入职人数"],
+                           ["春风行动专场招聘会", FAIR_DAY.isoformat(), FIRM, "12", "20", "1",
+                            "0"])
+    assert not report.errors
+    assert [(w.column, w.key) for w in report.warnings] == [("达成意向人数", "etl.funnel")]
+    app, imp = twin.stored(FairParticipation, {"fair_id"})
+    assert len(app) == 1 and diff(app, imp) == []

@@ -3,7 +3,10 @@
 The fair is found or created by name + date, the participation by fair + firm,
 a position by participation + title (the importer's keys); the limits and the
 funnel order (applicants ≥ intents ≥ medical checks ≥ hired) are `crm.rules`,
-which the importer (`etl/kinds/others.py`) uses too. The caller commits.
+which the importer (`etl/kinds/others.py`) uses too. Counts out of that order are
+kept, with a note: the importer notes the row, and a form shows
+`rules.funnel_break(counts)` as a warning (walk-ins may state an intent without
+handing in a résumé). The caller commits.
 """
 
 from __future__ import annotations
@@ -56,9 +59,6 @@ def record_fair_participation(session: Session, *, actor: Actor, fair_name: str,
     for stage, value in counts.items():
         if value is not None and value < 0:
             raise ValidationError(f"{stage} is negative", key="financing.bad_value", field=stage)
-    stage = rules.funnel_break(counts)
-    if stage is not None:
-        raise ValidationError(f"{stage} breaks the funnel", key="rules.funnel", stage=stage)
     titles = [_text(p.get("title"), "fair_position", "title") for p in positions]
     if not all(titles):
         raise ValidationError("a position needs a title", key="field.needed", field="position")

@@ -338,8 +338,8 @@ class JobFairs(Kind):
                 fair_values[col] = rec[fld]
         fair_id = ctx.upsert(JobFair.__table__, fair_key, fair_values, row, fairs.get(fair_key))
         stage = rules.funnel_break(rec)
-        if stage is not None:
-            raise RowError(stage, "rules.funnel", stage=stage)
+        if stage is not None:  # kept, with a note: the app's form warns the same way
+            ctx.warn(stage, "etl.funnel")
         part_key = (fair_id, fid)
         part_values = {"fair_id": fair_id, "enterprise_id": fid,
                        **{c: rec[c] for c in self.COUNTS if c in rec}}
