@@ -440,6 +440,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "the firm already has an active cadre, {name}: end that first"),
     "etl.end_before_start": ("结束日期早于开始日期", "ends before it starts"),
     "etl.future_date": ("日期不能晚于今天", "cannot be later than today"),
+    "etl.too_early": ("日期不能早于 {earliest}", "cannot be earlier than {earliest}"),
     "etl.fair_unknown": ("需要招聘会名称和举办日期", "needs the fair's name and date"),
     "etl.funnel": ("人数应逐级递减：投递 ≥ 意向 ≥ 体检 ≥ 入职",
                    "counts should shrink: applicants ≥ intents ≥ checks ≥ hired"),

@@ -104,6 +104,10 @@ def may_serve(person_kind: str | None) -> bool:
     return person_kind in SERVING_KINDS
 
 
+# --- dates -------------------------------------------------------------------------------
+EARLIEST_VISIT = dt.date(2000, 1, 1)  # an earlier visit date is a typing error
+
+
 # --- natural keys ------------------------------------------------------------------------
 def visit_key(enterprise_id: int, visited_on: dt.date, person_id: int | None,
               way: str) -> tuple:

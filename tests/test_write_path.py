@@ -293,6 +293,18 @@ def test_over_long_visit_notes_are_refused_by_both_at_the_same_limit(twin):
     assert len(app) == 1 and diff(app, imp) == []
 
 
+def test_a_visit_dated_before_2000_is_refused_by_both(twin):
+    firm, cadre = twin.ids()
+    early = rules.EARLIEST_VISIT - dt.timedelta(days=1)
+    with pytest.raises(ValidationError):
+        twin.in_app(visits.record_visit, enterprise_id=firm, way="phone", visited_on=early,
+                    person_id=cadre)
+    report = twin.imported("visits", VISIT_HEADER, [FIRM, "王干部", early.isoformat(), "电话", ""])
+    assert refused(report) == [("走访日期", "etl.too_early",
+                                {"earliest": rules.EARLIEST_VISIT.isoformat()})]
+    assert twin.stored(Visit) == ([], [])
+
+
 # --- assignments ---------------------------------------------------------------------------
 
 ASSIGN_HEADER = ["统一社会信用代码", "包联干部", "开始日期", "备注"]

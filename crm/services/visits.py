@@ -29,7 +29,7 @@ from crm.services import appeals as appeal_service
 from crm.services.scope import enterprise_scope
 
 VISIT_ROLES = {"cadre", "liaison", "admin"}
-EARLIEST = dt.date(2000, 1, 1)
+EARLIEST = rules.EARLIEST_VISIT
 NOTES_LIMIT = rules.limit("visit", "notes")
 LIST_LIMIT = 500
 

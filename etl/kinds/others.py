@@ -68,6 +68,9 @@ class Visits(Kind):
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         if rec["visited_on"] > today():  # as crm.services.visits refuses one in the app
             raise RowError("visited_on", "etl.future_date")
+        if rec["visited_on"] < rules.EARLIEST_VISIT:
+            raise RowError("visited_on", "etl.too_early",
+                           earliest=rules.EARLIEST_VISIT.isoformat())
         fid, street = find_firm(ctx, rec)
         pid = person_id(ctx, rec["cadre"], street, "cadre") if rec.get("cadre") else None
         t = self.table
