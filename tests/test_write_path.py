@@ -439,3 +439,27 @@ def test_a_funnel_out_of_order_is_kept_by_both_and_noted_on_the_import(twin):
     assert [(w.column, w.key) for w in report.warnings] == [("达成意向人数", "etl.funnel")]
     app, imp = twin.stored(FairParticipation, {"fair_id"})
     assert len(app) == 1 and diff(app, imp) == []
+
+
+# --- the rules themselves ------------------------------------------------------------------
+
+def test_the_due_date_rule_reads_the_category_or_the_district_switch():
+    from crm.services.calendar import WorkCalendar
+
+    may_day = WorkCalendar({**{dt.date(2026, 5, d): False for d in range(1, 6)},
+                            dt.date(2026, 5, 9): True})
+    start = dt.date(2026, 4, 30)
+    due = {(cat, dist): rules.due_date(may_day, start, 15, category_working=cat,
+                                       district_setting=dist)
+           for cat in (False, True) for dist in (False, True)}
+    assert due == {(False, False): dt.date(2026, 5, 15), (True, False): dt.date(2026, 5, 25),
+                   (False, True): dt.date(2026, 5, 25), (True, True): dt.date(2026, 5, 25)}
+
+
+def test_the_funnel_rule_names_the_first_stage_out_of_order():
+    assert rules.funnel_break({"applicants": 50, "intents": 30, "medical_checks": 10,
+                               "hired": 8}) is None
+    assert rules.funnel_break({"applicants": 12, "hired": 20}) == "hired"
+    assert rules.funnel_break({"intents": 5, "medical_checks": 6, "hired": 9}) == \
+        "medical_checks"
+    assert rules.funnel_break({}) is None
