@@ -10,6 +10,8 @@ the rows). Pure functions and data: no database, no Streamlit, no etl.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from decimal import Decimal
 from typing import Protocol
 
@@ -60,6 +62,34 @@ def too_long(table: str, column: str, value: str | None) -> int | None:
     """The limit when the trimmed value is longer than it, else None."""
     n = limit(table, column)
     return n if value is not None and len(value.strip()) > n else None
+
+
+# --- phone numbers -----------------------------------------------------------------------
+_NOT_DIGIT = re.compile(r"[^\d]")
+
+
+def phone(value: str) -> tuple[str, str | None]:
+    """(stored form, note key): 023-6789 1234 / (023)67891234 / 138 1234 5678 are stored
+    as 023-67891234 / 13812345678. What is not recognisably a Chinese phone number is
+    kept as written, with a note; so is a masked one (139****2618, as published lists
+    print them): its digits are not a number, and dropping the stars makes another."""
+    original = value.strip()
+    normal = unicodedata.normalize("NFKC", original)
+    if "*" in normal or "×" in normal:
+        return original[:30], "etl.masked_phone"
+    digits = _NOT_DIGIT.sub("", normal)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) == 11 and digits[0] == "1":
+        return digits, None
+    if digits.startswith("0") and 10 <= len(digits) <= 12:
+        area = 3 if digits[1] in "12" else 4
+        return f"{digits[:area]}-{digits[area:]}", None
+    if 7 <= len(digits) <= 8 and not digits.startswith("0"):
+        return digits, None
+    return original[:30], "etl.odd_phone"
 
 
 # --- defaults ----------------------------------------------------------------------------

@@ -166,16 +166,17 @@ def refused(report) -> list[tuple[str, str, dict]]:
 def test_a_firm_registered_in_the_app_is_stored_as_the_same_firm_imported(twin):
     twin.in_app(registration.register_enterprise, uscc=NEW_FIRM, name="重庆齐祥灯饰有限公司",
                 street="大石坝街道", address="江北区大石坝街道石马河路1号", industry="制造业",
-                contact_name="刘经理", contact_phone="13812345678")
+                contact_name="刘经理", contact_phone="(023)6789 1234")
     report = twin.imported("enterprises", ["统一社会信用代码", "企业名称", "所属镇街", "地址",
                                            "所属行业", "联系人", "联系电话"],
                            [NEW_FIRM, "重庆齐祥灯饰有限公司", "大石坝街道",
-                            "江北区大石坝街道石马河路1号", "制造业", "刘经理", "13812345678"])
+                            "江北区大石坝街道石马河路1号", "制造业", "刘经理", "(023)6789 1234"])
     assert report.inserted == 1 and not report.errors, refused(report)
     app, imp = twin.stored(Enterprise)
     assert len(app) == 2 and diff(app, imp) == []
     app, imp = twin.stored(Contact)
     assert len(app) == 1 and diff(app, imp) == []
+    assert app[0]["phone"] == "023-67891234"  # crm.rules.phone, both ways
 
 
 def test_an_over_long_firm_name_is_refused_by_both_at_the_same_limit(twin):
@@ -201,11 +202,11 @@ def test_an_appeal_logged_in_the_app_is_stored_as_the_same_row_imported(twin):
     twin.in_app(appeals.log_appeal, enterprise_id=firm, category_id=category.id,
                 title="流动资金周转困难", description="订单增加，需短期贷款\n约100万元",
                 channel="phone", priority="urgent", contact_name="刘经理",
-                contact_phone="13812345678", received_at=received)
+                contact_phone="138 1234 5678", received_at=received)
     report = twin.imported("appeals", ["统一社会信用代码", "诉求类别", "诉求来源", "紧急程度",
                                        "诉求标题", "诉求内容", "联系人", "联系电话", "受理时间"],
                            [FIRM, "融资", "电话", "紧急", "流动资金周转困难",
-                            "订单增加，需短期贷款\n约100万元", "刘经理", "13812345678",
+                            "订单增加，需短期贷款\n约100万元", "刘经理", "138 1234 5678",
                             "2026-04-30 10:30"])
     assert report.inserted == 1 and not report.errors, refused(report)
     app, imp = twin.stored(Appeal, skip=APPEAL_SKIP)

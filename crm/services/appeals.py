@@ -118,6 +118,7 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
     contact_name = _text(contact_name, field="contact", limit=rules.limit("appeal", "contact_name"))
     contact_phone = _text(contact_phone, field="phone",
                           limit=rules.limit("appeal", "contact_phone"))
+    contact_phone = rules.phone(contact_phone)[0] if contact_phone else ""
     if channel not in CHANNELS:
         raise ValidationError(f"unknown channel {channel!r}", key="appeal.bad_channel")
     if priority not in PRIORITIES:

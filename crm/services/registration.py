@@ -63,7 +63,8 @@ def register_enterprise(session: Session, *, actor: Actor, uscc: str, name: str,
         from crm.models import Contact
 
         session.add(Contact(enterprise_id=firm.id, name=contact_name.strip(),
-                            phone=(contact_phone or "").strip() or None, is_primary=True))
+                            phone=rules.phone(contact_phone)[0]
+                            if (contact_phone or "").strip() else None, is_primary=True))
     audit.record(session, actor, "enterprise.register", "enterprise", firm.id, uscc=code)
     session.flush()
     return firm
