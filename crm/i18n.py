@@ -849,6 +849,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "visit.notes_too_long": ("走访情况超过 {limit} 字。",
                              "The notes are longer than {limit} characters."),
     "visit.not_found": ("未找到该走访记录。", "No such visit."),
+    "visit.exists": ("这次走访已记录过（同一企业、同一天、同一干部、同一方式）。",
+                     "This visit is on file already (same firm, day, cadre and way)."),
     "visit.bad_month": ("月份无效。", "Not a month."),
     "coverage.role_forbidden": ("您的角色（{role}）不能查看包联覆盖。",
                                 "A {role} may not read coverage."),

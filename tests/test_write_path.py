@@ -262,6 +262,12 @@ def test_visits_recorded_in_the_app_are_stored_as_the_same_visits_imported(twin)
     again = twin.imported("visits", VISIT_HEADER,
                           [FIRM, "王干部", DAY.isoformat(), "电话", "了解用工需求"])
     assert (again.inserted, again.unchanged) == (0, 1)
+    with pytest.raises(ValidationError) as err:  # the same key again: one visit, both ways
+        twin.in_app(visits.record_visit, enterprise_id=firm, way="phone", visited_on=DAY,
+                    person_id=cadre)
+    assert err.value.key == "visit.exists"
+    app, imp = twin.stored(Visit)
+    assert len(app) == 2 and diff(app, imp) == []
 
 
 def test_a_handler_named_as_the_visiting_cadre_is_refused_by_both(twin):

@@ -97,14 +97,25 @@ def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str
     text = (notes or "").strip()
     if len(text) > NOTES_LIMIT:
         raise ValidationError("notes too long", key="visit.notes_too_long", limit=NOTES_LIMIT)
-    visit = Visit(enterprise_id=firm.id, person_id=_visitor(session, actor, person_id),
-                  recorded_by_id=actor.id, visited_on=day, way=way, notes=text or None)
+    visitor = _visitor(session, actor, person_id)
+    if _same_visit(session, rules.visit_key(firm.id, day, visitor, way)):
+        raise ValidationError("this visit is on file already", key="visit.exists")
+    visit = Visit(enterprise_id=firm.id, person_id=visitor, recorded_by_id=actor.id,
+                  visited_on=day, way=way, notes=text or None)
     visit.policies = _policies(session, policy_ids)
     session.add(visit)
     session.flush()
     for spec in appeals:
         raise_appeal(session, visit.id, actor=actor, **spec)
     return visit
+
+
+def _same_visit(session: Session, key: tuple) -> int | None:
+    """The visit with this natural key (crm.rules.visit_key), as the importer finds it."""
+    firm, day, person, way = key
+    return session.scalar(select(Visit.id).where(
+        Visit.enterprise_id == firm, Visit.visited_on == day, Visit.way == way,
+        Visit.person_id.is_(None) if person is None else Visit.person_id == person))
 
 
 def save_visit(session: Session, *, actor: Actor, **fields) -> dict:
