@@ -100,7 +100,10 @@ GRANTS: dict[str, dict[str, str]] = {
     "kpi.bulletin": _READERS,
     # financing and job fairs
     "financing.read": {"chamber": CHAMBER, **_READERS},
+    "financing.manage": {"chamber": CHAMBER, "admin": ALL},   # needs of member firms
+    "financing.catalogue": {"chamber": ALL, "admin": ALL},    # the bank product catalogue
     "jobfair.read": {"employment": ALL, **_READERS},
+    "jobfair.manage": {"employment": ALL, "admin": ALL},
     # spreadsheets
     "import.run": {"liaison": STREET, "admin": ALL},
     "import.export": _ADMIN,

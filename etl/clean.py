@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 
+from crm import rules
 from crm import uscc as uscc_mod
 
 
@@ -391,33 +392,13 @@ def boolean(raw: object) -> bool:
 
 # --- phones ------------------------------------------------------------------------------
 
-_NOT_DIGIT = re.compile(r"[^\d]")
 
 
 def phone(raw: object) -> str | Warned:
-    """023-6789 1234 / (023)67891234 / 138 1234 5678 -> 023-67891234 / 13812345678.
-
-    What is not recognisably a Chinese phone number is kept as written, with a note;
-    so is a masked one (139****2618, as published lists print them): its digits are
-    not a number, and dropping the stars would make a different one.
-    """
-    original = text(raw) or ""
-    normal = unicodedata.normalize("NFKC", original)
-    if "*" in normal or "×" in normal:
-        return Warned(original[:30], "etl.masked_phone")
-    digits = _NOT_DIGIT.sub("", normal)
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if len(digits) == 11 and digits[0] == "1":
-        return digits
-    if digits.startswith("0") and 10 <= len(digits) <= 12:
-        area = 3 if digits[1] in "12" else 4
-        return f"{digits[:area]}-{digits[area:]}"
-    if 7 <= len(digits) <= 8 and not digits.startswith("0"):
-        return digits
-    return Warned(original[:30], "etl.odd_phone")
+    """023-6789 1234 / (023)67891234 / 138 1234 5678 -> 023-67891234 / 13812345678, by
+    crm.rules.phone, the app's rule; an odd or masked number is kept with a note."""
+    stored, note = rules.phone(text(raw) or "")
+    return Warned(stored, note) if note else stored
 
 
 _MOBILE = re.compile(r"1\d{10}", re.ASCII)

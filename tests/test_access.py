@@ -57,7 +57,9 @@ from crm.services import (
     coverage,
     dashboard,
     enterprises,
+    financing,
     firm_search,
+    jobfairs,
     kpi,
     policies,
     registration,
@@ -338,6 +340,19 @@ DOORS: dict[str, Door] = {
         ("person:cadre_b",),
         lambda r: [("assignment.manage", None), ("assignment.manage", r),
                    ("assignment.manage", "person:cadre_a")]),
+    # financing and job fairs
+    "financing.add_financing_need": Door(lambda s, a, f, r: financing.add_financing_need(
+        s, actor=a, enterprise_id=f.ids[r], amount=100, requested_on=dt.date(2026, 5, 5),
+        purpose="流动资金"), FIRMS,
+        lambda r: [("financing.manage", None), ("firm.read", r), ("financing.manage", r)]),
+    "financing.save_bank_product": Door(lambda s, a, f, r: financing.save_bank_product(
+        s, actor=a, bank="重庆银行", name="测试贷"), (None,),
+        lambda r: [("financing.catalogue", None)]),
+    "jobfairs.record_fair_participation": Door(
+        lambda s, a, f, r: jobfairs.record_fair_participation(
+            s, actor=a, fair_name="测试招聘会", held_on=dt.date(2026, 3, 1),
+            enterprise_id=f.ids[r], applicants=3), FIRMS,
+        lambda r: [("jobfair.manage", None), ("firm.read", r)]),
     # logins
     "users.add_user": Door(lambda s, a, f, r: users.add_user(
         s, f"new{a.id}", role="admin", password="secret123", actor=a), (None,),

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm import rules
 from crm.access import require
 from crm.auth import Actor
 from crm.db import now as _now
@@ -54,9 +55,11 @@ def get_appeal(session: Session, appeal_id: int, actor: Actor) -> Appeal:
 
 
 def _due_date(session: Session, category: Category, start: dt.date, days: int) -> dt.date:
-    working = category.working_days or bool(get_setting(session, "appeals.working_days", False))
+    setting = get_setting(session, "appeals.working_days", False)
+    working = rules.counts_working_days(category.working_days, setting)
     calendar = WorkCalendar.load(session) if working else WorkCalendar()
-    return calendar.add(start, days, working_days=working)
+    return rules.due_date(calendar, start, days, category_working=category.working_days,
+                          district_setting=setting)
 
 
 def _event(appeal: Appeal, action: str, actor: Actor | None, *, from_status: str | None,
@@ -99,15 +102,20 @@ def _move(session: Session, appeal_id: int, action_name: str, actor: Actor,
 # --- logging ---------------------------------------------------------------------------------
 
 def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_id: int,
-               title: str, description: str = "", channel: str = "visit",
-               priority: str = "normal", contact_name: str | None = None,
+               title: str, description: str = "", channel: str = rules.APP_CHANNEL,
+               priority: str = rules.DEFAULT_PRIORITY, contact_name: str | None = None,
                contact_phone: str | None = None, received_at: dt.datetime | None = None,
                visit_id: int | None = None) -> Appeal:
     """受理: record a firm's appeal; the due date follows from the category's limit."""
     require(actor, "appeal.log")
-    title = _text(title, field="title", limit=200, required_key="appeal.title_needed")
-    contact_name = _text(contact_name, field="contact", limit=40)
-    contact_phone = _text(contact_phone, field="phone", limit=30)
+    title = _text(title, field="title", limit=rules.limit("appeal", "title"),
+                  required_key="appeal.title_needed")
+    description = _text(description, field="description",
+                        limit=rules.limit("appeal", "description"))
+    contact_name = _text(contact_name, field="contact", limit=rules.limit("appeal", "contact_name"))
+    contact_phone = _text(contact_phone, field="phone",
+                          limit=rules.limit("appeal", "contact_phone"))
+    contact_phone = rules.phone(contact_phone)[0] if contact_phone else ""
     if channel not in CHANNELS:
         raise ValidationError(f"unknown channel {channel!r}", key="appeal.bad_channel")
     if priority not in PRIORITIES:
@@ -129,8 +137,9 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
     appeal = Appeal(
         code=f"tmp-{uuid.uuid4().hex}", enterprise_id=firm.id, street_id=street_id,
         category_id=category.id, channel=channel, priority=priority, title=title,
-        description=(description or "").strip(), contact_name=contact_name or None,
-        contact_phone=contact_phone or None, status="received", received_at=received_at,
+        description=description, contact_name=contact_name or None,
+        contact_phone=contact_phone or None, status=rules.NEW_APPEAL_STATUS,
+        received_at=received_at,
         due_date=_due_date(session, category, received_at.date(), category.limit_days),
         visit_id=visit_id, created_by_id=actor.id)
     session.add(appeal)
@@ -224,7 +233,8 @@ def return_appeal(session: Session, appeal_id: int, *, actor: Actor, reason: str
 def reply(session: Session, appeal_id: int, *, actor: Actor, reply_text: str, solved: bool,
           version: int | None = None) -> Appeal:
     """答复/办结: the lead unit replies and says whether the problem is actually solved."""
-    reply_text = _text(reply_text, field="reply", required_key="appeal.reply_needed")
+    reply_text = _text(reply_text, field="reply", limit=rules.limit("appeal", "reply_text"),
+                       required_key="appeal.reply_needed")
     appeal, before = _move(session, appeal_id, "reply", actor, version)
     appeal.replied_at = _now()
     appeal.reply_text = reply_text

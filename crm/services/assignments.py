@@ -17,23 +17,23 @@ people of their own street. The caller commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm import rules
 from crm.access import STREET, condition, require
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
-from crm.models import Assignment, Building, Enterprise, Person, Street, Unit
+from crm.models import Assignment, Building, Enterprise, Person, Unit
 from crm.services import audit
-from crm.services.bulk_rows import BulkResult, row_number
+from crm.services.bulk_rows import BulkResult
 from crm.services.scope import enterprise_scope
-from crm.uscc import normalize
 
-SERVING_KINDS = ("cadre", "leader")  # people who can own a firm or a building
+SERVING_KINDS = rules.SERVING_KINDS  # people who can own a firm or a building
 CADRE = "cadre_enterprise"
 BULK_LIMIT = 5000  # firms one bulk assignment may cover (a whole street's list)
 
@@ -58,8 +58,11 @@ def _firm(session: Session, actor: Actor, enterprise_id: int) -> Enterprise:
 def _person(session: Session, actor: Actor, person_id: int, *,
             must_be_active: bool = True) -> Person:
     person = session.get(Person, person_id)
-    if person is None or person.kind not in SERVING_KINDS:
+    if person is None:
         raise NotFound(f"person {person_id}", key="assignment.person_not_found")
+    if not rules.may_serve(person.kind):
+        raise ValidationError(f"{person.name} is a {person.kind}, not a cadre or leader",
+                              key="rules.not_serving", name=person.name, kind=person.kind)
     if must_be_active and not person.active:
         raise ValidationError(f"{person.name} is inactive", key="assignment.person_inactive",
                               name=person.name)
@@ -143,7 +146,7 @@ def _assign_cadre(session: Session, actor: Actor, enterprise_id: int, person_id:
 
 def _note(note: str | None) -> str | None:
     text = (note or "").strip()
-    if len(text) > 200:
+    if rules.too_long("assignment", "note", text):
         raise ValidationError("the note is longer than 200 characters",
                               key="assignment.note_too_long")
     return text or None
@@ -254,104 +257,6 @@ def _apply(session: Session, actor: Actor, result: BulkResult, row: int, make) -
         result.unchanged += 1
     result.closed += int(closed)
     result.records[row] = assignment.id
-
-
-def assign_many(session: Session, rows: Sequence[dict], *, actor: Actor,
-                replace: bool = False) -> BulkResult:
-    """The importer's entry point for cadre assignment lists (one dict per spreadsheet row).
-
-    A row names the firm by `uscc` (or `enterprise_id`), the cadre by
-    `person_id` or `cadre` (a name, unique among the active cadres and leaders
-    of the row's `street`, or of the actor's street for a liaison), a
-    `start_date` (a date; today when empty), optionally an `end_date` (a
-    closed, historical assignment) and a `note`; `_row` is the source row
-    number for the error report. The natural key is firm + cadre + start
-    date: a row whose key exists already is "unchanged", so importing the
-    same file twice changes nothing. Other rows are refused with the reason.
-    """
-    _require_assigner(actor)
-    result = BulkResult()
-    for position, raw in enumerate(rows):
-        row = row_number(raw, position)
-        _apply(session, actor, result, row, lambda raw=raw: _import_row(session, actor, raw,
-                                                                          replace))
-    _flush(session)
-    audit.record(session, actor, "assignment.import", "assignment", None,
-                 created=result.created, unchanged=result.unchanged, closed=result.closed,
-                 refused=len(result.errors))
-    return result
-
-
-def _import_row(session: Session, actor: Actor, raw: dict,
-                replace: bool) -> tuple[Assignment, bool]:
-    enterprise_id = find_firm_id(session, actor, raw)
-    person_id = find_person_id(session, actor, raw)
-    start = parse_date(raw.get("start_date"), "start_date") or _today()
-    if start > _today():
-        raise ValidationError("an assignment cannot start in the future",
-                              key="assignment.future_start", field="start_date")
-    end = parse_date(raw.get("end_date"), "end_date")
-    same = session.scalar(select(Assignment).where(
-        Assignment.kind == CADRE, Assignment.enterprise_id == enterprise_id,
-        Assignment.person_id == person_id, Assignment.start_date == start))
-    if same is not None:
-        return same, False
-    return _assign_cadre(session, actor, enterprise_id, person_id, start, raw.get("note"),
-                         replace, end=end)
-
-
-def parse_date(value, field: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(f"{value!r} is not a date", key="bulk.bad_date",
-                              field=field, value=str(value)) from None
-
-
-def find_firm_id(session: Session, actor: Actor, raw: dict) -> int:
-    """The firm of an import row, by `enterprise_id` or `uscc`, within the actor's scope."""
-    if raw.get("enterprise_id"):
-        return _firm(session, actor, int(raw["enterprise_id"])).id
-    code = normalize(raw.get("uscc") or "")
-    if not code:
-        raise ValidationError("the row names no firm", key="bulk.firm_needed", field="uscc")
-    firm_id = session.scalar(select(Enterprise.id).where(Enterprise.uscc == code,
-                                                         enterprise_scope(actor)))
-    if firm_id is None:
-        raise NotFound(f"no firm {code}", key="bulk.firm_unknown", field="uscc", uscc=code)
-    return firm_id
-
-
-def find_person_id(session: Session, actor: Actor, raw: dict, *, column: str = "cadre") -> int:
-    """The person of an import row, by `person_id` or by name within a street."""
-    if raw.get("person_id"):
-        return _person(session, actor, int(raw["person_id"]), must_be_active=False).id
-    name = "".join(str(raw.get(column) or "").split())
-    if not name:
-        raise ValidationError("the row names no cadre", key="bulk.person_needed", field=column)
-    query = select(Person.id).where(Person.name == name, Person.kind.in_(SERVING_KINDS),
-                                    Person.active)
-    street_id = actor.street_id if actor.role == "liaison" else None
-    if raw.get("street") and street_id is None:
-        street_id = session.scalar(select(Street.id).where(or_(
-            Street.name == str(raw["street"]).strip(),
-            Street.short_name == str(raw["street"]).strip())))
-    if street_id is not None:
-        query = query.where(or_(Person.street_id == street_id, Person.street_id.is_(None)))
-    ids = list(session.scalars(query.limit(2)))
-    if not ids:
-        raise NotFound(f"no cadre named {name}", key="bulk.person_unknown", field=column,
-                       name=name)
-    if len(ids) > 1:
-        raise ValidationError(f"more than one cadre is named {name}",
-                              key="bulk.person_ambiguous", field=column, name=name)
-    return ids[0]
 
 
 def reassign_all(session: Session, *, actor: Actor, from_person_id: int, to_person_id: int,

@@ -1,11 +1,9 @@
 """What a bulk service returns: per-row outcomes an importer can show with row numbers.
 
-The bulk functions (assignments.assign_many, visits.record_visits) take plain
-dicts, one per spreadsheet row, and never stop at the first bad row: each row
-is created, found unchanged (the natural key exists already: re-importing the
-same file changes nothing) or refused with the reason. Whether a file with
-refused rows is committed at all is the caller's decision (the ETL refuses to
-half-write a file; a page may accept the good rows).
+A bulk service (assignments.assign_firms: one cadre for many firms) never stops
+at the first bad firm: each is created, found unchanged or refused with the
+reason, and the page shows the report. Spreadsheets go through the importer
+(etl/kinds), which shares the services' rules (crm.rules).
 """
 
 from __future__ import annotations
@@ -50,8 +48,3 @@ class BulkResult:
         return {"created": self.created, "unchanged": self.unchanged, "closed": self.closed,
                 "errors": [e.__dict__ for e in self.errors]}
 
-
-def row_number(row: dict, position: int) -> int:
-    """The spreadsheet row an importer passed as `_row`, else the 1-based position."""
-    value = row.get("_row")
-    return int(value) if isinstance(value, int) else position + 1

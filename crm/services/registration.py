@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm import rules
 from crm.access import require
 from crm.auth import Actor
 from crm.errors import ValidationError
@@ -33,10 +34,13 @@ def register_enterprise(session: Session, *, actor: Actor, uscc: str, name: str,
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError("the firm needs a name", key="firm.name_needed")
-    for field, value, limit in (("name", name, 100), ("address", address, 200),
-                                ("industry", industry, 40), ("contact", contact_name, 40),
-                                ("phone", contact_phone, 30)):
-        if value and len(value.strip()) > limit:
+    for field, value, (table, column) in (
+            ("name", name, ("enterprise", "name")), ("address", address, ("enterprise", "address")),
+            ("industry", industry, ("enterprise", "industry")),
+            ("contact", contact_name, ("contact", "name")),
+            ("phone", contact_phone, ("contact", "phone"))):
+        limit = rules.too_long(table, column, value)
+        if limit:
             raise ValidationError(f"{field} is longer than {limit} characters",
                                   key="appeal.too_long", field=field, limit=limit)
     existing = session.scalar(select(Enterprise).where(
@@ -55,7 +59,8 @@ def register_enterprise(session: Session, *, actor: Actor, uscc: str, name: str,
         from crm.models import Contact
 
         session.add(Contact(enterprise_id=firm.id, name=contact_name.strip(),
-                            phone=(contact_phone or "").strip() or None, is_primary=True))
+                            phone=rules.phone(contact_phone)[0]
+                            if (contact_phone or "").strip() else None, is_primary=True))
     audit.record(session, actor, "enterprise.register", "enterprise", firm.id, uscc=code)
     session.flush()
     return firm

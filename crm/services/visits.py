@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm import rules
 from crm.access import require
 from crm.auth import Actor
 from crm.db import today as _today
@@ -26,12 +27,10 @@ from crm.i18n import label
 from crm.models import Appeal, Enterprise, Person, Policy, Street, Visit, visit_policy
 from crm.models.assignment import VISIT_WAYS
 from crm.services import appeals as appeal_service
-from crm.services.assignments import find_firm_id, find_person_id, parse_date
-from crm.services.bulk_rows import BulkResult, row_number
 from crm.services.scope import enterprise_scope
 
-EARLIEST = dt.date(2000, 1, 1)
-NOTES_LIMIT = 2000
+EARLIEST = rules.EARLIEST_VISIT
+NOTES_LIMIT = rules.limit("visit", "notes")
 LIST_LIMIT = 500
 
 
@@ -59,6 +58,9 @@ def _visitor(session: Session, actor: Actor, person_id: int | None) -> int | Non
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(f"person {person_id}", key="assignment.person_not_found")
+    if not rules.may_serve(person.kind):
+        raise ValidationError(f"{person.name} is a {person.kind}, not a cadre or leader",
+                              key="rules.not_serving", name=person.name, kind=person.kind)
     require(actor, "visit.credit", person)
     return person_id
 
@@ -94,14 +96,25 @@ def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str
     text = (notes or "").strip()
     if len(text) > NOTES_LIMIT:
         raise ValidationError("notes too long", key="visit.notes_too_long", limit=NOTES_LIMIT)
-    visit = Visit(enterprise_id=firm.id, person_id=_visitor(session, actor, person_id),
-                  recorded_by_id=actor.id, visited_on=day, way=way, notes=text or None)
+    visitor = _visitor(session, actor, person_id)
+    if _same_visit(session, rules.visit_key(firm.id, day, visitor, way)):
+        raise ValidationError("this visit is on file already", key="visit.exists")
+    visit = Visit(enterprise_id=firm.id, person_id=visitor, recorded_by_id=actor.id,
+                  visited_on=day, way=way, notes=text or None)
     visit.policies = _policies(session, policy_ids)
     session.add(visit)
     session.flush()
     for spec in appeals:
         raise_appeal(session, visit.id, actor=actor, **spec)
     return visit
+
+
+def _same_visit(session: Session, key: tuple) -> int | None:
+    """The visit with this natural key (crm.rules.visit_key), as the importer finds it."""
+    firm, day, person, way = key
+    return session.scalar(select(Visit.id).where(
+        Visit.enterprise_id == firm, Visit.visited_on == day, Visit.way == way,
+        Visit.person_id.is_(None) if person is None else Visit.person_id == person))
 
 
 def save_visit(session: Session, *, actor: Actor, **fields) -> dict:
@@ -130,88 +143,6 @@ def get_visit(session: Session, visit_id: int, *, actor: Actor) -> Visit:
     if visit is None:
         raise NotFound(f"visit {visit_id}", key="visit.not_found")
     return visit
-
-
-def record_visits(session: Session, rows: Sequence[dict], *, actor: Actor) -> BulkResult:
-    """The importer's entry point for visit logs (one dict per spreadsheet row).
-
-    A row names the firm (`uscc` or `enterprise_id`), the cadre (`person_id`
-    or `cadre`, a name, as in assignments.assign_many; a cadre's own import
-    may leave it empty), `visited_on` (a date), `way` (onsite/phone/meeting or
-    实地走访/电话/座谈会), `notes` and `policies` (titles, a list or a string
-    separated by 、，,;；). `_row` is the source row number. The natural key is
-    firm + cadre + date + way: an existing visit is "unchanged".
-    """
-    _require_visitor(actor)
-    result = BulkResult()
-    titles = {p.title: p.id for p in session.scalars(select(Policy))}
-    for position, raw in enumerate(rows):
-        row = row_number(raw, position)
-        try:
-            visit, created = _import_row(session, actor, raw, titles)
-        except (NotFound, ValidationError, Forbidden) as err:
-            result.refuse(row, err)
-            continue
-        result.created += int(created)
-        result.unchanged += int(not created)
-        result.records[row] = visit.id
-    session.flush()
-    return result
-
-
-WAY_WORDS = {"实地走访": "onsite", "实地": "onsite", "上门": "onsite", "现场": "onsite",
-             "走访": "onsite", "电话": "phone", "电话联系": "phone", "座谈会": "meeting",
-             "座谈": "meeting", "会议": "meeting"}
-_SEPARATORS = "、，,;；\n"
-
-
-def parse_way(value) -> str:
-    text = "".join(str(value or "").split())
-    way = text.lower() if text.lower() in VISIT_WAYS else WAY_WORDS.get(text)
-    if way is None:
-        raise ValidationError(f"unknown way {value!r}", key="visit.bad_way", field="way")
-    return way
-
-
-def _policy_ids(value, titles: dict[str, int]) -> list[int]:
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        for sep in _SEPARATORS:
-            value = value.replace(sep, "\n")
-        value = value.split("\n")
-    ids = []
-    for title in (str(v).strip() for v in value):
-        if not title:
-            continue
-        if title not in titles:
-            raise NotFound(f"unknown policy {title!r}", key="bulk.policy_unknown",
-                           field="policies", title=title)
-        ids.append(titles[title])
-    return ids
-
-
-def _import_row(session: Session, actor: Actor, raw: dict,
-                titles: dict[str, int]) -> tuple[Visit, bool]:
-    enterprise_id = find_firm_id(session, actor, raw)
-    if actor.role == "cadre" and not (raw.get("person_id") or raw.get("cadre")):
-        person_id = actor.person_id
-    else:
-        person_id = find_person_id(session, actor, raw)
-    day = parse_date(raw.get("visited_on"), "visited_on")
-    if day is None:
-        raise ValidationError("the row has no date", key="bulk.date_needed", field="visited_on")
-    way = parse_way(raw.get("way"))
-    same = session.scalar(select(Visit).where(
-        Visit.enterprise_id == enterprise_id, Visit.person_id == person_id,
-        Visit.visited_on == day, Visit.way == way))
-    if same is not None:
-        return same, False
-    visit = record_visit(session, actor=actor, enterprise_id=enterprise_id, way=way,
-                         visited_on=day, notes=str(raw.get("notes") or ""),
-                         policy_ids=_policy_ids(raw.get("policies"), titles),
-                         person_id=person_id)
-    return visit, True
 
 
 # --- reading ---------------------------------------------------------------------------------

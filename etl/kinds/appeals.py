@@ -16,10 +16,12 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from crm import rules
 from crm.bulk.writer import adapters
 from crm.models import Appeal, AppealUnit
 from crm.services import kpi_facts
 from crm.services.calendar import WorkCalendar
+from crm.services.reference import get_setting
 from etl import clean
 from etl.clean import Warned
 from etl.engine import MISSING, Context, Issue, Kind, RowError
@@ -77,21 +79,27 @@ class Appeals(Kind):
                 return name
             return Warned(OTHER, "etl.unknown_category", value=name)
 
-        return {"code": clean.limited(40), "uscc": clean.uscc, "firm_name": clean.limited(100),
+        lim = rules.limit
+        return {"code": clean.limited(lim("appeal", "code")), "uscc": clean.uscc,
+                "firm_name": clean.limited(lim("enterprise", "name")),
                 "street": street_cleaner(ctx), "category": category,
-                "channel": clean.choice(words("channel"), default="import"),
-                "priority": clean.choice(words("priority"), default="normal"),
-                "title": clean.limited(200), "description": clean.limited(20000, multiline=True),
-                "contact_name": clean.limited(40), "contact_phone": clean.phone,
-                "received_at": clean.moment, "lead_unit": clean.limited(60),
+                "channel": clean.choice(words("channel"), default=rules.IMPORT_CHANNEL),
+                "priority": clean.choice(words("priority"), default=rules.DEFAULT_PRIORITY),
+                "title": clean.limited(lim("appeal", "title")),
+                "description": clean.limited(lim("appeal", "description"), multiline=True),
+                "contact_name": clean.limited(lim("appeal", "contact_name")),
+                "contact_phone": clean.phone,
+                "received_at": clean.moment, "lead_unit": clean.limited(lim("unit", "name")),
                 "status": clean.choice(words("status")), "replied_at": clean.moment,
-                "reply_text": clean.limited(20000, multiline=True), "solved": clean.boolean,
+                "reply_text": clean.limited(lim("appeal", "reply_text"), multiline=True),
+                "solved": clean.boolean,
                 "satisfaction": clean.choice(words("satisfaction"))}
 
     @staticmethod
     def _setup(ctx: Context) -> None:
         if "calendar" not in ctx.cache:
             ctx.cache["calendar"] = WorkCalendar.load(ctx.session)
+            ctx.cache["working_days"] = get_setting(ctx.session, "appeals.working_days", False)
             ctx.cache["existing"] = {}
             ctx.cache["dues"] = {}
 
@@ -99,8 +107,10 @@ class Appeals(Kind):
     def _due(ctx: Context, day: dt.date, cid: int, limit: int, working: bool) -> dt.date:
         dues = ctx.cache["dues"]
         due = dues.get((day, cid))
-        if due is None:
-            due = dues[(day, cid)] = ctx.cache["calendar"].add(day, limit, working_days=working)
+        if due is None:  # the app's rule (crm.rules.due_date), once per day and category
+            due = dues[(day, cid)] = rules.due_date(
+                ctx.cache["calendar"], day, limit, category_working=working,
+                district_setting=ctx.cache["working_days"])
         return due
 
     def plan_bulk(self, ctx, columns, rows, numbers, notes):

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from sqlalchemy import func, select
 
+from crm import rules
 from crm.models import Category, Enterprise, Person, Street, Unit
 from crm.services.lookup import street_key
 from etl.clean import Bad, text
@@ -163,12 +164,16 @@ def unit_id(ctx: Context, name: str, row: int, fld: str) -> int:
 
 
 def people(ctx: Context) -> dict[str, list[tuple[int, int | None]]]:
-    """{name: [(person id, street id)]} of active people."""
+    """{name: [(person id, street id)]} of active people; their kinds go to
+    ctx.cache["person_kinds"]."""
     if "people" not in ctx.cache:
         table: dict[str, list] = {}
-        for pid, name, sid in ctx.session.execute(
-                select(Person.id, Person.name, Person.street_id).where(Person.active)):
+        kinds = ctx.cache["person_kinds"] = {}
+        for pid, name, sid, kind in ctx.session.execute(
+                select(Person.id, Person.name, Person.street_id, Person.kind)
+                .where(Person.active)):
             table.setdefault(name, []).append((pid, sid))
+            kinds[pid] = kind
         ctx.cache["people"] = table
     return ctx.cache["people"]
 
@@ -181,8 +186,14 @@ def person_street(ctx: Context, pid: int) -> int | None:
 
 
 def person_id(ctx: Context, name: str, street_id: int | None, fld: str) -> int:
-    """The cadre by name; a name two people share is settled by the firm's street."""
+    """The cadre by name; a name two people share is settled by the firm's street. Only
+    people who may serve a firm count (crm.rules.may_serve): a handler is refused."""
     found = people(ctx).get(name, [])
+    if found:
+        kinds = ctx.cache["person_kinds"]
+        found = [p for p in found if rules.may_serve(kinds[p[0]])]
+        if not found:
+            raise RowError(fld, "rules.not_serving", name=name)
     if len(found) > 1:
         found = [p for p in found if p[1] == street_id] or found
     if not found:

@@ -13,6 +13,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from crm import rules
 from crm.models import Contact, Enterprise
 from etl import clean
 from etl.engine import MISSING, Context, Kind, RowError
@@ -21,7 +22,6 @@ from etl.kinds.common import initials, stored_keys, street_cleaner, street_from_
 
 COLUMNS = ("uscc", "name", "street_id", "address", "industry", "size", "registered_on",
            "registered_capital", "legal_rep", "business_scope", "is_above_scale")
-TEXT_FIELDS = {"address": 200, "industry": 40, "legal_rep": 40}
 
 
 class Enterprises(Kind):
@@ -35,12 +35,18 @@ class Enterprises(Kind):
 
     def cleaners(self, ctx, mapping):
         unit = header_unit(mapping.header_of("registered_capital")) or "万元"
-        return {"uscc": clean.uscc, "name": clean.limited(100), "street": street_cleaner(ctx),
-                "address": clean.limited(200), "industry": clean.limited(40),
+        lim = rules.limit
+        return {"uscc": clean.uscc, "name": clean.limited(lim("enterprise", "name")),
+                "street": street_cleaner(ctx),
+                "address": clean.limited(lim("enterprise", "address")),
+                "industry": clean.limited(lim("enterprise", "industry")),
                 "size": clean.choice(words("size")), "registered_on": clean.date,
-                "registered_capital": clean.amount(unit), "legal_rep": clean.limited(40),
-                "business_scope": clean.limited(4000, multiline=True),
-                "is_above_scale": clean.boolean, "contact_name": clean.limited(40),
+                "registered_capital": clean.amount(unit),
+                "legal_rep": clean.limited(lim("enterprise", "legal_rep")),
+                "business_scope": clean.limited(lim("enterprise", "business_scope"),
+                                                multiline=True),
+                "is_above_scale": clean.boolean,
+                "contact_name": clean.limited(lim("contact", "name")),
                 "contact_phone": clean.phone}
 
     def plan_bulk(self, ctx, columns, rows, numbers, notes):

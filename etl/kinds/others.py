@@ -1,7 +1,8 @@
 """Visits, cadre assignments, financing needs, bank products and job fairs.
 
-Self-contained importers against the models (the services for assignments and
-visits are written elsewhere). Natural keys: a visit is firm + day + cadre; an
+Importers against the models; what they check, default and key on is
+`crm.rules`, which the app's services use too. Natural keys: a visit is
+firm + day + cadre + way (crm.rules.visit_key); an
 assignment is firm + cadre + start date, and a firm keeps at most one active
 cadre (the database's partial unique index, checked here first so the row
 gets a reason); a financing need is firm + date + purpose; a bank product is
@@ -17,6 +18,7 @@ from functools import cache
 
 from sqlalchemy import select
 
+from crm import rules
 from crm.db import today
 from crm.models import (
     Assignment,
@@ -34,7 +36,7 @@ from etl.engine import Context, Kind, RowError
 from etl.headers import synonyms
 from etl.kinds.common import find_firm, person_id, person_street, street_cleaner, words
 
-FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(100)}
+FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(rules.limit("enterprise", "name"))}
 FIRM_CACHED = frozenset({"uscc", "firm_name"})
 
 
@@ -59,28 +61,31 @@ class Visits(Kind):
     COLUMNS = ("enterprise_id", "person_id", "visited_on", "way", "notes")
 
     def cleaners(self, ctx, mapping):
-        return {**FIRM_FIELDS, "cadre": clean.limited(40), "visited_on": clean.date,
-                "way": clean.choice(words("way")),
-                "notes": clean.limited(20000, multiline=True)}
+        return {**FIRM_FIELDS, "cadre": clean.limited(rules.limit("person", "name")),
+                "visited_on": clean.date, "way": clean.choice(words("way")),
+                "notes": clean.limited(rules.limit("visit", "notes"), multiline=True)}
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         if rec["visited_on"] > today():  # as crm.services.visits refuses one in the app
             raise RowError("visited_on", "etl.future_date")
+        if rec["visited_on"] < rules.EARLIEST_VISIT:
+            raise RowError("visited_on", "etl.too_early",
+                           earliest=rules.EARLIEST_VISIT.isoformat())
         fid, street = find_firm(ctx, rec)
         pid = person_id(ctx, rec["cadre"], street, "cadre") if rec.get("cadre") else None
         t = self.table
         existing = _load(ctx, "visits", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
-                         lambda v: (v["enterprise_id"], v["visited_on"], v["person_id"]))
-        key = (fid, rec["visited_on"], pid)
-        values = {"enterprise_id": fid, "person_id": pid, "visited_on": rec["visited_on"]}
-        for fld in ("way", "notes"):
-            if fld in rec:
-                values[fld] = rec[fld]
+                         lambda v: rules.visit_key(v["enterprise_id"], v["visited_on"],
+                                                   v["person_id"], v["way"]))
+        way = rec.get("way") or rules.DEFAULT_VISIT_WAY
+        key = rules.visit_key(fid, rec["visited_on"], pid, way)
+        values = {"enterprise_id": fid, "person_id": pid, "visited_on": rec["visited_on"],
+                  "way": way}
+        if "notes" in rec:
+            values["notes"] = rec["notes"]
         found = existing.get(key)
-        if found is None and key not in ctx.seen.get(t.name, {}):
-            values.setdefault("way", "onsite")
-            if ctx.actor is not None:
-                values["recorded_by_id"] = ctx.actor.id
+        if found is None and key not in ctx.seen.get(t.name, {}) and ctx.actor is not None:
+            values["recorded_by_id"] = ctx.actor.id
         ctx.upsert(t, key, values, row, found)
 
 
@@ -93,8 +98,9 @@ class Assignments(Kind):
     COLUMNS = ("kind", "enterprise_id", "person_id", "start_date", "end_date", "note")
 
     def cleaners(self, ctx, mapping):
-        return {**FIRM_FIELDS, "cadre": clean.limited(40), "start_date": clean.date,
-                "end_date": clean.date, "note": clean.limited(200)}
+        return {**FIRM_FIELDS, "cadre": clean.limited(rules.limit("person", "name")),
+                "start_date": clean.date, "end_date": clean.date,
+                "note": clean.limited(rules.limit("assignment", "note"))}
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         fid, street = find_firm(ctx, rec)
@@ -111,12 +117,13 @@ class Assignments(Kind):
         existing = _load(ctx, "assignments",
                          select(t.c.id, *[t.c[c] for c in self.COLUMNS])
                          .where(t.c.kind == "cadre_enterprise"),
-                         lambda v: (v["enterprise_id"], v["person_id"], v["start_date"]))
+                         lambda v: rules.assignment_key(v["enterprise_id"], v["person_id"],
+                                                        v["start_date"]))
         if "active" not in ctx.cache:
             ctx.cache["active"] = {k[0]: k for k, (_, v) in existing.items()
                                    if v["end_date"] is None}
         active = ctx.cache["active"]
-        key = (fid, pid, start)
+        key = rules.assignment_key(fid, pid, start)
         current = active.get(fid)
         if end is None and current is not None and current != key:
             names = {p: n for n, ps in ctx.cache.get("people", {}).items() for p, _ in ps}
@@ -157,21 +164,24 @@ class FinancingNeeds(Kind):
         from etl.headers import header_unit
 
         unit = header_unit(mapping.header_of("amount")) or "万元"
-        return {**FIRM_FIELDS, "amount": clean.amount(unit), "purpose": clean.limited(200),
+        return {**FIRM_FIELDS, "amount": clean.amount(unit),
+                "purpose": clean.limited(rules.limit("financing_need", "purpose")),
                 "term_months": clean.count, "collateral": clean.choice(words("collateral")),
-                "urgency": clean.choice(words("urgency"), default="normal"),
-                "requested_on": clean.date, "chamber": clean.limited(60),
-                "note": clean.limited(20000, multiline=True)}
+                "urgency": clean.choice(words("urgency"), default=rules.DEFAULT_URGENCY),
+                "requested_on": clean.date,
+                "chamber": clean.limited(rules.limit("chamber", "name")),
+                "note": clean.limited(rules.limit("financing_need", "note"), multiline=True)}
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         fid, _ = find_firm(ctx, rec)
         t = self.table
         existing = _load(ctx, "needs", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
-                         lambda v: (v["enterprise_id"], v["requested_on"], v["purpose"] or ""))
+                         lambda v: rules.need_key(v["enterprise_id"], v["requested_on"],
+                                                  v["purpose"]))
         amount, approx = rec["amount"]
         if approx:
             ctx.warn("amount", "etl.amount_approx")
-        key = (fid, rec["requested_on"], rec.get("purpose") or "")
+        key = rules.need_key(fid, rec["requested_on"], rec.get("purpose"))
         values = {"enterprise_id": fid, "requested_on": rec["requested_on"], "amount": amount,
                   "amount_approx": approx}
         for fld in ("purpose", "term_months", "collateral", "urgency", "note"):
@@ -249,7 +259,8 @@ class BankProducts(Kind):
                "term_max", "collateral", "industries", "sizes", "active")
 
     def cleaners(self, ctx, mapping):
-        return {"bank": clean.limited(60), "name": clean.limited(80),
+        return {"bank": clean.limited(rules.limit("bank_product", "bank")),
+                "name": clean.limited(rules.limit("bank_product", "name")),
                 "amount": clean.number_range, "rate": _percent_range,
                 "term": clean.number_range, "collateral": _codes("collateral"),
                 "industries": industries, "sizes": _codes("size"),
@@ -258,14 +269,14 @@ class BankProducts(Kind):
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         t = self.table
         existing = _load(ctx, "products", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
-                         lambda v: (v["bank"], v["name"]))
-        key = (rec["bank"], rec["name"])
+                         lambda v: rules.product_key(v["bank"], v["name"]))
+        key = rules.product_key(rec["bank"], rec["name"])
         values = {"bank": rec["bank"], "name": rec["name"]}
         if "amount" in rec:
-            values["amount_min"], values["amount_max"] = (v.quantize(Decimal("0.01"))
+            values["amount_min"], values["amount_max"] = (v.quantize(rules.AMOUNT_PLACES)
                                                           for v in rec["amount"])
         if "rate" in rec:
-            values["rate_min"], values["rate_max"] = (v.quantize(Decimal("0.0001"))
+            values["rate_min"], values["rate_max"] = (v.quantize(rules.RATE_PLACES)
                                                       for v in rec["rate"])
         if "term" in rec:
             values["term_min"], values["term_max"] = (int(v) for v in rec["term"])
@@ -308,9 +319,11 @@ class JobFairs(Kind):
     COUNTS = ("applicants", "intents", "medical_checks", "hired", "retained_90d")
 
     def cleaners(self, ctx, mapping):
-        return {**FIRM_FIELDS, "fair": clean.limited(100), "held_on": clean.date,
-                "place": clean.limited(100), "street": street_cleaner(ctx),
-                "position": clean.limited(60), "headcount": clean.count, "pay": pay_range,
+        return {**FIRM_FIELDS, "fair": clean.limited(rules.limit("job_fair", "name")),
+                "held_on": clean.date, "place": clean.limited(rules.limit("job_fair", "place")),
+                "street": street_cleaner(ctx),
+                "position": clean.limited(rules.limit("fair_position", "title")),
+                "headcount": clean.count, "pay": pay_range,
                 **{c: clean.count for c in self.COUNTS}}
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
@@ -327,10 +340,9 @@ class JobFairs(Kind):
             if fld in rec:
                 fair_values[col] = rec[fld]
         fair_id = ctx.upsert(JobFair.__table__, fair_key, fair_values, row, fairs.get(fair_key))
-        counts = [rec.get(c) for c in self.COUNTS[:4]]
-        known = [c for c in counts if c is not None]
-        if known != sorted(known, reverse=True):
-            ctx.warn("intents", "etl.funnel")
+        stage = rules.funnel_break(rec)
+        if stage is not None:  # kept, with a note: the app's form warns the same way
+            ctx.warn(stage, "etl.funnel")
         part_key = (fair_id, fid)
         part_values = {"fair_id": fair_id, "enterprise_id": fid,
                        **{c: rec[c] for c in self.COUNTS if c in rec}}

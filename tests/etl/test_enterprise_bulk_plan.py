@@ -8,11 +8,11 @@ import datetime as dt
 import random
 
 import pytest
+from crm.services.imports import import_file
 from sqlalchemy import text
 
 from crm.db import session_factory
 from crm.models import Enterprise
-from crm.services.imports import import_file
 from crm.services.users import actor_of, add_user
 from crm.uscc import random_uscc
 from tests.etl.conftest import BAD, run_import, xlsx

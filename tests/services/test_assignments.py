@@ -231,54 +231,6 @@ def test_a_buildings_firms_can_be_found_and_assigned_together(session, world, pe
                                        uncovered_only=True) == []
 
 
-def test_the_import_entry_point_is_idempotent_and_reports_bad_rows(session, world, people):
-    firms = _firms(session, 2)
-    rows = [
-        {"_row": 3, "uscc": firms[0].uscc.lower(), "cadre": "王干部", "start_date": ago(40)},
-        {"_row": 4, "uscc": firms[1].uscc, "cadre": " 张 干部 ", "start_date": str(ago(20))},
-        {"_row": 5, "uscc": "91500105MA0000000X", "cadre": "王干部"},
-        {"_row": 6, "uscc": world.firm.uscc, "cadre": "赵干部"},
-        {"_row": 7, "uscc": world.firm.uscc, "cadre": "王干部", "start_date": "昨天"},
-        {"_row": 8, "uscc": world.other_firm.uscc, "cadre": "王干部"},
-        {"_row": 9, "uscc": "", "cadre": "王干部"},
-    ]
-    first = assignments.assign_many(session, rows, actor=world.liaison)
-    assert (first.created, first.unchanged) == (2, 0)
-    assert [(e.row, e.field, e.key) for e in first.errors] == [
-        (5, "uscc", "bulk.firm_unknown"), (6, "cadre", "bulk.person_unknown"),
-        (7, "start_date", "bulk.bad_date"), (8, "uscc", "bulk.firm_unknown"),
-        (9, "uscc", "bulk.firm_needed")]
-    assert first.errors[1].describe("zh") == "未找到干部“赵干部”。"
-    second = assignments.assign_many(session, rows[:2], actor=world.liaison)
-    assert (second.created, second.unchanged, second.errors) == (0, 2, [])
-    assert second.records == first.records and set(first.records) == {3, 4}
-    assert history(session, firms[1].id) == [("张干部", ago(20), None)]
-
-
-def test_the_import_accepts_closed_history_and_refuses_an_ambiguous_name(session, world, people):
-    add_user(session, "wang2", role="cadre", street="江北城街道",
-             display_name="王干部", actor=SYSTEM)
-    result = assignments.assign_many(session, [
-        {"uscc": world.firm.uscc, "person_id": people["zhang"].person_id,
-         "start_date": ago(400), "end_date": ago(200)},
-        {"uscc": world.firm.uscc, "cadre": "王干部", "start_date": ago(100)}],
-        actor=world.admin)
-    assert result.created == 1
-    assert [(e.row, e.key) for e in result.errors] == [(2, "bulk.person_ambiguous")]
-    assert history(session, world.firm.id) == [("张干部", ago(400), ago(200))]
-
-
-def test_the_import_with_replace_hands_a_firm_over(session, world, people):
-    assignments.assign_cadre(session, actor=world.admin, enterprise_id=world.firm.id,
-                             person_id=people["wang"].person_id, start_date=ago(50))
-    result = assignments.assign_many(
-        session, [{"uscc": world.firm.uscc, "cadre": "张干部", "start_date": ago(10)}],
-        actor=world.admin, replace=True)
-    assert (result.created, result.closed) == (1, 1)
-    assert history(session, world.firm.id) == [("王干部", ago(50), ago(11)),
-                                               ("张干部", ago(10), None)]
-
-
 def test_the_list_and_the_export_follow_the_scope(session, world, people):
     assignments.assign_cadre(session, actor=world.admin, enterprise_id=world.firm.id,
                              person_id=people["wang"].person_id, start_date=ago(5))

@@ -118,39 +118,6 @@ def test_visit_lists_follow_the_scope(session, served):
         session, actor=served.official, month=month)]
 
 
-def test_the_import_entry_point_is_idempotent_on_firm_cadre_date_and_way(session, served):
-    titles = list(session.scalars(select(Policy.title).order_by(Policy.id).limit(2)))
-    rows = [
-        {"_row": 2, "uscc": served.firm.uscc, "visited_on": ago(5), "way": "实地走访",
-         "notes": "了解用工", "policies": "、".join(titles)},
-        {"_row": 3, "uscc": served.firm.uscc, "visited_on": str(ago(5)), "way": "电话"},
-        {"_row": 4, "uscc": served.firm.uscc, "visited_on": ago(6), "way": "飞鸽传书"},
-        {"_row": 5, "uscc": served.firm.uscc, "visited_on": ago(6), "way": "电话",
-         "policies": "不存在的政策"},
-        {"_row": 6, "uscc": served.firm.uscc, "way": "电话"},
-        {"_row": 7, "uscc": served.other_firm.uscc, "visited_on": ago(6), "way": "电话"},
-    ]
-    first = visits.record_visits(session, rows, actor=served.cadre)
-    assert (first.created, first.unchanged) == (2, 0)
-    assert [(e.row, e.field, e.key) for e in first.errors] == [
-        (4, "way", "visit.bad_way"), (5, "policies", "bulk.policy_unknown"),
-        (6, "visited_on", "bulk.date_needed"), (7, "uscc", "bulk.firm_unknown")]
-    again = visits.record_visits(session, rows[:2], actor=served.cadre)
-    assert (again.created, again.unchanged, again.errors) == (0, 2, [])
-    assert again.records == first.records and set(first.records) == {2, 3}
-    listed = visits.list_visits(session, actor=served.cadre)
-    assert {(v["way"], v["policies"]) for v in listed} == {("onsite", "、".join(titles)),
-                                                          ("phone", "")}
-
-
-def test_a_liaison_import_names_the_cadre_by_name(session, served):
-    result = visits.record_visits(session, [
-        {"uscc": served.firm.uscc, "cadre": "cad", "visited_on": ago(2), "way": "onsite"}],
-        actor=served.liaison)
-    assert result.created == 1
-    assert visits.list_visits(session, actor=served.liaison)[0]["person"] == "cad"
-
-
 def test_the_export_reads_like_the_visit_log(session, served):
     visits.record_visit(session, actor=served.cadre, enterprise_id=served.firm.id, way="phone",
                         visited_on=ago(2))

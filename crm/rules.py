@@ -1,0 +1,176 @@
+"""The write rules the app's services and the importer share: one place for each.
+
+Both write paths — `crm/services/*` (a form, one record) and `etl/kinds/*` (a
+spreadsheet, column-wise and row by row) — import what they check and default
+from here, so a record entered in the app and the same record imported are
+stored alike (`tests/test_write_path.py` enters each kind both ways and compares
+the rows). Pure functions and data: no database, no Streamlit, no etl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal
+from typing import Protocol
+
+# --- field limits ------------------------------------------------------------------------
+# Characters, after trimming; a longer value is refused with the limit, never cut (the
+# words would be lost). Columns with a String(n) type take n. Free-text (Text) columns
+# take LONG_TEXT: the store has no limit, the number only guards against a pasted
+# document, and it was what the importer already took for appeal descriptions, replies
+# and financing notes. Visit notes were 2,000 in the app and 20,000 in the importer: an
+# exported visit log must import again, so they take LONG_TEXT as well.
+LONG_TEXT = 20_000
+
+FIELD_LIMITS: dict[tuple[str, str], int] = {
+    ("enterprise", "name"): 100,
+    ("enterprise", "address"): 200,
+    ("enterprise", "industry"): 40,
+    ("enterprise", "legal_rep"): 40,
+    ("enterprise", "business_scope"): 4_000,  # a registry's 经营范围: a paragraph
+    ("contact", "name"): 40,
+    ("contact", "phone"): 30,
+    ("appeal", "code"): 40,
+    ("appeal", "title"): 200,
+    ("appeal", "description"): LONG_TEXT,
+    ("appeal", "contact_name"): 40,
+    ("appeal", "contact_phone"): 30,
+    ("appeal", "reply_text"): LONG_TEXT,
+    ("unit", "name"): 60,
+    ("person", "name"): 40,
+    ("assignment", "note"): 200,
+    ("visit", "notes"): LONG_TEXT,
+    ("chamber", "name"): 60,
+    ("financing_need", "purpose"): 200,
+    ("financing_need", "note"): LONG_TEXT,
+    ("bank_product", "bank"): 60,
+    ("bank_product", "name"): 80,
+    ("job_fair", "name"): 100,
+    ("job_fair", "place"): 100,
+    ("fair_position", "title"): 60,
+}
+
+
+def limit(table: str, column: str) -> int:
+    """The most characters `table.column` takes (FIELD_LIMITS)."""
+    return FIELD_LIMITS[(table, column)]
+
+
+def too_long(table: str, column: str, value: str | None) -> int | None:
+    """The limit when the trimmed value is longer than it, else None."""
+    n = limit(table, column)
+    return n if value is not None and len(value.strip()) > n else None
+
+
+# --- phone numbers -----------------------------------------------------------------------
+_NOT_DIGIT = re.compile(r"[^\d]")
+
+
+def phone(value: str) -> tuple[str, str | None]:
+    """(stored form, note key): 023-6789 1234 / (023)67891234 / 138 1234 5678 are stored
+    as 023-67891234 / 13812345678. What is not recognisably a Chinese phone number is
+    kept as written, with a note; so is a masked one (139****2618, as published lists
+    print them): its digits are not a number, and dropping the stars makes another."""
+    original = value.strip()
+    normal = unicodedata.normalize("NFKC", original)
+    if "*" in normal or "×" in normal:
+        return original[:30], "etl.masked_phone"
+    digits = _NOT_DIGIT.sub("", normal)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) == 11 and digits[0] == "1":
+        return digits, None
+    if digits.startswith("0") and 10 <= len(digits) <= 12:
+        area = 3 if digits[1] in "12" else 4
+        return f"{digits[:area]}-{digits[area:]}", None
+    if 7 <= len(digits) <= 8 and not digits.startswith("0"):
+        return digits, None
+    return original[:30], "etl.odd_phone"
+
+
+# --- defaults ----------------------------------------------------------------------------
+NEW_APPEAL_STATUS = "received"      # 受理: what the app logs; a ledger may say more
+APP_CHANNEL = "visit"               # an appeal logged in the app without a channel
+IMPORT_CHANNEL = "import"           # an appeal imported from a ledger without one
+DEFAULT_PRIORITY = "normal"
+DEFAULT_VISIT_WAY = "onsite"        # a visit log without a 方式 column: 实地走访
+DEFAULT_URGENCY = "normal"
+NEW_NEED_STATUS = "open"
+PRODUCT_ACTIVE = True               # a bank product is offered until someone says not
+AMOUNT_PLACES = Decimal("0.01")     # 万元 to the yuan's hundred: Numeric(14, 2)
+RATE_PLACES = Decimal("0.0001")     # a rate as a fraction: Numeric(6, 4)
+FUNNEL = ("applicants", "intents", "medical_checks", "hired")
+
+
+# --- due dates ---------------------------------------------------------------------------
+class Calendar(Protocol):
+    def add(self, start: dt.date, days: int, *, working_days: bool) -> dt.date: ...
+
+
+def counts_working_days(category_working: bool | None, district_setting: object) -> bool:
+    """A category's limit counts working days when the category says so or the district's
+    switch (setting `appeals.working_days`) is on; else calendar days."""
+    return bool(category_working) or bool(district_setting)
+
+
+def due_date(calendar: Calendar, start: dt.date, limit_days: int, *,
+             category_working: bool | None, district_setting: object) -> dt.date:
+    """Received (or extended-from) day + the limit, in working days (the holiday and 调休
+    calendar) when `counts_working_days`, else in calendar days."""
+    return calendar.add(start, limit_days,
+                        working_days=counts_working_days(category_working, district_setting))
+
+
+# --- who may serve a firm ----------------------------------------------------------------
+SERVING_KINDS = ("cadre", "leader")  # person kinds that may own a firm or a building, or
+                                     # be named as the cadre who went on a visit
+
+
+def may_serve(person_kind: str | None) -> bool:
+    return person_kind in SERVING_KINDS
+
+
+# --- dates -------------------------------------------------------------------------------
+EARLIEST_VISIT = dt.date(2000, 1, 1)  # an earlier visit date is a typing error
+
+
+# --- natural keys ------------------------------------------------------------------------
+def visit_key(enterprise_id: int, visited_on: dt.date, person_id: int | None,
+              way: str) -> tuple:
+    """A visit is one firm, one day, one cadre, one way: a phone call and a call on site
+    the same day are two visits."""
+    return (enterprise_id, visited_on, person_id, way)
+
+
+def need_key(enterprise_id: int, requested_on: dt.date, purpose: str | None) -> tuple:
+    """A financing need: one firm, one day, one purpose (none counts as one)."""
+    return (enterprise_id, requested_on, purpose or "")
+
+
+def product_key(bank: str, name: str) -> tuple:
+    return (bank, name)
+
+
+def assignment_key(enterprise_id: int, person_id: int, start_date: dt.date) -> tuple:
+    return (enterprise_id, person_id, start_date)
+
+
+# --- job-fair funnel ---------------------------------------------------------------------
+def funnel_break(counts: dict[str, int | None]) -> str | None:
+    """The first funnel stage (of those given) larger than an earlier given one, else None:
+    applicants ≥ intents ≥ medical checks ≥ hired. A record out of order is kept with a
+    note (the importer's warning, the form's), not refused."""
+    last = None
+    for stage in FUNNEL:
+        value = counts.get(stage)
+        if value is None:
+            continue
+        if last is not None and value > last:
+            return stage
+        last = value
+    return None
+
