@@ -30,7 +30,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from crm.services.imports import import_file
 from sqlalchemy import Engine, select
 
 from crm import rules
@@ -55,6 +54,7 @@ from crm.services import appeals, assignments, financing, jobfairs, registration
 from crm.services.reference import set_setting
 from crm.services.users import actor_of, add_user
 from crm.uscc import complete
+from etl.app import import_file
 from tests.conftest import _sa_url
 
 FIRM = complete("91500105MA5UW001")      # on file in both databases

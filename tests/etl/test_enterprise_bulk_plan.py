@@ -8,13 +8,13 @@ import datetime as dt
 import random
 
 import pytest
-from crm.services.imports import import_file
 from sqlalchemy import text
 
 from crm.db import session_factory
 from crm.models import Enterprise
 from crm.services.users import actor_of, add_user
 from crm.uscc import random_uscc
+from etl.app import import_file
 from tests.etl.conftest import BAD, run_import, xlsx
 
 STREETS = ["观音桥", "石马河", "大石坝街道", "江北城街道办事处", "鱼嘴镇", None, "不存在街道"]
