@@ -433,6 +433,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "etl.new_unit": ("新单位“{name}”已创建，待管理员确认或合并",
                      "new unit {name!r} created, awaiting an administrator's confirmation"),
     "etl.no_lead_unit": ("已派单的诉求未填承办单位", "dispatched appeal without a handling unit"),
+    "etl.status_open_but_replied": ("办理状态为未办结，但有答复时间：按已答复导入",
+                                    "the status says open but the row has a reply date: "
+                                    "imported as replied"),
+    "etl.status_closed_no_reply": ("办理状态为已办结，但没有答复时间：按未办结导入",
+                                   "the status says replied but the row has no reply date: "
+                                   "imported as open"),
     "etl.replied_before_received": ("答复时间早于受理时间", "replied before it was received"),
     "etl.person_unknown": ("系统中没有名为“{name}”的人员", "no person named {name!r}"),
     "etl.person_ambiguous": ("有多人名为“{name}”，无法确定", "several people are named {name!r}"),

@@ -5,6 +5,13 @@ derived from them ("DR-" + a hash), so the same row imported again finds the
 same appeal. The firm is named by USCC, by name, or both. An unknown category
 becomes 其他 and an unknown handling unit is created unconfirmed, each with a
 note; status and satisfaction words map through synonyms.
+
+A status that contradicts the dates is settled by one rule (`settle_status`): the
+reply date decides. An appeal with a reply date is replied (a "pending" / 已受理
+status becomes replied, or callback when the row has a satisfaction); one without
+is open (a 已办结 / 已回访 / 已归档 status becomes dispatched when it has a lead unit,
+else received). Either way the row gets a warning. So every appeal counts in the KPI
+facts exactly once as replied or as open (replied + open = total).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from collections import Counter
 
 from sqlalchemy import select
 
+from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, AppealUnit
 from crm.services import kpi_facts
 from crm.services.calendar import WorkCalendar
@@ -45,6 +53,29 @@ TITLE_CHARS = 60
 _COMPARED = ("received_at", "category_id", "enterprise_id", "title", "description", "status",
              "lead_unit_id", "replied_at", "channel", "priority", "contact_name",
              "contact_phone", "reply_text", "solved", "satisfaction")
+
+
+_OPEN = frozenset(OPEN_STATUSES)
+_REPLIED = frozenset({"replied", "callback", "archived"})  # what has a reply date
+
+
+def settle_status(status: str | None, replied: bool, lead: bool,
+                  satisfaction: object) -> tuple[str | None, str | None]:
+    """(the status to keep, the warning key or None): the reply date decides.
+
+    `status` is the row's (or, for a stored appeal the row leaves it to, the stored
+    one; None: neither, then it is derived without a warning); `replied` whether the
+    appeal has a reply date once the row is applied. A merged appeal is left as it is.
+    """
+    if status is None:
+        if replied:
+            return ("callback" if satisfaction else "replied"), None
+        return ("dispatched" if lead else "received"), None
+    if replied and status in _OPEN:
+        return ("callback" if satisfaction else "replied"), "etl.status_open_but_replied"
+    if not replied and status in _REPLIED:
+        return ("dispatched" if lead else "received"), "etl.status_closed_no_reply"
+    return status, None
 
 
 def _title(description: str) -> str:
@@ -219,10 +250,13 @@ class Appeals(Kind):
         if any(leads):
             out["lead_unit_id"] = leads
         statuses, satisfaction = col("status"), col("satisfaction")
-        out["status"] = [statuses[j] or ("callback" if satisfaction[j] else
-                                         "replied" if replied[j] is not None else
-                                         "dispatched" if lead else "received")
-                         for j, lead in zip(easy, leads, strict=True)]
+        out["status"] = status_of = []
+        for j, lead in zip(easy, leads, strict=True):
+            settled, problem = settle_status(statuses[j], replied[j] is not None,
+                                             lead is not None, satisfaction[j])
+            status_of.append(settled)
+            if problem:
+                ctx.bulk_warnings.append((j, "status", problem, {}))
         ctx.add_bulk(self.table, out, [numbers[j] for j in easy])
         return rest
 
@@ -364,11 +398,15 @@ class Appeals(Kind):
                 current["replied_at"] < received:  # this row moves receipt past the reply
             raise RowError("received_at", "etl.replied_before_received")
         status = rec.get("status")
-        if status is None and current is None:
-            status = ("callback" if rec.get("satisfaction") else "replied" if replied
-                      else "dispatched" if lead else "received")
-        if status is not None:
-            values["status"] = status
+        given = status if status is not None or current is None else current.get("status")
+        has_reply = replied is not None or bool(current and current.get("replied_at"))
+        has_lead = lead is not None or bool(current and current.get("lead_unit_id"))
+        satisfied = rec.get("satisfaction") or (current and current.get("satisfaction"))
+        settled, problem = settle_status(given, has_reply, has_lead, satisfied)
+        if problem:
+            ctx.warn("status" if status is not None else "replied_at", problem)
+        if status is not None or current is None or settled != given:
+            values["status"] = settled
         if current is None:  # the street when logged; it does not follow a firm that moves
             values["street_id"] = street_id
             values.setdefault("channel", "import")
