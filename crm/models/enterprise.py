@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Numeric, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Numeric, String, Table, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import Base
@@ -54,6 +54,9 @@ class Enterprise(Base):
     business_scope: Mapped[str | None] = mapped_column(Text)
     is_above_scale: Mapped[bool] = mapped_column(default=False, index=True)  # 四上企业
     active: Mapped[bool] = mapped_column(default=True)
+    # False: created by an appeal ledger naming a firm no roster holds (etl/kinds/appeals.py);
+    # a liaison confirms it or merges it into the firm it really is (crm.services.firm_admin).
+    confirmed: Mapped[bool] = mapped_column(default=True, server_default=true())
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
