@@ -2,7 +2,9 @@
 
 Without a number the key is firm + received date + content, kept as a code
 derived from them ("DR-" + a hash), so the same row imported again finds the
-same appeal. The firm is named by USCC, by name, or both. An unknown category
+same appeal. The firm is named by USCC, by name, or both; a firm no roster holds is created
+unconfirmed, with a note (`new_firm`), and a liaison confirms it or merges it into
+the firm it really is (crm.services.firm_admin). An unknown category
 becomes 其他 and an unknown handling unit is created unconfirmed, each with a
 note; status and satisfaction words map through synonyms.
 
@@ -24,9 +26,10 @@ from collections import Counter
 from sqlalchemy import select
 
 from crm.lifecycle import OPEN_STATUSES
-from crm.models import Appeal, AppealUnit
+from crm.models import Appeal, AppealUnit, Enterprise
 from crm.services import kpi_facts
 from crm.services.calendar import WorkCalendar
+from crm.services.firm_admin import provisional_uscc
 from etl import clean
 from etl.clean import Warned
 from etl.engine import MISSING, Context, Issue, Kind, RowError
@@ -35,6 +38,7 @@ from etl.kinds.common import (
     categories,
     find_firm,
     firms,
+    initials,
     stored_keys,
     street_cleaner,
     table_rows,
@@ -76,6 +80,31 @@ def settle_status(status: str | None, replied: bool, lead: bool,
     if not replied and status in _REPLIED:
         return ("dispatched" if lead else "received"), "etl.status_closed_no_reply"
     return status, None
+
+
+def new_firm(ctx: Context, rec: dict, row: int) -> tuple[int, int | None]:
+    """(firm id, street id) of the firm an appeal row names when no roster holds it
+    (neither its USCC nor its name is on file): created unconfirmed, with a note, in the
+    row's street (a liaison's: their own). A known name with an unknown USCC, or a firm
+    of another street, is refused as `find_firm` refuses it."""
+    by_code, by_name = firms(ctx)
+    code, name = rec.get("uscc"), rec.get("firm_name")
+    if (code and by_code.get(code)) or (name and by_name.get(name)):
+        return find_firm(ctx, rec)  # one of the two is known: find_firm says what is wrong
+    street, scope = rec.get("street"), ctx.scope_street
+    if scope is not None:
+        if street is not None and street != scope:
+            raise RowError("street", "etl.other_street")
+        street = scope
+    name = name or f"待确认企业（{code}）"
+    code = code or provisional_uscc(name)
+    fid = ctx.add(Enterprise.__table__, {
+        "uscc": code, "name": name, "name_initials": initials(name), "street_id": street,
+        "confirmed": False, "active": True}, row)
+    by_code[code] = (fid, name, street)
+    by_name[name] = (fid, code, street)
+    ctx.warn("firm_name" if rec.get("firm_name") else "uscc", "etl.new_firm", name=name)
+    return fid, street
 
 
 def _title(description: str) -> str:
@@ -361,7 +390,12 @@ class Appeals(Kind):
         return code
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
-        fid, street_id = find_firm(ctx, rec)
+        try:
+            fid, street_id = find_firm(ctx, rec)
+        except RowError as err:
+            if err.key not in ("etl.firm_unknown_uscc", "etl.firm_unknown_name"):
+                raise
+            fid, street_id = new_firm(ctx, rec, row)
         if street_id is None:
             street_id = rec.get("street")
         code = rec.get("code") or self._derived(rec)
@@ -456,5 +490,5 @@ class Appeals(Kind):
     def tables_in_order(self):
         from crm.models import Unit
 
-        return [Unit.__table__, self.table]
+        return [Enterprise.__table__, Unit.__table__, self.table]
 
