@@ -588,6 +588,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "log.saved": ("已受理，编号 {code}，办理期限 {due}。", "Saved as {code}, due {due}."),
     "priority.normal": ("一般", "Normal"),
     "priority.urgent": ("紧急", "Urgent"),
+    "firms.unconfirmed": ("待确认企业", "Unconfirmed firms"),
+    "firms.unconfirmed_help": ("诉求台账中出现、企业名录里没有的企业：请确认"
+                               "（可补填统一社会信用代码），或合并到已有企业"
+                               "（其诉求、走访、包联等一并转移）。",
+                               "Firms an appeal ledger named that no roster holds: confirm each "
+                               "(giving its credit code if it has none), or merge it into the "
+                               "firm it really is (its appeals, visits, assignments … move)."),
+    "firms.appeals": ("诉求数", "Appeals"),
+    "firms.pick": ("选择待确认企业", "Pick an unconfirmed firm"),
+    "firms.confirm": ("确认企业", "Confirm the firm"),
+    "firms.confirmed": ("已确认：{name}", "Confirmed: {name}"),
+    "firms.merge_search": ("查找要合并到的企业（名称或代码）",
+                           "Find the firm to merge into (name or code)"),
+    "firms.merge_into": ("合并到", "Merge into"),
+    "firms.merge": ("合并", "Merge"),
+    "firms.merged": ("已将“{name}”合并到 {target}", "Merged {name} into {target}"),
     "firm.admin_only": ("只有镇街专员和管理员可以确认或合并企业。",
                         "Only liaisons and administrators confirm or merge firms."),
     "firm.not_found": ("未找到该企业，或不在您的范围内。", "No such firm in your scope."),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from crm.services import admin, calendar_admin, policies
 from crm.ui.actions import read, run_action
+from crm.ui.firm_review import unconfirmed_firms
 from crm.ui.state import lbl, require_page, tr
 from crm.ui.widgets import edited_rows, flash, show_flash
 
@@ -51,6 +52,8 @@ unit_changes = edited_rows(edited_units, units, ("name", "confirmed"))
 if st.button(tr("reference.save_units"), key="save_units", disabled=not unit_changes,
              type="primary"):
     save(admin.update_units, unit_changes, "unit_editor")
+
+unconfirmed_firms("ref_firms")
 
 st.subheader(tr("reference.policies"))
 st.caption(tr("reference.policies_help"))
