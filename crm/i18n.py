@@ -340,8 +340,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "batch {id} changed the same records later: roll it back first"),
     "import.rollback_changed": ("导入后记录已有新的办理或修改（{entity} {id}），不能撤销",
                                 "a record was changed since the import ({entity} {id})"),
-    "import.rollback_in_use": ("导入的记录已被其他数据引用（如已登记的诉求），不能撤销",
-                               "other records now refer to the imported ones"),
+    "import.rollback_in_use": ("不能撤销：之后登记的 {details} 引用了本批次导入的{entity}",
+                               "cannot roll back: {details} added later refer to the "
+                               "{entity} this batch imported"),
     "import.kind": ("导入类型", "Kind"),
     "import.file": ("上传文件（.xlsx / .xls / .csv）", "Upload a file (.xlsx / .xls / .csv)"),
     "import.sheet": ("工作表", "Sheet"),
@@ -436,6 +437,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "etl.new_unit": ("新单位“{name}”已创建，待管理员确认或合并",
                      "new unit {name!r} created, awaiting an administrator's confirmation"),
     "etl.no_lead_unit": ("已派单的诉求未填承办单位", "dispatched appeal without a handling unit"),
+    "etl.repeated_key": ("与第 {first} 行是同一条记录，但“{columns}”不同：以本行为准",
+                         "the same record as row {first} with a different {columns}: "
+                         "this row's value kept"),
     "etl.status_open_but_replied": ("办理状态为未办结，但有答复时间：按已答复导入",
                                     "the status says open but the row has a reply date: "
                                     "imported as replied"),
