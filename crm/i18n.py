@@ -326,6 +326,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "Units first seen in an import need confirming; names can be "
                              "edited in place."),
     "reference.save_units": ("保存单位", "Save units"),
+    "reference.category_words": ("台账中的未知类别词", "Unknown category words in ledgers"),
+    "reference.category_words_help": ("导入诉求台账时遇到、不是任何类别名称的词（已归入“其他”）。"
+                                      "为每个词指定类别后，下次导入将直接归入该类别。",
+                                      "Words appeal ledgers used that name no category (filed "
+                                      "under 其他). Map each to a category once: the next "
+                                      "import files it there."),
+    "reference.save_category_words": ("保存类别词映射", "Save word mappings"),
+    "reference.no_category_words": ("导入台账时尚未遇到未知类别词。",
+                                    "No unknown category word met in imports yet."),
+    "col.word": ("台账中的写法", "Word in the ledger"),
+    "col.seen": ("出现次数", "Times met"),
     "reference.saved": ("已保存 {n} 项修改。", "{n} change(s) saved."),
     # spreadsheet import: the page, batches and rollback
     "nav.imports": ("数据导入", "Import"),
@@ -431,8 +442,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "or merge"),
     "etl.firm_mismatch": ("企业名称“{name}”与统一社会信用代码 {uscc} 不一致（该代码属于“{other}”）",
                           "firm {name!r} does not match credit code {uscc} (which is {other!r})"),
-    "etl.unknown_category": ("未知类别“{value}”，已归入“其他”",
-                             "unknown category {value!r}: filed under 其他"),
+    "etl.unknown_category": ("未知类别“{value}”（{count} 行），已归入“其他”；"
+                             "管理员可在基础数据中为它指定类别",
+                             "unknown category {value!r} ({count} rows): filed under 其他; "
+                             "an administrator can map it to a category on 基础数据"),
+    "category_word.not_found": ("未找到该类别词。", "No such category word."),
+    "category_word.no_category": ("没有名为“{name}”的类别。", "No category named {name}."),
     "etl.no_category": ("未填类别，已归入“其他”", "no category: filed under 其他"),
     "etl.new_unit": ("新单位“{name}”已创建，待管理员确认或合并",
                      "new unit {name!r} created, awaiting an administrator's confirmation"),

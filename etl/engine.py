@@ -90,6 +90,8 @@ class Report:
     written: bool = False
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    # words a kind could not map, with how many rows used each: {"category": {"绿化": 3}}
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def summary(self, lang: str = "zh") -> dict:
         """The CLI's --json object; its keys are a published interface."""
@@ -136,6 +138,7 @@ class Context:
         # a key two rows of the file give different values: (later row, first row, the
         # columns that differ), found by `settle`
         self.repeats: list[tuple[int, int, list[str]]] = []
+        self.unknown: dict[str, dict[str, int]] = {}  # Report.unknown
 
     def plan_as_row(self, j: int, fn: Callable, *args) -> object:
         """Run a row planner's helper (`unit_id`, say) for the column-wise planner, for the
@@ -326,6 +329,10 @@ class Kind:
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
         """Load what the planner needs for this chunk (existing records by key …)."""
 
+    def survey(self, ctx: Context, columns: dict[str, list], rows: list[int]) -> None:
+        """Look over the whole file's valid rows before planning (words no table knows,
+        counted once for the file …); notes go to ctx.bulk_warnings. Default: nothing."""
+
     def plan_bulk(self, ctx: Context, columns: dict[str, list], rows: list[int],
                   numbers: list[int], notes: dict[int, list[Issue]]) -> list[int]:
         """Plan column-wise, through ctx.add_bulk, the rows that need no judgement of their
@@ -459,6 +466,7 @@ def _run(session: Session, kind: Kind, source, *, filename, sheet, strict, dry_r
         if progress:
             progress("plan", report.rows_read // 2, len(data))
     _plan(ctx, kind, mapping, table, cleaned, report, progress)
+    report.unknown = ctx.unknown
     report.timings["read+clean+plan"] = time.perf_counter() - started
     mark = time.perf_counter()
     actions = ctx.settle()
@@ -658,6 +666,7 @@ def _plan(ctx: Context, kind: Kind, mapping: Mapping, table, c: Cleaned, report:
     problems, notes, numbers, width = c.problems, c.notes, c.numbers, len(table.columns)
     valid = [j for j in range(n) if j not in problems] if problems else list(range(n))
     column_of = dict(zip(c.names, c.columns, strict=True))
+    kind.survey(ctx, column_of, valid)
     rest = kind.plan_bulk(ctx, column_of, valid, numbers, notes)
     mark = time.perf_counter()
     report.timings["plan in bulk"] = mark - started

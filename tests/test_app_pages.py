@@ -692,3 +692,18 @@ def test_a_liaison_merges_an_unconfirmed_firm_from_the_enterprise_page(world):
     with session_factory(world)() as session:
         assert session.get(Enterprise, shop_id) is None
     assert "待确认企业" not in page_text(at)
+
+
+def test_the_reference_page_lists_unknown_category_words_to_map(world):
+    from crm.services import category_words
+
+    at = logged_in(world, "admin")
+    at.switch_page("pages/reference.py").run()
+    assert_healthy(at)
+    text = page_text(at)
+    assert "台账中的未知类别词" in text and "导入台账时尚未遇到未知类别词。" in text
+    with session_factory(world).begin() as session:
+        category_words.record_seen(session, {"绿化": 3})
+    at.run()
+    assert_healthy(at)
+    assert any("绿化" in table.value.to_string() for table in at.dataframe)

@@ -27,11 +27,10 @@ from sqlalchemy import select
 
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, AppealUnit, Enterprise
-from crm.services import kpi_facts
+from crm.services import category_words, kpi_facts
 from crm.services.calendar import WorkCalendar
 from crm.services.firm_admin import provisional_uscc
 from etl import clean
-from etl.clean import Warned
 from etl.engine import MISSING, Context, Issue, Kind, RowError
 from etl.kinds.common import (
     SCAN_AT,
@@ -130,12 +129,13 @@ class Appeals(Kind):
 
     def cleaners(self, ctx, mapping):
         cats = categories(ctx)
+        mapped = category_words.mapped(ctx.session)
 
         def category(raw):
+            # a word an administrator mapped reads as its category; another unknown word
+            # stays as written: filed under 其他, counted and noted once (`_unknown_words`)
             name = clean.text(raw) or ""
-            if name in cats:
-                return name
-            return Warned(OTHER, "etl.unknown_category", value=name)
+            return name if name in cats else mapped.get(name, name)
 
         return {"code": clean.limited(40), "uscc": clean.uscc, "firm_name": clean.limited(100),
                 "street": street_cleaner(ctx), "category": category,
@@ -288,6 +288,27 @@ class Appeals(Kind):
                 ctx.bulk_warnings.append((j, "status", problem, {}))
         ctx.add_bulk(self.table, out, [numbers[j] for j in easy])
         return rest
+
+    def survey(self, ctx, columns, rows):
+        """Category words no category (or mapping) knows: one note per word, on the first
+        row using it, with how many rows do; the counts go to the report and, once
+        written, to the words an administrator maps (crm.services.category_words)."""
+        names = columns.get("category")
+        if names is None:
+            return
+        cats = categories(ctx)
+        count: Counter = Counter(names[j] for j in rows
+                                 if names[j] is not None and names[j] not in cats)
+        if not count:
+            return
+        first = {}
+        for j in rows:
+            if names[j] in count:
+                first.setdefault(names[j], j)
+        for word, j in sorted(first.items(), key=lambda item: item[1]):
+            ctx.bulk_warnings.append((j, "category", "etl.unknown_category",
+                                      {"value": word, "count": count[word]}))
+        ctx.unknown["category"] = dict(count)
 
     def _unchanged(self, ctx, columns, again, keys, firm_of) -> list[int]:
         """Of rows naming a stored appeal, those whose values `plan` would find equal to
@@ -457,6 +478,8 @@ class Appeals(Kind):
         before = kpi_facts.snapshot(ctx.session, updated)
         ctx.cache["sign_days"] = kpi_facts.sign_days(ctx.session)
         super().write(ctx)
+        if ctx.unknown.get("category"):
+            category_words.record_seen(ctx.session, ctx.unknown["category"])
         if updated:
             ctx.writer.drain()
             kpi_facts.apply_changes(ctx.session, before,
