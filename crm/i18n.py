@@ -409,6 +409,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "batch_status.dry_run": ("仅检查", "Dry run"),
     # spreadsheet import: why a row was rejected or noted
     "etl.required": ("“{column}”不能为空", "{column} is required"),
+    "etl.unit_unknown": ("系统中没有名为“{name}”的单位或科室", "no unit or office named {name!r}"),
+    "etl.building_unknown": ("系统中没有名为“{name}”的楼宇", "no building named {name!r}"),
+    "etl.building_ambiguous": ("有多座名为“{name}”的楼宇，请由所在镇街导入",
+                               "several buildings are named {name!r}: import it as their "
+                               "street's liaison"),
     "etl.too_long": ("内容过长：最多 {limit} 字，实际 {length} 字",
                      "too long: at most {limit} characters, this has {length}"),
     "etl.bad_uscc": ("统一社会信用代码有误：{reason}", "bad credit code: {reason}"),
