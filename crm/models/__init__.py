@@ -4,7 +4,7 @@ from crm.db import Base
 from crm.models.appeal import Appeal, AppealEvent, AppealUnit, Category, Extension
 from crm.models.assignment import Assignment, Policy, Visit, visit_policy
 from crm.models.audit import AuditLog
-from crm.models.enterprise import Contact, Enterprise, Tag, enterprise_tag
+from crm.models.enterprise import Contact, Enterprise, EnterpriseAlias, Tag, enterprise_tag
 from crm.models.financing import (
                                   BankProduct,
                                   Chamber,
@@ -24,7 +24,7 @@ from crm.models.sync import OdooMapping
 __all__ = [
     "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "BankProduct", "Base",
     "Building", "CalendarDay", "Category", "CategoryWord", "Chamber", "Community", "Contact",
-    "Enterprise",
+    "Enterprise", "EnterpriseAlias",
     "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
     "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair",
     "OdooMapping", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",

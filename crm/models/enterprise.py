@@ -70,6 +70,18 @@ class Enterprise(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class EnterpriseAlias(Base):
+    """A name or credit code a firm was known by before it was merged into another
+    (crm.services.firm_admin.merge_enterprise): imports naming it find this firm."""
+
+    __tablename__ = "enterprise_alias"
+    id: Mapped[intpk]
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"),
+                                               index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    uscc: Mapped[str | None] = mapped_column(String(18))
+
+
 class Contact(Base):
     __tablename__ = "contact"
     id: Mapped[intpk]

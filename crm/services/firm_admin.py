@@ -6,7 +6,9 @@ provisional key (`PROVISIONAL` + 12 hex digits). A liaison (their own street's
 firms) or an administrator (any firm) then either confirms it, optionally giving
 its real USCC, or merges it into the firm it really is: everything that points at
 it (appeals, visits, assignments, financing needs, job-fair places, contacts,
-tags, chamber memberships) moves to that firm and the unconfirmed one is deleted.
+tags, chamber memberships) moves to that firm and the unconfirmed one is deleted;
+its name (and real code) stay as an alias of that firm, so the next ledger naming
+it finds that firm.
 Every change is audited.
 """
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Actor
 from crm.db import Base, today
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
-from crm.models import Assignment, Enterprise, OdooMapping, Street
+from crm.models import Assignment, Enterprise, EnterpriseAlias, OdooMapping, Street
 from crm.services import audit
 from crm.uscc import InvalidUSCC, validate
 
@@ -146,8 +148,12 @@ def merge_enterprise(session: Session, source_id: int, target_id: int, *,
         session.execute(delete(OdooMapping).where(mapping))
     else:
         session.execute(update(OdooMapping).where(mapping).values(local_id=target.id))
+    # the next ledger naming it (by name or real code) finds the firm it was merged into
+    session.add(EnterpriseAlias(enterprise_id=target.id, name=source.name,
+                                uscc=None if source.uscc.startswith(PROVISIONAL) else source.uscc))
     audit.record(session, actor, "enterprise.merge", "enterprise", target.id,
                  merged=source.id, name=source.name, uscc=source.uscc, moved=moved)
+    session.flush()
     session.execute(delete(Enterprise).where(Enterprise.id == source.id))
     session.expire_all()
     return moved

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from sqlalchemy import func, select
 
-from crm.models import Category, Enterprise, Person, Street, Unit
+from crm.models import Category, Enterprise, EnterpriseAlias, Person, Street, Unit
 from crm.services.lookup import street_key
 from etl.clean import Bad, text
 from etl.engine import Context, RowError
@@ -123,13 +123,22 @@ def stored_keys(ctx: Context, column, candidates) -> set:
 
 
 def firms(ctx: Context) -> tuple[dict, dict]:
-    """({uscc: (id, name, street_id)}, {name: (id, uscc, street_id)}) of every firm on file."""
+    """({uscc: (id, name, street_id)}, {name: (id, uscc, street_id)}) of every firm on file,
+    and of the names and codes of firms merged into one (EnterpriseAlias) to that one."""
     if "firms" not in ctx.cache:
         by_code, by_name = {}, {}
         for fid, code, name, sid in ctx.session.execute(
                 select(Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.street_id)):
             by_code[code] = (fid, name, sid)
             by_name[name] = (fid, code, sid)
+        for fid, alias_code, alias_name, code, name, sid in ctx.session.execute(
+                select(EnterpriseAlias.enterprise_id, EnterpriseAlias.uscc, EnterpriseAlias.name,
+                       Enterprise.uscc, Enterprise.name, Enterprise.street_id)
+                .join(Enterprise, Enterprise.id == EnterpriseAlias.enterprise_id)):
+            if alias_code:
+                by_code.setdefault(alias_code, (fid, name, sid))
+            if alias_name:
+                by_name.setdefault(alias_name, (fid, code, sid))
         ctx.cache["firms"] = (by_code, by_name)
     return ctx.cache["firms"]
 

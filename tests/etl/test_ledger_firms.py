@@ -146,6 +146,24 @@ def test_merge_moves_everything_pointing_at_the_firm(engine, people):
         assert kpi_facts.differences(s) == []
 
 
+def test_the_next_ledger_naming_a_merged_firm_finds_the_firm_it_was_merged_into(
+        engine, people, tmp_path):
+    with session_factory(engine).begin() as s:
+        for name in ("齐祥灯饰", "新代码企业"):
+            firm_admin.merge_enterprise(s, _firm(s, name).id,
+                                        _firm(s, "重庆齐祥灯饰有限公司").id, actor=people["root"])
+    rows = [HEADER, ["M-1", None, "齐祥灯饰", "融资", "资金", "2022-03-01"],   # as before
+            ["M-3", None, "齐祥灯饰", "融资", "又一件", "2022-04-01"],
+            ["M-4", E, None, "融资", "按旧代码", "2022-04-02"]]
+    report = run_import(engine, "appeals", xlsx(tmp_path / "n.xlsx", rows),
+                        actor=people["dsb"])
+    assert counts(report) == (3, 2, 0, 1, 0) and report.warnings == []
+    with session_factory(engine)() as s:
+        target = _firm(s, "重庆齐祥灯饰有限公司").id
+        assert set(s.scalars(select(Appeal.enterprise_id))) == {target}
+        assert s.scalar(select(func.count()).where(Enterprise.confirmed.is_(False))) == 0
+
+
 def test_merge_and_confirm_are_scoped_and_checked(engine, people):
     with session_factory(engine)() as s:
         shop, coded = _firm(s, "齐祥灯饰").id, _firm(s, "新代码企业").id

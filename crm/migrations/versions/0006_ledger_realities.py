@@ -3,7 +3,8 @@
 `enterprise.confirmed`: an appeal ledger naming a firm no roster holds creates it
 unconfirmed (every firm on file so far is confirmed). `category_word`: the category
 words ledgers used that name no category, with how often they were met and the
-category an administrator mapped each to.
+category an administrator mapped each to. `enterprise_alias`: the name and code a
+firm merged into another was known by, so the next ledger naming it finds that firm.
 
 Revision ID: 0006
 Revises: 0005
@@ -37,7 +38,22 @@ def upgrade() -> None:
         sa.UniqueConstraint('word', name=op.f('uq_category_word_word')),
     )
 
+    op.create_table(
+        'enterprise_alias',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('enterprise_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=True),
+        sa.Column('uscc', sa.String(length=18), nullable=True),
+        sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], ondelete='CASCADE',
+                                name=op.f('fk_enterprise_alias_enterprise_id_enterprise')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_enterprise_alias')),
+    )
+    op.create_index(op.f('ix_enterprise_alias_enterprise_id'), 'enterprise_alias',
+                    ['enterprise_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_enterprise_alias_enterprise_id'), table_name='enterprise_alias')
+    op.drop_table('enterprise_alias')
     op.drop_table('category_word')
     op.drop_column('enterprise', 'confirmed')
