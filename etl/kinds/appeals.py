@@ -336,6 +336,7 @@ class Appeals(Kind):
         titles, descriptions = col("title"), col("description")
         received, when_text = col("received_at"), form("received_at")
         cat_names, lead_names, statuses = col("category"), col("lead_unit"), col("status")
+        satisfaction = col("satisfaction")
         given = [(at[f], form(f), columns[f]) for f in (
             "channel", "priority", "contact_name", "contact_phone", "reply_text", "solved",
             "satisfaction", "replied_at") if f in columns]
@@ -352,15 +353,28 @@ class Appeals(Kind):
                     or stored[at["title"]] != (titles[j] or _title(descriptions[j]))
                     or (descriptions[j] is not None
                         and stored[at["description"]] != descriptions[j])
-                    or (statuses[j] is not None and stored[at["status"]] != statuses[j])
                     or (lead_names[j] and stored[at["lead_unit_id"]]
                         != units_by_name[lead_names[j]])
                     or ((not replied_given or columns["replied_at"][j] is None)
                         and stored[at["replied_at"]] is not None
                         and stored[at["replied_at"]] < when)):  # ISO text sorts as time
                 continue
-            if all(values[j] is None or stored[i] == fn(values[j]) for i, fn, values in given):
-                same.append(j)
+            if not all(values[j] is None or stored[i] == fn(values[j])
+                       for i, fn, values in given):
+                continue
+            # the status `plan` would keep (settle_status), and its note
+            status = statuses[j]
+            settled, problem = settle_status(
+                status if status is not None else stored[at["status"]],
+                (replied_given and columns["replied_at"][j] is not None)
+                or stored[at["replied_at"]] is not None,
+                bool(lead_names[j]) or stored[at["lead_unit_id"]] is not None,
+                satisfaction[j] or stored[at["satisfaction"]])
+            if settled != stored[at["status"]] or (problem and status is None):
+                continue  # `plan` changes it
+            if problem:
+                ctx.bulk_warnings.append((j, "status", problem, {}))
+            same.append(j)
         return same
 
     def _stored_raw(self, ctx: Context, codes: set[str]) -> dict[str, tuple]:

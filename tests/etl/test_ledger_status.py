@@ -74,6 +74,10 @@ def test_contradicting_rows_are_settled_with_a_warning_on_both_paths(engine, fir
              "the status says replied but the row has no reply date: imported as open"),
             (5, "办理状态", "已回访",
              "the status says replied but the row has no reply date: imported as open")]
+        again = _import(engine, xlsx(tmp_path / f"{prefix}.xlsx", ledger), kind)
+        assert counts(again) == (5, 0, 0, 5, 0)  # settled the same way: unchanged, noted
+        assert [(w.row, w.key) for w in again.warnings] == \
+            [(w.row, w.key) for w in report.warnings]
         with session_factory(engine)() as s:
             got = dict(s.execute(select(Appeal.code, Appeal.status)
                                  .where(Appeal.code.like(f"{prefix}P-%"))).all())
