@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from crm.auth import Actor
 from crm.db import Base, today
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
-from crm.models import Assignment, Enterprise, EnterpriseAlias, OdooMapping, Street
+from crm.models import Appeal, Assignment, Enterprise, EnterpriseAlias, OdooMapping, Street
 from crm.services import audit
 from crm.uscc import InvalidUSCC, validate
 
@@ -49,8 +49,6 @@ def list_unconfirmed(session: Session, *, actor: Actor | None) -> list[dict]:
     """Unconfirmed firms the actor may settle, newest first, with how many appeals each has."""
     if actor is None or actor.role not in {"liaison", "admin"}:
         raise Forbidden("liaisons and administrators only", key="firm.admin_only")
-    from crm.models import Appeal
-
     appeals = (select(func.count()).where(Appeal.enterprise_id == Enterprise.id)
                .correlate(Enterprise).scalar_subquery())
     query = (select(Enterprise.id, Enterprise.uscc, Enterprise.name, Street.name, appeals)
