@@ -326,6 +326,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "Units first seen in an import need confirming; names can be "
                              "edited in place."),
     "reference.save_units": ("保存单位", "Save units"),
+    "reference.category_words": ("台账中的未知类别词", "Unknown category words in ledgers"),
+    "reference.category_words_help": ("导入诉求台账时遇到、不是任何类别名称的词（已归入“其他”）。"
+                                      "为每个词指定类别后，下次导入将直接归入该类别。",
+                                      "Words appeal ledgers used that name no category (filed "
+                                      "under 其他). Map each to a category once: the next "
+                                      "import files it there."),
+    "reference.save_category_words": ("保存类别词映射", "Save word mappings"),
+    "reference.no_category_words": ("导入台账时尚未遇到未知类别词。",
+                                    "No unknown category word met in imports yet."),
+    "col.word": ("台账中的写法", "Word in the ledger"),
+    "col.seen": ("出现次数", "Times met"),
     "reference.saved": ("已保存 {n} 项修改。", "{n} change(s) saved."),
     # spreadsheet import: the page, batches and rollback
     "nav.imports": ("数据导入", "Import"),
@@ -340,8 +351,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "batch {id} changed the same records later: roll it back first"),
     "import.rollback_changed": ("导入后记录已有新的办理或修改（{entity} {id}），不能撤销",
                                 "a record was changed since the import ({entity} {id})"),
-    "import.rollback_in_use": ("导入的记录已被其他数据引用（如已登记的诉求），不能撤销",
-                               "other records now refer to the imported ones"),
+    "import.rollback_in_use": ("不能撤销：之后登记的 {details} 引用了本批次导入的{entity}",
+                               "cannot roll back: {details} added later refer to the "
+                               "{entity} this batch imported"),
     "import.kind": ("导入类型", "Kind"),
     "import.file": ("上传文件（.xlsx / .xls / .csv）", "Upload a file (.xlsx / .xls / .csv)"),
     "import.sheet": ("工作表", "Sheet"),
@@ -397,6 +409,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "batch_status.dry_run": ("仅检查", "Dry run"),
     # spreadsheet import: why a row was rejected or noted
     "etl.required": ("“{column}”不能为空", "{column} is required"),
+    "etl.unit_unknown": ("系统中没有名为“{name}”的单位或科室", "no unit or office named {name!r}"),
+    "etl.building_unknown": ("系统中没有名为“{name}”的楼宇", "no building named {name!r}"),
+    "etl.building_ambiguous": ("有多座名为“{name}”的楼宇，请由所在镇街导入",
+                               "several buildings are named {name!r}: import it as their "
+                               "street's liaison"),
     "etl.too_long": ("内容过长：最多 {limit} 字，实际 {length} 字",
                      "too long: at most {limit} characters, this has {length}"),
     "etl.bad_uscc": ("统一社会信用代码有误：{reason}", "bad credit code: {reason}"),
@@ -425,14 +442,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "no firm with credit code {uscc}: import the roster first"),
     "etl.firm_unknown_name": ("系统中没有名为“{name}”的企业，请先导入企业名录",
                               "no firm named {name!r}: import the roster first"),
+    "etl.new_firm": ("新企业“{name}”已创建（未确认），待专员确认或合并到已有企业",
+                     "new firm {name!r} created unconfirmed, awaiting a liaison's confirmation "
+                     "or merge"),
     "etl.firm_mismatch": ("企业名称“{name}”与统一社会信用代码 {uscc} 不一致（该代码属于“{other}”）",
                           "firm {name!r} does not match credit code {uscc} (which is {other!r})"),
-    "etl.unknown_category": ("未知类别“{value}”，已归入“其他”",
-                             "unknown category {value!r}: filed under 其他"),
+    "etl.unknown_category": ("未知类别“{value}”（{count} 行），已归入“其他”；"
+                             "管理员可在基础数据中为它指定类别",
+                             "unknown category {value!r} ({count} rows): filed under 其他; "
+                             "an administrator can map it to a category on 基础数据"),
+    "category_word.not_found": ("未找到该类别词。", "No such category word."),
+    "category_word.no_category": ("没有名为“{name}”的类别。", "No category named {name}."),
     "etl.no_category": ("未填类别，已归入“其他”", "no category: filed under 其他"),
     "etl.new_unit": ("新单位“{name}”已创建，待管理员确认或合并",
                      "new unit {name!r} created, awaiting an administrator's confirmation"),
     "etl.no_lead_unit": ("已派单的诉求未填承办单位", "dispatched appeal without a handling unit"),
+    "etl.repeated_key": ("与第 {first} 行是同一条记录，但“{columns}”不同：以本行为准",
+                         "the same record as row {first} with a different {columns}: "
+                         "this row's value kept"),
+    "etl.status_open_but_replied": ("办理状态为未办结，但有答复时间：按已答复导入",
+                                    "the status says open but the row has a reply date: "
+                                    "imported as replied"),
+    "etl.status_closed_no_reply": ("办理状态为已办结，但没有答复时间：按未办结导入",
+                                   "the status says replied but the row has no reply date: "
+                                   "imported as open"),
     "etl.replied_before_received": ("答复时间早于受理时间", "replied before it was received"),
     "etl.person_unknown": ("系统中没有名为“{name}”的人员", "no person named {name!r}"),
     "etl.person_ambiguous": ("有多人名为“{name}”，无法确定", "several people are named {name!r}"),
@@ -580,6 +613,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "log.saved": ("已受理，编号 {code}，办理期限 {due}。", "Saved as {code}, due {due}."),
     "priority.normal": ("一般", "Normal"),
     "priority.urgent": ("紧急", "Urgent"),
+    "firms.unconfirmed": ("待确认企业", "Unconfirmed firms"),
+    "firms.unconfirmed_help": ("诉求台账中出现、企业名录里没有的企业：请确认"
+                               "（可补填统一社会信用代码），或合并到已有企业"
+                               "（其诉求、走访、包联等一并转移）。",
+                               "Firms an appeal ledger named that no roster holds: confirm each "
+                               "(giving its credit code if it has none), or merge it into the "
+                               "firm it really is (its appeals, visits, assignments … move)."),
+    "firms.appeals": ("诉求数", "Appeals"),
+    "firms.pick": ("选择待确认企业", "Pick an unconfirmed firm"),
+    "firms.confirm": ("确认企业", "Confirm the firm"),
+    "firms.confirmed": ("已确认：{name}", "Confirmed: {name}"),
+    "firms.merge_search": ("查找要合并到的企业（名称或代码）",
+                           "Find the firm to merge into (name or code)"),
+    "firms.merge_into": ("合并到", "Merge into"),
+    "firms.merge": ("合并", "Merge"),
+    "firms.merged": ("已将“{name}”合并到 {target}", "Merged {name} into {target}"),
+    "firm.admin_only": ("只有镇街专员和管理员可以确认或合并企业。",
+                        "Only liaisons and administrators confirm or merge firms."),
+    "firm.not_found": ("未找到该企业，或不在您的范围内。", "No such firm in your scope."),
+    "firm.uscc_taken": ("统一社会信用代码 {uscc} 已属于“{name}”，请改为合并到该企业。",
+                        "The credit code {uscc} belongs to {name}: merge into that firm instead."),
+    "firm.needs_uscc": ("该企业没有统一社会信用代码，确认时请填写。",
+                        "This firm has no credit code: give it to confirm the firm."),
+    "firm.merge_self": ("不能把企业合并到它自己。", "A firm cannot be merged into itself."),
+    "firm.merge_confirmed": ("只能合并未确认的企业。", "Only an unconfirmed firm is merged."),
     "firm.role_forbidden": ("您的角色不能登记企业。", "Your role may not register firms."),
     "firm.bad_uscc": ("统一社会信用代码有误：{reason}", "Invalid credit code: {reason}"),
     "firm.name_needed": ("请填写企业名称。", "The firm needs a name."),

@@ -90,6 +90,8 @@ class Report:
     written: bool = False
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    # words a kind could not map, with how many rows used each: {"category": {"绿化": 3}}
+    unknown: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def summary(self, lang: str = "zh") -> dict:
         """The CLI's --json object; its keys are a published interface."""
@@ -133,6 +135,10 @@ class Context:
         # notes the column-wise planner raised as `plan` would: (row index, field, key,
         # params), reported like the row planner's (the cell value read from the sheet)
         self.bulk_warnings: list[tuple[int, str | None, str, dict]] = []
+        # a key two rows of the file give different values: (later row, first row, the
+        # columns that differ), found by `settle`
+        self.repeats: list[tuple[int, int, list[str]]] = []
+        self.unknown: dict[str, dict[str, int]] = {}  # Report.unknown
 
     def plan_as_row(self, j: int, fn: Callable, *args) -> object:
         """Run a row planner's helper (`unit_id`, say) for the column-wise planner, for the
@@ -244,6 +250,8 @@ class Context:
             table, existing, versioned, rid = (intents[0][0], intents[0][4], intents[0][5],
                                                intents[0][6])
             main = tname == self.main_table
+            if len(intents) > 1:
+                self._note_repeats(intents)
             if existing is None and len(intents) == 1:  # the common case: one new row
                 row = intents[0][3]
                 if main:
@@ -289,6 +297,21 @@ class Context:
         return row_action
 
 
+    def _note_repeats(self, intents: list[tuple]) -> None:
+        """A later row giving a value an earlier row of the file gave differently: noted
+        (the later value is kept, as `upsert` merges in file order)."""
+        given: dict[str, tuple[object, int]] = {}  # column -> (value, the row that gave it)
+        for _, _, values, row, *_rest in intents:
+            clash: list[str] = []
+            for c, v in values.items():
+                before = given.get(c)
+                if before is not None and before[1] != row and before[0] != v:
+                    clash.append(c)
+                given[c] = (v, row)
+            if clash:
+                self.repeats.append((row, intents[0][3], clash))
+
+
 class Kind:
     """One importable kind: its table, cleaners, natural key and how a row is planned."""
 
@@ -306,6 +329,10 @@ class Kind:
 
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
         """Load what the planner needs for this chunk (existing records by key …)."""
+
+    def survey(self, ctx: Context, columns: dict[str, list], rows: list[int]) -> None:
+        """Look over the whole file's valid rows before planning (words no table knows,
+        counted once for the file …); notes go to ctx.bulk_warnings. Default: nothing."""
 
     def plan_bulk(self, ctx: Context, columns: dict[str, list], rows: list[int],
                   numbers: list[int], notes: dict[int, list[Issue]]) -> list[int]:
@@ -431,6 +458,7 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
         if progress:
             progress("plan", report.rows_read // 2, len(data))
     _plan(ctx, kind, mapping, table, cleaned, report, progress)
+    report.unknown = ctx.unknown
     report.timings["read+clean+plan"] = time.perf_counter() - started
     mark = time.perf_counter()
     actions = ctx.settle()
@@ -439,9 +467,11 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
         action = actions.get(number, "unchanged")
         setattr(report, action, getattr(report, action) + 1)
     report.inserted += ctx.bulk_count(kind.table)
+    _report_repeats(ctx, mapping, report)
 
     if strict and report.rejected:
         dry_run = True
+        report.inserted = report.updated = 0  # nothing is written
     if not dry_run:
         mark = time.perf_counter()
         _write(session, ctx, kind, report, actor=actor, street_id=street_id, strict=strict,
@@ -450,6 +480,25 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
         report.timings.update({f"driver:{k}": v for k, v in ctx.writer.seconds.items()})
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _report_repeats(ctx: Context, mapping: Mapping, report: Report) -> None:
+    """A warning on each row that gives a key an earlier row gave different values,
+    naming that row and the columns (their headers where the file has them)."""
+    if not ctx.repeats:
+        return
+    named: dict[tuple[int, int], list[str]] = {}  # (row, first row) -> headers, all tables
+    for row, first, columns in ctx.repeats:
+        # the file's headers of the columns (category_id is the field category, a
+        # contact's phone contact_phone …); a column no header gives (a due date derived
+        # from them) only when nothing else differs
+        headers = [mapping.header_of(f) for c in columns for f in mapping.fields
+                   if f in (c, c.removesuffix("_id")) or f.endswith("_" + c)]
+        named.setdefault((row, first), []).extend(headers or columns)
+    for (row, first), headers in named.items():
+        report.warnings.append(Issue(row, "", None, "etl.repeated_key", {
+            "first": first, "columns": "、".join(dict.fromkeys(headers))}))
+    report.warnings.sort(key=lambda w: w.row)
 
 
 def _blank_mask(values: pa.Array) -> np.ndarray:
@@ -609,6 +658,7 @@ def _plan(ctx: Context, kind: Kind, mapping: Mapping, table, c: Cleaned, report:
     problems, notes, numbers, width = c.problems, c.notes, c.numbers, len(table.columns)
     valid = [j for j in range(n) if j not in problems] if problems else list(range(n))
     column_of = dict(zip(c.names, c.columns, strict=True))
+    kind.survey(ctx, column_of, valid)
     rest = kind.plan_bulk(ctx, column_of, valid, numbers, notes)
     mark = time.perf_counter()
     report.timings["plan in bulk"] = mark - started

@@ -21,6 +21,7 @@ from crm.models import (
     Appeal,
     Assignment,
     BankProduct,
+    Building,
     Category,
     Chamber,
     Contact,
@@ -96,13 +97,18 @@ def _visits(session: Session) -> Iterable[dict]:
 
 
 def _assignments(session: Session) -> Iterable[dict]:
-    stmt = (select(Assignment, Enterprise.uscc, Enterprise.name, Person.name)
-            .join(Enterprise, Enterprise.id == Assignment.enterprise_id)
-            .join(Person, Person.id == Assignment.person_id)
-            .where(Assignment.kind == "cadre_enterprise").order_by(Assignment.id))
-    for a, code, firm, person in session.execute(stmt):
+    """Every kind (类型): a cadre's firm, an office's (科室) firm, a leader's building."""
+    stmt = (select(Assignment, Enterprise.uscc, Enterprise.name, Person.name, Unit.name,
+                   Building.name)
+            .outerjoin(Enterprise, Enterprise.id == Assignment.enterprise_id)
+            .outerjoin(Person, Person.id == Assignment.person_id)
+            .outerjoin(Unit, Unit.id == Assignment.unit_id)
+            .outerjoin(Building, Building.id == Assignment.building_id)
+            .order_by(Assignment.id))
+    for a, code, firm, person, unit, building in session.execute(stmt):
         yield {"uscc": code, "firm_name": firm, "cadre": person, "start_date": a.start_date,
-               "end_date": a.end_date, "note": a.note}
+               "end_date": a.end_date, "note": a.note,
+               "kind": word("assignment_kind", a.kind), "unit": unit, "building": building}
 
 
 def _financing_needs(session: Session) -> Iterable[dict]:

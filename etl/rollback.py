@@ -118,16 +118,58 @@ def rollback_batch(session: Session, batch_id: int) -> dict[str, int]:
         for entity, ids in by_entity:
             table = tables[entity]
             for i in range(0, len(ids), 900):
-                with session.begin_nested():
-                    session.execute(delete(table).where(table.c.id.in_(ids[i:i + 900])))
+                try:
+                    with session.begin_nested():
+                        session.execute(delete(table).where(table.c.id.in_(ids[i:i + 900])))
+                except IntegrityError:
+                    raise _in_use(session, entity, inserted) from None
             counts["deleted"] += len(ids)
     except IntegrityError as err:
-        raise Conflict(str(err.orig), key="import.rollback_in_use") from None
+        raise Conflict(str(err.orig), key="import.rollback_in_use", details="",
+                       details_en="", entity=entity, entity_en=entity) from None
     kpi_facts.apply_changes(session, kpi_before, kpi_facts.snapshot(session, appeal_ids))
     batch.status = "rolled_back"
     batch.finished_at = now()
     session.flush()
     return counts
+
+
+# what the refusal calls the records of each table (zh, en); others go by table name
+_NAMES = {"enterprise": ("企业", "firms"), "appeal": ("诉求", "appeals"),
+          "visit": ("走访", "visits"), "assignment": ("包联分配", "assignments"),
+          "financing_need": ("融资需求", "financing needs"),
+          "fair_participation": ("招聘会参会记录", "job-fair places"),
+          "contact": ("联系人", "contacts"), "enterprise_tag": ("企业标签", "firm tags"),
+          "chamber_member": ("商会会员", "chamber memberships"),
+          "appeal_unit": ("诉求承办单位", "appeal handling units"),
+          "appeal_event": ("诉求办理记录", "appeal events"), "unit": ("单位", "units"),
+          "person": ("人员", "people"), "app_user": ("用户", "users")}
+
+
+def _in_use(session: Session, entity: str, inserted: set[tuple[str, int]]) -> Conflict:
+    """The refusal when records written since point at records the batch inserted (of
+    `entity`): how many of each kind, e.g. "3 appeals, 1 visits … refer to the firms
+    this batch imported". The batch's own records (not yet deleted) do not count."""
+    ids = sorted(rid for e, rid in inserted if e == entity)
+    found: list[tuple[str, int]] = []
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name != entity or fk.column.name != "id":
+                continue
+            key = table.c.id if "id" in table.c else fk.parent
+            n = 0
+            for i in range(0, len(ids), 900):
+                n += sum(1 for (rid,) in session.execute(
+                    select(key).where(fk.parent.in_(ids[i:i + 900])))
+                    if "id" not in table.c or (table.name, rid) not in inserted)
+            if n:
+                found.append((table.name, n))
+    zh = "、".join(f"{n} 条{_NAMES.get(name, (name, name))[0]}" for name, n in found)
+    en = ", ".join(f"{n} {_NAMES.get(name, (name, name))[1]}" for name, n in found)
+    own = _NAMES.get(entity, (entity, entity))
+    return Conflict(f"{en or 'other records'} refer to the {own[1]} this batch imported",
+                    key="import.rollback_in_use", details=zh or "其他数据",
+                    details_en=en or "other records", entity=own[0], entity_en=own[1])
 
 
 def _check_versions(session: Session, tables, records, inserted) -> None:

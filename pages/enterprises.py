@@ -4,11 +4,14 @@ import streamlit as st
 
 from crm.services import enterprises
 from crm.ui.actions import load
+from crm.ui.firm_review import unconfirmed_firms
 from crm.ui.state import lbl, require_page, tr
 from crm.ui.widgets import facts_list, fmt_amount, fmt_date, records_table
 
-require_page("enterprises")
+actor = require_page("enterprises")
 st.title(tr("enterprises.title"))
+if actor.role in {"liaison", "admin"}:
+    unconfirmed_firms("ent_firms")
 
 query = st.text_input(tr("enterprises.search"), key="ent_query",
                       placeholder=tr("enterprises.search_hint"))

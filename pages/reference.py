@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from crm.services import admin, calendar_admin, policies
+from crm.services import admin, calendar_admin, category_words, policies
 from crm.ui.actions import read, run_action
+from crm.ui.firm_review import unconfirmed_firms
 from crm.ui.state import lbl, require_page, tr
 from crm.ui.widgets import edited_rows, flash, show_flash
 
@@ -51,6 +52,29 @@ unit_changes = edited_rows(edited_units, units, ("name", "confirmed"))
 if st.button(tr("reference.save_units"), key="save_units", disabled=not unit_changes,
              type="primary"):
     save(admin.update_units, unit_changes, "unit_editor")
+
+st.subheader(tr("reference.category_words"))
+st.caption(tr("reference.category_words_help"))
+word_rows = read(category_words.list_words)
+if word_rows:
+    edited_words = st.data_editor(
+        [{"id": w["id"], "word": w["word"], "seen": w["seen"], "category": w["category"]}
+         for w in word_rows],
+        key="category_word_editor", hide_index=True, disabled=["id", "word", "seen"],
+        width="content",
+        column_config={"id": None, "word": st.column_config.TextColumn(tr("col.word")),
+                       "seen": st.column_config.NumberColumn(tr("col.seen")),
+                       "category": st.column_config.SelectboxColumn(
+                           tr("col.category"), options=[c["name"] for c in categories])})
+    word_changes = {row_id: change["category"] for row_id, change in
+                    edited_rows(edited_words, word_rows, ("category",)).items()}
+    if st.button(tr("reference.save_category_words"), key="save_category_words",
+                 disabled=not word_changes, type="primary"):
+        save(category_words.map_words, word_changes, "category_word_editor")
+else:
+    st.info(tr("reference.no_category_words"))
+
+unconfirmed_firms("ref_firms")
 
 st.subheader(tr("reference.policies"))
 st.caption(tr("reference.policies_help"))

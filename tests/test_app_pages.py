@@ -670,3 +670,43 @@ def test_the_world_has_one_user_per_role(world):
     with session_factory(world)() as session:
         roles = set(session.scalars(select(User.role)))
     assert roles == set(access.ROLE_PAGES)
+
+
+def test_a_liaison_merges_an_unconfirmed_firm_from_the_enterprise_page(world):
+    from crm.services.firm_admin import provisional_uscc
+
+    with session_factory(world).begin() as session:
+        jbc = session.scalar(select(Street.id).where(Street.name == "江北城街道"))
+        shop = Enterprise(uscc=provisional_uscc("中信证券江北嘴"), name="中信证券江北嘴",
+                          street_id=jbc, confirmed=False)
+        session.add(shop)
+        session.flush()
+        shop_id = shop.id
+        target = session.scalar(select(Enterprise.id).where(Enterprise.name == SECURITIES))
+    at = logged_in(world, "liaison_jbc")
+    at.switch_page("pages/enterprises.py").run()
+    assert_healthy(at)
+    assert "待确认企业" in page_text(at) and "中信证券江北嘴" in page_text(at)
+    at.selectbox(key="ent_firms_pick").set_value(shop_id).run()
+    at.text_input(key="ent_firms_query").input("中信").run()
+    at.selectbox(key="ent_firms_target").set_value(target).run()
+    at.button(key="ent_firms_merge").click().run()
+    assert_healthy(at)
+    with session_factory(world)() as session:
+        assert session.get(Enterprise, shop_id) is None
+    assert "待确认企业" not in page_text(at)
+
+
+def test_the_reference_page_lists_unknown_category_words_to_map(world):
+    from crm.services import category_words
+
+    at = logged_in(world, "admin")
+    at.switch_page("pages/reference.py").run()
+    assert_healthy(at)
+    text = page_text(at)
+    assert "台账中的未知类别词" in text and "导入台账时尚未遇到未知类别词。" in text
+    with session_factory(world).begin() as session:
+        category_words.record_seen(session, {"绿化": 3})
+    at.run()
+    assert_healthy(at)
+    assert any("绿化" in table.value.to_string() for table in at.dataframe)

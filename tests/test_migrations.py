@@ -182,3 +182,23 @@ def test_sqlite_enum_checks_are_comparisons_and_old_databases_are_rewritten(tmp_
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     finally:
         engine.dispose()
+
+
+def test_0006_firms_on_file_stay_confirmed_and_downgrade_drops_what_it_added(engine):
+    """0006 adds enterprise.confirmed (true for every firm already on file) and the
+    category_word table; its downgrade removes both and keeps the firms."""
+    migrate.downgrade(engine, "0005")
+    with engine.begin() as conn:
+        assert "confirmed" not in {c["name"] for c in inspect(conn).get_columns("enterprise")}
+        assert "category_word" not in inspect(conn).get_table_names()
+        conn.execute(text("INSERT INTO enterprise (uscc, name, is_above_scale, active, version,"
+                          " created_at, updated_at) VALUES (:u, '旧企业', false, true, 1,"
+                          " :t, :t)"), {"u": complete("91500105MA000006"),
+                                       "t": dt.datetime(2024, 1, 1)})
+    migrate.upgrade(engine)
+    with session_factory(engine)() as s:
+        assert s.scalar(select(Enterprise.confirmed).where(Enterprise.name == "旧企业")) is True
+    migrate.downgrade(engine, "0005")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM enterprise")).scalars().all() == ["旧企业"]
+    migrate.upgrade(engine)

@@ -4,7 +4,7 @@ from crm.db import Base
 from crm.models.appeal import Appeal, AppealEvent, AppealUnit, Category, Extension
 from crm.models.assignment import Assignment, Policy, Visit, visit_policy
 from crm.models.audit import AuditLog
-from crm.models.enterprise import Contact, Enterprise, Tag, enterprise_tag
+from crm.models.enterprise import Contact, Enterprise, EnterpriseAlias, Tag, enterprise_tag
 from crm.models.financing import (
                                   BankProduct,
                                   Chamber,
@@ -13,7 +13,7 @@ from crm.models.financing import (
                                   FinancingNeed,
                                   chamber_member,
 )
-from crm.models.imports import HeaderMapping, ImportBatch, ImportRecord
+from crm.models.imports import CategoryWord, HeaderMapping, ImportBatch, ImportRecord
 from crm.models.jobfair import FairParticipation, FairPosition, JobFair
 from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.models.org import Building, Community, Street, Unit
@@ -23,7 +23,8 @@ from crm.models.sync import OdooMapping
 
 __all__ = [
     "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "BankProduct", "Base",
-    "Building", "CalendarDay", "Category", "Chamber", "Community", "Contact", "Enterprise",
+    "Building", "CalendarDay", "Category", "CategoryWord", "Chamber", "Community", "Contact",
+    "Enterprise", "EnterpriseAlias",
     "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
     "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair",
     "OdooMapping", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Numeric, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Numeric, String, Table, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import Base
@@ -54,6 +54,9 @@ class Enterprise(Base):
     business_scope: Mapped[str | None] = mapped_column(Text)
     is_above_scale: Mapped[bool] = mapped_column(default=False, index=True)  # 四上企业
     active: Mapped[bool] = mapped_column(default=True)
+    # False: created by an appeal ledger naming a firm no roster holds (etl/kinds/appeals.py);
+    # a liaison confirms it or merges it into the firm it really is (crm.services.firm_admin).
+    confirmed: Mapped[bool] = mapped_column(default=True, server_default=true())
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
@@ -65,6 +68,18 @@ class Enterprise(Base):
                                                    cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class EnterpriseAlias(Base):
+    """A name or credit code a firm was known by before it was merged into another
+    (crm.services.firm_admin.merge_enterprise): imports naming it find this firm."""
+
+    __tablename__ = "enterprise_alias"
+    id: Mapped[intpk]
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"),
+                                               index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    uscc: Mapped[str | None] = mapped_column(String(18))
 
 
 class Contact(Base):

@@ -69,3 +69,15 @@ class HeaderMapping(Base):
     street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))
     source_header: Mapped[str] = mapped_column(String(100))
     field: Mapped[str | None] = mapped_column(String(40))  # None = ignore this column
+
+
+class CategoryWord(Base):
+    """A category word an appeal ledger used that is no category's name: how often imports
+    met it, and the category an administrator mapped it to (None: not yet, filed under
+    其他 with a warning). A mapped word is read as its category, silently."""
+
+    __tablename__ = "category_word"
+    id: Mapped[intpk]
+    word: Mapped[str] = mapped_column(String(60), unique=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    seen: Mapped[int] = mapped_column(default=0, server_default="0")

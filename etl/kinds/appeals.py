@@ -2,9 +2,18 @@
 
 Without a number the key is firm + received date + content, kept as a code
 derived from them ("DR-" + a hash), so the same row imported again finds the
-same appeal. The firm is named by USCC, by name, or both. An unknown category
+same appeal. The firm is named by USCC, by name, or both; a firm no roster holds is created
+unconfirmed, with a note (`new_firm`), and a liaison confirms it or merges it into
+the firm it really is (crm.services.firm_admin). An unknown category
 becomes 其他 and an unknown handling unit is created unconfirmed, each with a
 note; status and satisfaction words map through synonyms.
+
+A status that contradicts the dates is settled by one rule (`settle_status`): the
+reply date decides. An appeal with a reply date is replied (a "pending" / 已受理
+status becomes replied, or callback when the row has a satisfaction); one without
+is open (a 已办结 / 已回访 / 已归档 status becomes dispatched when it has a lead unit,
+else received). Either way the row gets a warning. So every appeal counts in the KPI
+facts exactly once as replied or as open (replied + open = total).
 """
 
 from __future__ import annotations
@@ -18,18 +27,20 @@ from sqlalchemy import select
 
 from crm import rules
 from crm.bulk.writer import adapters
-from crm.models import Appeal, AppealUnit
-from crm.services import kpi_facts
+from crm.lifecycle import OPEN_STATUSES
+from crm.models import Appeal, AppealUnit, Enterprise
+from crm.services import category_words, kpi_facts
 from crm.services.calendar import WorkCalendar
+from crm.services.firm_admin import provisional_uscc
 from crm.services.reference import get_setting
 from etl import clean
-from etl.clean import Warned
 from etl.engine import MISSING, Context, Issue, Kind, RowError
 from etl.kinds.common import (
     SCAN_AT,
     categories,
     find_firm,
     firms,
+    initials,
     stored_keys,
     street_cleaner,
     table_rows,
@@ -47,6 +58,54 @@ TITLE_CHARS = 60
 _COMPARED = ("received_at", "category_id", "enterprise_id", "title", "description", "status",
              "lead_unit_id", "replied_at", "channel", "priority", "contact_name",
              "contact_phone", "reply_text", "solved", "satisfaction")
+
+
+_OPEN = frozenset(OPEN_STATUSES)
+_REPLIED = frozenset({"replied", "callback", "archived"})  # what has a reply date
+
+
+def settle_status(status: str | None, replied: bool, lead: bool,
+                  satisfaction: object) -> tuple[str | None, str | None]:
+    """(the status to keep, the warning key or None): the reply date decides.
+
+    `status` is the row's (or, for a stored appeal the row leaves it to, the stored
+    one; None: neither, then it is derived without a warning); `replied` whether the
+    appeal has a reply date once the row is applied. A merged appeal is left as it is.
+    """
+    if status is None:
+        if replied:
+            return ("callback" if satisfaction else "replied"), None
+        return ("dispatched" if lead else "received"), None
+    if replied and status in _OPEN:
+        return ("callback" if satisfaction else "replied"), "etl.status_open_but_replied"
+    if not replied and status in _REPLIED:
+        return ("dispatched" if lead else "received"), "etl.status_closed_no_reply"
+    return status, None
+
+
+def new_firm(ctx: Context, rec: dict, row: int) -> tuple[int, int | None]:
+    """(firm id, street id) of the firm an appeal row names when no roster holds it
+    (neither its USCC nor its name is on file): created unconfirmed, with a note, in the
+    row's street (a liaison's: their own). A known name with an unknown USCC, or a firm
+    of another street, is refused as `find_firm` refuses it."""
+    by_code, by_name = firms(ctx)
+    code, name = rec.get("uscc"), rec.get("firm_name")
+    if (code and by_code.get(code)) or (name and by_name.get(name)):
+        return find_firm(ctx, rec)  # one of the two is known: find_firm says what is wrong
+    street, scope = rec.get("street"), ctx.scope_street
+    if scope is not None:
+        if street is not None and street != scope:
+            raise RowError("street", "etl.other_street")
+        street = scope
+    name = name or f"待确认企业（{code}）"
+    code = code or provisional_uscc(name)
+    fid = ctx.add(Enterprise.__table__, {
+        "uscc": code, "name": name, "name_initials": initials(name), "street_id": street,
+        "confirmed": False, "active": True}, row)
+    by_code[code] = (fid, name, street)
+    by_name[name] = (fid, code, street)
+    ctx.warn("firm_name" if rec.get("firm_name") else "uscc", "etl.new_firm", name=name)
+    return fid, street
 
 
 def _title(description: str) -> str:
@@ -72,12 +131,13 @@ class Appeals(Kind):
 
     def cleaners(self, ctx, mapping):
         cats = categories(ctx)
+        mapped = category_words.mapped(ctx.session)
 
         def category(raw):
+            # a word an administrator mapped reads as its category; another unknown word
+            # stays as written: filed under 其他, counted and noted once (`_unknown_words`)
             name = clean.text(raw) or ""
-            if name in cats:
-                return name
-            return Warned(OTHER, "etl.unknown_category", value=name)
+            return name if name in cats else mapped.get(name, name)
 
         lim = rules.limit
         return {"code": clean.limited(lim("appeal", "code")), "uscc": clean.uscc,
@@ -229,12 +289,36 @@ class Appeals(Kind):
         if any(leads):
             out["lead_unit_id"] = leads
         statuses, satisfaction = col("status"), col("satisfaction")
-        out["status"] = [statuses[j] or ("callback" if satisfaction[j] else
-                                         "replied" if replied[j] is not None else
-                                         "dispatched" if lead else "received")
-                         for j, lead in zip(easy, leads, strict=True)]
+        out["status"] = status_of = []
+        for j, lead in zip(easy, leads, strict=True):
+            settled, problem = settle_status(statuses[j], replied[j] is not None,
+                                             lead is not None, satisfaction[j])
+            status_of.append(settled)
+            if problem:
+                ctx.bulk_warnings.append((j, "status", problem, {}))
         ctx.add_bulk(self.table, out, [numbers[j] for j in easy])
         return rest
+
+    def survey(self, ctx, columns, rows):
+        """Category words no category (or mapping) knows: one note per word, on the first
+        row using it, with how many rows do; the counts go to the report and, once
+        written, to the words an administrator maps (crm.services.category_words)."""
+        names = columns.get("category")
+        if names is None:
+            return
+        cats = categories(ctx)
+        count: Counter = Counter(names[j] for j in rows
+                                 if names[j] is not None and names[j] not in cats)
+        if not count:
+            return
+        first = {}
+        for j in rows:
+            if names[j] in count:
+                first.setdefault(names[j], j)
+        for word, j in sorted(first.items(), key=lambda item: item[1]):
+            ctx.bulk_warnings.append((j, "category", "etl.unknown_category",
+                                      {"value": word, "count": count[word]}))
+        ctx.unknown["category"] = dict(count)
 
     def _unchanged(self, ctx, columns, again, keys, firm_of) -> list[int]:
         """Of rows naming a stored appeal, those whose values `plan` would find equal to
@@ -262,6 +346,7 @@ class Appeals(Kind):
         titles, descriptions = col("title"), col("description")
         received, when_text = col("received_at"), form("received_at")
         cat_names, lead_names, statuses = col("category"), col("lead_unit"), col("status")
+        satisfaction = col("satisfaction")
         given = [(at[f], form(f), columns[f]) for f in (
             "channel", "priority", "contact_name", "contact_phone", "reply_text", "solved",
             "satisfaction", "replied_at") if f in columns]
@@ -278,15 +363,28 @@ class Appeals(Kind):
                     or stored[at["title"]] != (titles[j] or _title(descriptions[j]))
                     or (descriptions[j] is not None
                         and stored[at["description"]] != descriptions[j])
-                    or (statuses[j] is not None and stored[at["status"]] != statuses[j])
                     or (lead_names[j] and stored[at["lead_unit_id"]]
                         != units_by_name[lead_names[j]])
                     or ((not replied_given or columns["replied_at"][j] is None)
                         and stored[at["replied_at"]] is not None
                         and stored[at["replied_at"]] < when)):  # ISO text sorts as time
                 continue
-            if all(values[j] is None or stored[i] == fn(values[j]) for i, fn, values in given):
-                same.append(j)
+            if not all(values[j] is None or stored[i] == fn(values[j])
+                       for i, fn, values in given):
+                continue
+            # the status `plan` would keep (settle_status), and its note
+            status = statuses[j]
+            settled, problem = settle_status(
+                status if status is not None else stored[at["status"]],
+                (replied_given and columns["replied_at"][j] is not None)
+                or stored[at["replied_at"]] is not None,
+                bool(lead_names[j]) or stored[at["lead_unit_id"]] is not None,
+                satisfaction[j] or stored[at["satisfaction"]])
+            if settled != stored[at["status"]] or (problem and status is None):
+                continue  # `plan` changes it
+            if problem:
+                ctx.bulk_warnings.append((j, "status", problem, {}))
+            same.append(j)
         return same
 
     def _stored_raw(self, ctx: Context, codes: set[str]) -> dict[str, tuple]:
@@ -337,7 +435,12 @@ class Appeals(Kind):
         return code
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
-        fid, street_id = find_firm(ctx, rec)
+        try:
+            fid, street_id = find_firm(ctx, rec)
+        except RowError as err:
+            if err.key not in ("etl.firm_unknown_uscc", "etl.firm_unknown_name"):
+                raise
+            fid, street_id = new_firm(ctx, rec, row)
         if street_id is None:
             street_id = rec.get("street")
         code = rec.get("code") or self._derived(rec)
@@ -374,11 +477,15 @@ class Appeals(Kind):
                 current["replied_at"] < received:  # this row moves receipt past the reply
             raise RowError("received_at", "etl.replied_before_received")
         status = rec.get("status")
-        if status is None and current is None:
-            status = ("callback" if rec.get("satisfaction") else "replied" if replied
-                      else "dispatched" if lead else "received")
-        if status is not None:
-            values["status"] = status
+        given = status if status is not None or current is None else current.get("status")
+        has_reply = replied is not None or bool(current and current.get("replied_at"))
+        has_lead = lead is not None or bool(current and current.get("lead_unit_id"))
+        satisfied = rec.get("satisfaction") or (current and current.get("satisfaction"))
+        settled, problem = settle_status(given, has_reply, has_lead, satisfied)
+        if problem:
+            ctx.warn("status" if status is not None else "replied_at", problem)
+        if status is not None or current is None or settled != given:
+            values["status"] = settled
         if current is None:  # the street when logged; it does not follow a firm that moves
             values["street_id"] = street_id
             values.setdefault("channel", "import")
@@ -395,6 +502,8 @@ class Appeals(Kind):
         before = kpi_facts.snapshot(ctx.session, updated)
         ctx.cache["sign_days"] = kpi_facts.sign_days(ctx.session)
         super().write(ctx)
+        if ctx.unknown.get("category"):
+            category_words.record_seen(ctx.session, ctx.unknown["category"])
         if updated:
             ctx.writer.drain()
             kpi_facts.apply_changes(ctx.session, before,
@@ -428,5 +537,5 @@ class Appeals(Kind):
     def tables_in_order(self):
         from crm.models import Unit
 
-        return [Unit.__table__, self.table]
+        return [Enterprise.__table__, Unit.__table__, self.table]
 

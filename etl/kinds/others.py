@@ -34,6 +34,7 @@ from etl import clean
 from etl.clean import Bad
 from etl.engine import Context, Kind, RowError
 from etl.headers import synonyms
+from etl.kinds import assignment_kinds
 from etl.kinds.common import find_firm, person_id, person_street, street_cleaner, words
 
 FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(rules.limit("enterprise", "name"))}
@@ -92,17 +93,25 @@ class Visits(Kind):
 class Assignments(Kind):
     name = "assignments"
     table = Assignment.__table__
-    required = ("cadre", "start_date")
-    one_of = (("uscc", "firm_name"),)
-    cached = FIRM_CACHED | {"cadre", "start_date", "end_date"}
+    # what a row needs beyond its start date depends on its 类型 (assignment_kinds.required)
+    required = ("start_date",)
+    cached = FIRM_CACHED | {"cadre", "start_date", "end_date", "kind", "unit", "building"}
     COLUMNS = ("kind", "enterprise_id", "person_id", "start_date", "end_date", "note")
 
     def cleaners(self, ctx, mapping):
+        ctx.cache["headers"] = mapping.header_of
         return {**FIRM_FIELDS, "cadre": clean.limited(rules.limit("person", "name")),
                 "start_date": clean.date, "end_date": clean.date,
-                "note": clean.limited(rules.limit("assignment", "note"))}
+                "note": clean.limited(rules.limit("assignment", "note")),
+                "kind": clean.choice(words("assignment_kind")),
+                "unit": clean.limited(rules.limit("unit", "name")),
+                "building": clean.limited(rules.limit("building", "name"))}
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
+        kind = rec.get("kind", "cadre_enterprise")
+        if kind != "cadre_enterprise":  # an office's firm, a leader's building
+            return assignment_kinds.plan(ctx, rec, row, kind)
+        assignment_kinds.required(ctx, rec, "firm", "cadre")
         fid, street = find_firm(ctx, rec)
         pid = person_id(ctx, rec["cadre"], street, "cadre")
         scope = ctx.scope_street  # a liaison assigns their own street's people, as in the app

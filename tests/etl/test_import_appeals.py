@@ -56,7 +56,7 @@ def test_a_ledger_names_firms_by_code_or_name_and_maps_words_and_dates(engine, f
         (11, "满意度", "无法识别“还行吧”，可填：满意、基本满意、不满意"),
     ]
     assert [(w.row, w.column, w.message()) for w in report.warnings] == [
-        (6, "诉求类别", "未知类别“绿化”，已归入“其他”"),
+        (6, "诉求类别", "未知类别“绿化”（1 行），已归入“其他”；管理员可在基础数据中为它指定类别"),
         (6, "承办单位", "新单位“区城市管理局（新）”已创建，待管理员确认或合并"),
     ]
     # the cell each issue names, as written; refused rows whole, for the download
@@ -91,7 +91,8 @@ def test_the_ledger_again_changes_nothing(engine, firms, tmp_path):
     run_import(engine, "appeals", path)
     again = run_import(engine, "appeals", path)
     assert counts(again) == (10, 0, 0, 5, 5)
-    assert again.warnings[0].message() == "未知类别“绿化”，已归入“其他”"
+    assert again.warnings[0].message() == \
+        "未知类别“绿化”（1 行），已归入“其他”；管理员可在基础数据中为它指定类别"
     with session_factory(engine)() as s:
         assert s.scalar(select(func.count()).select_from(Appeal)) == 4
         assert s.scalar(select(func.count()).select_from(Unit)

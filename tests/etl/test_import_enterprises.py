@@ -48,6 +48,7 @@ def test_a_messy_roster_is_read_past_its_title_lines_and_every_bad_row_says_why(
     ]
     assert [(w.row, w.column, w.message()) for w in report.warnings] == [
         (5, "注册资金", "金额为约数，按所写数字保存"),
+        (10, "", "与第 5 行是同一条记录，但“注册资金、手机”不同：以本行为准"),
         (11, "注册资金", "外币金额未换算，已留空"),
         (11, "是否四上企业", "应为“是”或“否”"),
         (11, "手机", "电话号码格式无法识别，已原样保存"),

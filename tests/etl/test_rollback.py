@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.errors import Conflict
+from crm.i18n import error_text
 from crm.models import Appeal, Enterprise, ImportBatch, ImportRecord, Unit
 from crm.services import kpi, kpi_facts
 from crm.services.users import actor_of, add_user
@@ -117,3 +118,7 @@ def test_rollback_of_firms_that_appeals_now_point_at_is_refused(engine, firms, a
     with pytest.raises(Conflict) as info, session_factory(engine).begin() as s:
         rollback(s, firms.batch_id, actor=admin)
     assert info.value.key == "import.rollback_in_use"
+    # the refusal says what depends on the batch, in words (not "FOREIGN KEY constraint …")
+    assert error_text(info.value) == "不能撤销：之后登记的 2 条诉求 引用了本批次导入的企业"
+    assert error_text(info.value, "en") == \
+        "cannot roll back: 2 appeals added later refer to the firms this batch imported"
