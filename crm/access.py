@@ -72,6 +72,7 @@ GRANTS: dict[str, dict[str, str]] = {
                   "employment": ALL, **_READERS},
     "firm.register": {"liaison": STREET, "cadre": STREET, "admin": ALL},
     "firm.serve": {"cadre": SELF},                              # 我的包联企业
+    "firm.review": {"liaison": STREET, "admin": ALL},           # confirm / merge unconfirmed
     # appeals: reading, logging, and one capability per lifecycle action (crm.lifecycle)
     "appeal.read": {"liaison": STREET, "cadre": OWN_FIRMS, "handler": UNIT, **_READERS},
     "appeal.log": {"liaison": STREET, "cadre": OWN_FIRMS, "admin": ALL},

@@ -952,6 +952,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cap.firm.read": ("查看企业", "See firms"),
     "cap.firm.register": ("登记新企业", "Register a firm"),
     "cap.firm.serve": ("我的包联企业", "Serve my firms"),
+    "cap.firm.review": ("确认或合并待确认企业", "Confirm or merge unconfirmed firms"),
     "cap.appeal.read": ("查看诉求", "See appeals"),
     "cap.appeal.log": ("登记诉求（受理）", "Log an appeal"),
     "cap.appeal.dispatch": ("派单", "Dispatch"),

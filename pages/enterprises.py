@@ -5,12 +5,12 @@ import streamlit as st
 from crm.services import enterprises
 from crm.ui.actions import load
 from crm.ui.firm_review import unconfirmed_firms
-from crm.ui.state import lbl, require_page, tr
+from crm.ui.state import can, lbl, require_page, tr
 from crm.ui.widgets import facts_list, fmt_amount, fmt_date, records_table
 
 actor = require_page("enterprises")
 st.title(tr("enterprises.title"))
-if actor.role in {"liaison", "admin"}:
+if can("firm.review"):
     unconfirmed_firms("ent_firms")
 
 query = st.text_input(tr("enterprises.search"), key="ent_query",

@@ -11,8 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
-from crm.errors import Forbidden, NotFound
+from crm.errors import NotFound
 from crm.models import Category, CategoryWord
 from crm.services import audit
 
@@ -42,8 +43,7 @@ def record_seen(session: Session, counts: dict[str, int]) -> None:
 
 def list_words(session: Session, *, actor: Actor | None) -> list[dict]:
     """Every word met, unmapped first, then by how often it was met."""
-    if actor is None or actor.role not in {"admin"}:
-        raise Forbidden("administrators only", key="admin.only")
+    require(actor, "reference.manage")
     rows = session.execute(select(CategoryWord, Category.name)
                            .outerjoin(Category, Category.id == CategoryWord.category_id)
                            .order_by(CategoryWord.category_id.is_not(None),
@@ -55,8 +55,7 @@ def list_words(session: Session, *, actor: Actor | None) -> list[dict]:
 def map_word(session: Session, word_id: int, category: str | None, *,
              actor: Actor | None) -> CategoryWord:
     """Map a word to the category of that name (None: unmap it)."""
-    if actor is None or actor.role not in {"admin"}:
-        raise Forbidden("administrators only", key="admin.only")
+    require(actor, "reference.manage")
     word = session.get(CategoryWord, word_id)
     if word is None:
         raise NotFound(f"category word {word_id}", key="category_word.not_found")
@@ -77,6 +76,7 @@ def map_word(session: Session, word_id: int, category: str | None, *,
 def map_words(session: Session, changes: dict[int, str | None], *,
               actor: Actor | None) -> int:
     """The reference page's table: {word id: category name or None}, in one transaction."""
+    require(actor, "reference.manage")
     for word_id, category in changes.items():
         map_word(session, word_id, category, actor=actor)
     return len(changes)

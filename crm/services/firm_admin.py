@@ -19,9 +19,10 @@ import hashlib
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from crm.access import condition, require
 from crm.auth import Actor
 from crm.db import Base, today
-from crm.errors import Conflict, Forbidden, NotFound, ValidationError
+from crm.errors import Conflict, NotFound, ValidationError
 from crm.models import Appeal, Assignment, Enterprise, EnterpriseAlias, OdooMapping, Street
 from crm.services import audit
 from crm.uscc import InvalidUSCC, validate
@@ -39,24 +40,23 @@ def provisional_uscc(name: str) -> str:
 
 def _firm(session: Session, enterprise_id: int, actor: Actor) -> Enterprise:
     """The firm, if the actor may change it (a liaison: their own street's only)."""
-    firm = session.get(Enterprise, enterprise_id)
-    if firm is None or (actor.role != "admin" and firm.street_id != actor.street_id):
+    firm = session.scalar(select(Enterprise).where(
+        Enterprise.id == enterprise_id, condition(actor, "firm.review", Enterprise)))
+    if firm is None:
         raise NotFound(f"enterprise {enterprise_id}", key="firm.not_found")
     return firm
 
 
 def list_unconfirmed(session: Session, *, actor: Actor | None) -> list[dict]:
     """Unconfirmed firms the actor may settle, newest first, with how many appeals each has."""
-    if actor is None or actor.role not in {"liaison", "admin"}:
-        raise Forbidden("liaisons and administrators only", key="firm.admin_only")
+    require(actor, "firm.review")
     appeals = (select(func.count()).where(Appeal.enterprise_id == Enterprise.id)
                .correlate(Enterprise).scalar_subquery())
     query = (select(Enterprise.id, Enterprise.uscc, Enterprise.name, Street.name, appeals)
              .outerjoin(Street, Street.id == Enterprise.street_id)
              .where(Enterprise.confirmed.is_(False))
              .order_by(Enterprise.id.desc()))
-    if actor.role != "admin":
-        query = query.where(Enterprise.street_id == actor.street_id)
+    query = query.where(condition(actor, "firm.review", Enterprise))
     return [{"id": fid, "uscc": None if code.startswith(PROVISIONAL) else code, "name": name,
              "street": street, "appeals": n}
             for fid, code, name, street, n in session.execute(query)]
@@ -65,8 +65,7 @@ def list_unconfirmed(session: Session, *, actor: Actor | None) -> list[dict]:
 def confirm_enterprise(session: Session, enterprise_id: int, *, actor: Actor | None,
                        uscc: str | None = None) -> Enterprise:
     """Accept an unconfirmed firm as real; `uscc` gives (or corrects) its credit code."""
-    if actor is None or actor.role not in {"liaison", "admin"}:
-        raise Forbidden("liaisons and administrators only", key="firm.admin_only")
+    require(actor, "firm.review")
     firm = _firm(session, enterprise_id, actor)
     detail: dict = {}
     if uscc:
@@ -109,8 +108,7 @@ def merge_enterprise(session: Session, source_id: int, target_id: int, *,
     moves to `target_id`, then it is deleted. A link the target already has (the same
     tag, chamber or job fair) is dropped rather than doubled; an active cadre assignment
     ends today when the target already has its own cadre. Returns {table: rows moved}."""
-    if actor is None or actor.role not in {"liaison", "admin"}:
-        raise Forbidden("liaisons and administrators only", key="firm.admin_only")
+    require(actor, "firm.review")
     source = _firm(session, source_id, actor)
     target = _firm(session, target_id, actor)
     if source.id == target.id:
