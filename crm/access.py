@@ -93,7 +93,8 @@ GRANTS: dict[str, dict[str, str]] = {
     "visit.credit": {"cadre": SELF, "liaison": STREET, "admin": ALL},  # whom a visit names
     "assignment.read": {"liaison": STREET, "cadre": SELF, **_READERS},
     "assignment.manage": {"liaison": STREET, "admin": ALL},
-    "coverage.read": {"liaison": STREET, **_READERS},          # a cadre: 我的包联企业
+    "coverage.read": {"liaison": STREET, "cadre": OWN_FIRMS, **_READERS},
+    "coverage.district": {"liaison": STREET, **_READERS},    # the 包联覆盖 page: beyond one's own
     "coverage.configure": _ADMIN,
     # KPIs
     "kpi.read": {"liaison": STREET, **_READERS},
@@ -120,7 +121,7 @@ CAPABILITIES: tuple[str, ...] = tuple(GRANTS)
 PAGE_CAPABILITY: dict[str, str] = {
     "home": "home.view", "enterprises": "firm.read", "log_appeal": "appeal.log",
     "appeals": "appeal.read", "appeal": "appeal.read", "my_firms": "firm.serve",
-    "visit": "visit.record", "coverage": "coverage.read", "assignments": "assignment.manage",
+    "visit": "visit.record", "coverage": "coverage.district", "assignments": "assignment.manage",
     "kpi": "kpi.read", "kpi_breakdown": "kpi.breakdown", "kpi_bulletin": "kpi.bulletin",
     "users": "user.manage", "access": "access.view", "reference": "reference.manage",
     "imports": "import.run",

@@ -39,6 +39,7 @@ FIELD_LIMITS: dict[tuple[str, str], int] = {
     ("appeal", "contact_phone"): 30,
     ("appeal", "reply_text"): LONG_TEXT,
     ("unit", "name"): 60,
+    ("building", "name"): 60,
     ("person", "name"): 40,
     ("assignment", "note"): 200,
     ("visit", "notes"): LONG_TEXT,

@@ -12,7 +12,7 @@ actor = require_page("coverage")
 st.title(tr("coverage.title"))
 
 streets = {s["id"]: s["name"] for s in load(coverage.streets)}
-if scope("coverage.read") == "street":
+if scope("coverage.district") == "street":
     street_id = actor.street_id
 else:
     options = {None: tr("coverage.district"), **streets}

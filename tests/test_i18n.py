@@ -103,7 +103,9 @@ def test_the_scan_finds_the_keys_it_should():
     home = _source(ROOT / "pages" / "home.py")
     assert "home.headline" in LOOKUP.findall(home)
     admin = _source(ROOT / "crm" / "services" / "admin.py")
-    assert {"admin.bad_limit", "admin.only", "admin.unit_not_found"} <= set(error_keys(admin))
+    assert {"admin.bad_limit", "admin.unit_not_found"} <= set(error_keys(admin))
+    access = _source(ROOT / "crm" / "access.py")
+    assert {"access.denied", "access.out_of_scope"} <= set(error_keys(access))
 
 
 @pytest.mark.parametrize("lang", list(LANGUAGES))

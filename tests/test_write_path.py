@@ -33,6 +33,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from crm import rules
+from crm.access import SYSTEM
 from crm.db import make_engine, session_factory
 from crm.errors import ValidationError
 from crm.models import (
@@ -81,11 +82,11 @@ def twin_url(request, db_url, tmp_path):
 def _setup(engine: Engine) -> None:
     """The same people and firm in either database, made in the same order (same ids)."""
     with session_factory(engine).begin() as session:
-        add_user(session, "admin1", role="admin", password="secret123")
+        add_user(session, "admin1", role="admin", password="secret123", actor=SYSTEM)
         add_user(session, "wang", role="cadre", street="江北城街道", display_name="王干部",
-                 password="secret123")
+                 password="secret123", actor=SYSTEM)
         add_user(session, "zhao", role="handler", unit="区交巡警支队", display_name="赵办事",
-                 password="secret123")
+                 password="secret123", actor=SYSTEM)
         street = session.scalar(select(Street.id).where(Street.name == "江北城街道"))
         session.add(Enterprise(uscc=FIRM, name="重庆江北嘴数智科技有限公司",
                                name_initials="CQJBZSZKJYXGS", street_id=street))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.errors import Forbidden, NotFound
 from crm.models import Appeal, AuditLog, Category, CategoryWord
@@ -45,8 +46,9 @@ def test_unknown_words_are_counted_once_each_then_mapped_by_an_admin(engine, fir
     assert report.unknown == {"category": {"绿化": 3, "城管": 1}}
     assert set(_categories(engine, "A").values()) == {"其他", "交通"}
     with session_factory(engine).begin() as s:  # the dry run remembered nothing
-        admin = actor_of(add_user(s, "root", role="admin", password=None))
-        liaison = actor_of(add_user(s, "li", role="liaison", street="江北城街道", password=None))
+        admin = actor_of(add_user(s, "root", role="admin", password=None, actor=SYSTEM))
+        liaison = actor_of(add_user(s, "li", role="liaison", street="江北城街道", password=None,
+                                    actor=SYSTEM))
         words = category_words.list_words(s, actor=admin)
         assert [(w["word"], w["seen"], w["category"]) for w in words] == [
             ("绿化", 3, None), ("城管", 1, None)]

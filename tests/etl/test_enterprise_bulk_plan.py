@@ -10,6 +10,7 @@ import random
 import pytest
 from sqlalchemy import text
 
+from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.models import Enterprise
 from crm.services.users import actor_of, add_user
@@ -113,7 +114,7 @@ def test_the_column_wise_planner_leaves_what_the_row_planner_leaves(engine, stor
              xlsx(tmp_path / "liaison.xlsx", _roster(rng, stored, street_column=True))]
     with session_factory(engine).begin() as s:
         liaison = actor_of(add_user(s, "gyq", role="liaison", street="观音桥街道",
-                                    password=None))
+                                    password=None, actor=SYSTEM))
     in_bulk = []
     add_bulk = Context.add_bulk
     monkeypatch.setattr(Context, "add_bulk", lambda self, table, columns, rows: (

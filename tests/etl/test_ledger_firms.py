@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from crm.access import SYSTEM
 from crm.auth import Actor
 from crm.db import session_factory
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -79,7 +80,8 @@ def test_unknown_firms_are_created_unconfirmed_and_found_again(engine, firms, tm
 
 def test_a_liaisons_new_firm_is_in_their_street(engine, firms, tmp_path):
     with session_factory(engine).begin() as s:
-        actor = actor_of(add_user(s, "li", role="liaison", street="江北城街道", password=None))
+        actor = actor_of(add_user(s, "li", role="liaison", street="江北城街道", password=None,
+                                  actor=SYSTEM))
     rows = [HEADER, ["L-1", None, "观音桥新店", "交通", "新店", "2022-03-01"]]
     report = run_import(engine, "appeals", xlsx(tmp_path / "l.xlsx", rows), actor=actor)
     assert counts(report) == (1, 1, 0, 0, 0)
@@ -95,11 +97,11 @@ def people(engine, firms, tmp_path):
     """Two unconfirmed firms from a ledger (in 大石坝街道 through a liaison there), and the
     actors: that liaison, one of 江北城街道, an admin and a cadre."""
     with session_factory(engine).begin() as s:
-        dsb = add_user(s, "dsb", role="liaison", street="大石坝街道", password=None)
+        dsb = add_user(s, "dsb", role="liaison", street="大石坝街道", password=None, actor=SYSTEM)
         out = {"dsb": actor_of(dsb),
                "jbc": actor_of(add_user(s, "jbc", role="liaison", street="江北城街道",
-                                        password=None)),
-               "root": actor_of(add_user(s, "root", role="admin", password=None))}
+                                        password=None, actor=SYSTEM)),
+               "root": actor_of(add_user(s, "root", role="admin", password=None, actor=SYSTEM))}
         person = Person(name="张干部", kind="cadre", street_id=dsb.street_id)
         s.add(person)
         s.flush()

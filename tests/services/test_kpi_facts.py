@@ -290,6 +290,7 @@ def test_the_hooks_are_on_in_a_process_that_imports_only_the_appeal_service(tmp_
         from crm.db import make_engine, session_factory
         from crm.models import Category, Enterprise, Street
         from crm.services import appeals
+        from crm.access import SYSTEM
         from crm.services.users import actor_of, add_user
         from crm.uscc import complete
         engine = make_engine("{url}")
