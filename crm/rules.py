@@ -65,6 +65,17 @@ def too_long(table: str, column: str, value: str | None) -> int | None:
     return n if value is not None and len(value.strip()) > n else None
 
 
+def checked_text(value: str | None, table: str, column: str) -> str | None:
+    """The trimmed text (None when empty); refused, never cut, when over the limit."""
+    from crm.errors import ValidationError
+
+    text = (value or "").strip()
+    if too_long(table, column, text):
+        raise ValidationError(f"{column} is longer than {limit(table, column)} characters",
+                              key="field.too_long", field=column, limit=limit(table, column))
+    return text or None
+
+
 # --- phone numbers -----------------------------------------------------------------------
 _NOT_DIGIT = re.compile(r"[^\d]")
 

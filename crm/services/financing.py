@@ -24,15 +24,6 @@ from crm.models.financing import COLLATERAL, URGENCY
 from crm.services.scope import enterprise_scope
 
 
-def _text(value: str | None, table: str, column: str) -> str | None:
-    text = (value or "").strip()
-    if rules.too_long(table, column, text):
-        raise ValidationError(f"{column} is longer than {rules.limit(table, column)} characters",
-                              key="field.too_long", field=column,
-                              limit=rules.limit(table, column))
-    return text or None
-
-
 def _choice(value: str | None, allowed: Sequence[str], field: str) -> str | None:
     if value is not None and value not in allowed:
         raise ValidationError(f"unknown {field} {value!r}", key="financing.bad_value",
@@ -67,7 +58,7 @@ def add_financing_need(session: Session, *, actor: Actor, enterprise_id: int,
         raise ValidationError("the amount is negative", key="financing.amount_needed")
     if term_months is not None and term_months < 0:
         raise ValidationError("negative term", key="financing.bad_value", field="term_months")
-    purpose = _text(purpose, "financing_need", "purpose")
+    purpose = rules.checked_text(purpose, "financing_need", "purpose")
     if scope == CHAMBER:
         chamber_id = actor.chamber_id
     elif chamber_id is not None and session.get(Chamber, chamber_id) is None:
@@ -85,7 +76,7 @@ def add_financing_need(session: Session, *, actor: Actor, enterprise_id: int,
         collateral=_choice(collateral, COLLATERAL, "collateral"),
         urgency=_choice(urgency or rules.DEFAULT_URGENCY, URGENCY, "urgency"),
         requested_on=requested_on, status=rules.NEW_NEED_STATUS,
-        note=_text(note, "financing_need", "note"))
+        note=rules.checked_text(note, "financing_need", "note"))
     session.add(need)
     session.flush()
     return need
@@ -100,7 +91,8 @@ def save_bank_product(session: Session, *, actor: Actor, bank: str, name: str,
     """Add a product to the catalogue, or change the one of that bank and name.
     Amounts in 万元, rates as fractions (0.0385), terms in months."""
     require(actor, "financing.catalogue")
-    bank, name = _text(bank, "bank_product", "bank"), _text(name, "bank_product", "name")
+    bank = rules.checked_text(bank, "bank_product", "bank")
+    name = rules.checked_text(name, "bank_product", "name")
     if not bank or not name:
         raise ValidationError("bank and product name are needed", key="field.needed",
                               field="bank" if not bank else "name")

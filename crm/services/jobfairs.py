@@ -25,15 +25,6 @@ from crm.models import Enterprise, FairParticipation, FairPosition, JobFair
 from crm.services.scope import enterprise_scope
 
 
-def _text(value: str | None, table: str, column: str) -> str | None:
-    text = (value or "").strip()
-    if rules.too_long(table, column, text):
-        raise ValidationError(f"{column} is longer than {rules.limit(table, column)} characters",
-                              key="field.too_long", field=column,
-                              limit=rules.limit(table, column))
-    return text or None
-
-
 def record_fair_participation(session: Session, *, actor: Actor, fair_name: str,
                               held_on: dt.date, enterprise_id: int, place: str | None = None,
                               street_id: int | None = None, applicants: int | None = None,
@@ -43,10 +34,10 @@ def record_fair_participation(session: Session, *, actor: Actor, fair_name: str,
     """A firm at a fair: its funnel counts (a count not given stays as it is, 0 when new)
     and its positions (dicts of `title`, optional `headcount`, `pay_min`, `pay_max`)."""
     require(actor, "jobfair.manage")
-    fair_name = _text(fair_name, "job_fair", "name")
+    fair_name = rules.checked_text(fair_name, "job_fair", "name")
     if not fair_name:
         raise ValidationError("the fair needs a name", key="field.needed", field="fair")
-    place = _text(place, "job_fair", "place")
+    place = rules.checked_text(place, "job_fair", "place")
     firm = session.scalar(select(Enterprise).where(Enterprise.id == enterprise_id,
                                                    enterprise_scope(actor)))
     if firm is None:
@@ -56,7 +47,7 @@ def record_fair_participation(session: Session, *, actor: Actor, fair_name: str,
     for stage, value in counts.items():
         if value is not None and value < 0:
             raise ValidationError(f"{stage} is negative", key="financing.bad_value", field=stage)
-    titles = [_text(p.get("title"), "fair_position", "title") for p in positions]
+    titles = [rules.checked_text(p.get("title"), "fair_position", "title") for p in positions]
     if not all(titles):
         raise ValidationError("a position needs a title", key="field.needed", field="position")
     fair = session.scalar(select(JobFair).where(JobFair.name == fair_name,
