@@ -49,12 +49,17 @@ class StateMachine:
     status_attr: str = "status"
 
     def __post_init__(self) -> None:
+        """A machine that names a state or guard it does not have is refused at import."""
         known = set(self.states)
-        assert self.initial in known, self.initial
+        problems = [] if self.initial in known else [f"initial state {self.initial!r}"]
         for action in self.actions.values():
-            assert action.sources <= known, (action.name, action.sources - known)
-            assert action.target is None or action.target in known, action.name
-            assert all(g in self.guards for g in action.guards), action.name
+            problems += [f"{action.name}: state {s!r}" for s in sorted(action.sources - known)]
+            if action.target is not None and action.target not in known:
+                problems.append(f"{action.name}: target {action.target!r}")
+            problems += [f"{action.name}: guard {g!r}" for g in action.guards
+                         if g not in self.guards]
+        if problems:
+            raise ValueError(f"state machine {self.name}: unknown " + ", ".join(problems))
 
     def action(self, name: str) -> Action:
         return self.actions[name]

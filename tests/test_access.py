@@ -652,3 +652,14 @@ def test_nobody_and_an_unknown_capability_are_refused():
     with pytest.raises(KeyError):
         access.require(SYSTEM, "firm.fly")
     assert access.require(SYSTEM, "user.manage") == "all"
+
+
+def test_a_state_machine_naming_what_it_lacks_is_refused():
+    from crm.lifecycle import Action, StateMachine
+
+    with pytest.raises(ValueError, match="target 'gone'"):
+        StateMachine("x", ("a", "b"), "a", {"go": Action("go", frozenset({"a"}), "gone",
+                                                          "home.view")})
+    with pytest.raises(ValueError, match="guard 'g'"):
+        StateMachine("x", ("a", "b"), "a", {"go": Action("go", frozenset({"a"}), "b",
+                                                          "home.view", ("g",))})
