@@ -329,6 +329,20 @@ def test_an_assignment_made_in_the_app_is_stored_as_the_same_assignment_imported
     assert len(app) == 1 and diff(app, imp) == []
 
 
+def test_the_firms_own_cadre_named_again_from_another_day_leaves_it_as_it_is_both_ways(twin):
+    firm, cadre = twin.ids()
+    later = DAY + dt.timedelta(days=20)
+    twin.in_app(assignments.assign_cadre, enterprise_id=firm, person_id=cadre, start_date=DAY)
+    twin.in_app(assignments.assign_cadre, enterprise_id=firm, person_id=cadre,
+                start_date=later)
+    first = twin.imported("assignments", ASSIGN_HEADER, [FIRM, "王干部", DAY.isoformat(), ""])
+    again = twin.imported("assignments", ASSIGN_HEADER, [FIRM, "王干部", later.isoformat(), ""])
+    assert first.inserted == 1 and not again.errors, refused(again)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    app, imp = twin.stored(Assignment)
+    assert len(app) == 1 and app[0]["start_date"] == DAY and diff(app, imp) == []
+
+
 def test_a_handler_named_as_a_firms_cadre_is_refused_by_both(twin):
     firm, handler = twin.ids("zhao")
     with pytest.raises(ValidationError) as err:

@@ -134,6 +134,12 @@ class Assignments(Kind):
         active = ctx.cache["active"]
         key = rules.assignment_key(fid, pid, start)
         current = active.get(fid)
+        if end is None and current is not None and current != key and current[1] == pid:
+            # the firm's cadre already, since another day: left as it is, as the app does
+            ctx.upsert(t, current, {"kind": "cadre_enterprise", "enterprise_id": fid,
+                                    "person_id": pid, "start_date": current[2]},
+                       row, existing.get(current))
+            return
         if end is None and current is not None and current != key:
             names = {p: n for n, ps in ctx.cache.get("people", {}).items() for p, _ in ps}
             raise RowError("cadre", "etl.other_active_cadre", name=names.get(current[1], "?"))
