@@ -30,8 +30,6 @@ capability, everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session, object_session
 
@@ -333,8 +331,3 @@ def condition(actor: Actor | None, capability: str, model) -> ColumnElement[bool
     scope = scope_of(actor.role, capability)
     return false() if scope is None else scope_condition(actor, scope, model)
 
-
-def matrix(roles: Iterable[str] = ROLES) -> list[dict]:
-    """The table as rows for the admin page: one per capability, a column per role."""
-    return [{"capability": cap, **{role: GRANTS[cap].get(role) for role in roles}}
-            for cap in CAPABILITIES]

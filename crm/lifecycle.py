@@ -92,12 +92,6 @@ class StateMachine:
                 if allows(actor, a.capability, record)
                 and all(self.guards[g].test(record, context) for g in a.guards)]
 
-    def roles_for(self, name: str) -> set[str]:
-        """Roles holding the action's capability (for documentation and the matrix page)."""
-        from crm.access import GRANTS
-
-        return set(GRANTS[self.actions[name].capability])
-
 
 # --- the appeal loop ---------------------------------------------------------------------------
 

@@ -171,6 +171,17 @@ def assignment_key(enterprise_id: int, person_id: int, start_date: dt.date) -> t
     return (enterprise_id, person_id, start_date)
 
 
+def assignment_dates_problem(start: dt.date, end: dt.date | None,
+                             today: dt.date) -> str | None:
+    """What is wrong with an assignment's dates, or None: it may not start in the future
+    ("future_start") nor end before it starts ("end_before_start")."""
+    if start > today:
+        return "future_start"
+    if end is not None and end < start:
+        return "end_before_start"
+    return None
+
+
 # --- job-fair funnel ---------------------------------------------------------------------
 def funnel_break(counts: dict[str, int | None]) -> str | None:
     """The first funnel stage (of those given) larger than an earlier given one, else None:

@@ -72,7 +72,7 @@ def _person(session: Session, actor: Actor, person_id: int, *,
 
 def _start(start_date: dt.date | None) -> dt.date:
     start = start_date or _today()
-    if start > _today():
+    if rules.assignment_dates_problem(start, None, _today()) == "future_start":
         raise ValidationError("an assignment cannot start in the future",
                               key="assignment.future_start")
     return start
@@ -135,7 +135,7 @@ def _assign_cadre(session: Session, actor: Actor, enterprise_id: int, person_id:
         _close(current, start)
         closed = True
         session.flush()  # the closed row must leave the partial unique index first
-    if end is not None and end < start:
+    if end is not None and rules.assignment_dates_problem(start, end, end) is not None:
         raise ValidationError("the end is before the start", key="assignment.dates_ordered")
     assignment = Assignment(kind=CADRE, person_id=person.id, enterprise_id=firm.id,
                             start_date=start, end_date=end, note=_note(note),
@@ -207,7 +207,7 @@ def end_assignment(session: Session, assignment_id: int, *, actor: Actor,
     if assignment.end_date is not None:
         raise ValidationError("the assignment has ended already", key="assignment.ended")
     end = end_date or _today()
-    if end < assignment.start_date:
+    if rules.assignment_dates_problem(assignment.start_date, end, end) is not None:
         raise ValidationError("the end is before the start", key="assignment.dates_ordered")
     assignment.end_date = end
     audit.record(session, actor, "assignment.end", "assignment", assignment.id,

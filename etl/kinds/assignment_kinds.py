@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from crm import rules
 from crm.db import today
 from crm.models import Assignment, Building
 from etl.engine import Context, RowError
@@ -77,10 +78,7 @@ def required(ctx: Context, rec: dict, *fields: str) -> None:
 def plan(ctx: Context, rec: dict, row: int, kind: str) -> None:
     """Plan an office (科室包企业) or leader (班子包楼宇) assignment row."""
     start, end = rec["start_date"], rec.get("end_date")
-    if start > today():  # as crm.services.assignments refuses one in the app
-        raise RowError("start_date", "etl.future_date")
-    if end is not None and end < start:
-        raise RowError("end_date", "etl.end_before_start")
+    check_dates(start, end)
     values: dict = {"kind": kind, "start_date": start}
     if kind == "office_enterprise":
         required(ctx, rec, "firm", "unit")
@@ -94,7 +92,20 @@ def plan(ctx: Context, rec: dict, row: int, kind: str) -> None:
         values["building_id"], street = _building(ctx, rec["building"])
         values["person_id"] = person_id(ctx, rec["cadre"], street, "cadre")
     existing = _existing(ctx)
-    key = _key(values)
+    upsert(ctx, _key(values), values, rec, end, row, existing)
+
+
+def check_dates(start, end) -> None:
+    """crm.rules' assignment dates, refused on the row's column as the app refuses them."""
+    problem = rules.assignment_dates_problem(start, end, today())
+    if problem == "future_start":
+        raise RowError("start_date", "etl.future_date")
+    if problem == "end_before_start":
+        raise RowError("end_date", "etl.end_before_start")
+
+
+def upsert(ctx: Context, key, values: dict, rec: dict, end, row: int, existing: dict) -> None:
+    """The end date, note and author every assignment row carries, then the upsert."""
     if "end_date" in rec or key in existing:
         values["end_date"] = end
     if "note" in rec:

@@ -118,10 +118,7 @@ class Assignments(Kind):
         if scope is not None and person_street(ctx, pid) not in (None, scope):
             raise RowError("cadre", "etl.other_street")
         start, end = rec["start_date"], rec.get("end_date")
-        if start > today():  # as crm.services.assignments refuses one in the app
-            raise RowError("start_date", "etl.future_date")
-        if end is not None and end < start:
-            raise RowError("end_date", "etl.end_before_start")
+        assignment_kinds.check_dates(start, end)
         t = self.table
         existing = _load(ctx, "assignments",
                          select(t.c.id, *[t.c[c] for c in self.COLUMNS])
@@ -145,13 +142,7 @@ class Assignments(Kind):
             raise RowError("cadre", "etl.other_active_cadre", name=names.get(current[1], "?"))
         values = {"kind": "cadre_enterprise", "enterprise_id": fid, "person_id": pid,
                   "start_date": start}
-        if "end_date" in rec or key in existing:
-            values["end_date"] = end
-        if "note" in rec:
-            values["note"] = rec["note"]
-        if ctx.actor is not None and key not in existing:
-            values["created_by_id"] = ctx.actor.id
-        ctx.upsert(t, key, values, row, existing.get(key))
+        assignment_kinds.upsert(ctx, key, values, rec, end, row, existing)
         if end is None:
             active[fid] = key
         elif current == key:
