@@ -39,8 +39,11 @@ from crm.models import (
     Appeal,
     AppealUnit,
     Assignment,
+    BankMeeting,
     Building,
     Enterprise,
+    FinancingMatch,
+    FinancingNeed,
     ImportBatch,
     Person,
     Unit,
@@ -100,8 +103,12 @@ GRANTS: dict[str, dict[str, str]] = {
     "kpi.bulletin": _READERS,
     # financing and job fairs
     "financing.read": {"chamber": CHAMBER, **_READERS},
-    "financing.manage": {"chamber": CHAMBER, "admin": ALL},   # needs of member firms
-    "financing.catalogue": {"chamber": ALL, "admin": ALL},    # the bank product catalogue
+    "financing.raise": {"liaison": STREET, "cadre": OWN_FIRMS, "chamber": CHAMBER,
+                        "admin": ALL},                        # put a firm's need on file
+    "financing.manage": {"chamber": CHAMBER, "admin": ALL},   # match, pipeline, meetings
+    "financing.catalogue": {"chamber": ALL, "admin": ALL},    # banks and the product catalogue
+    "chamber.manage": _ADMIN,                                 # create, rename, confirm chambers
+    "chamber.members": {"chamber": CHAMBER, "admin": ALL},    # a clerk: their own chamber's roll
     "jobfair.read": {"employment": ALL, **_READERS},
     "jobfair.manage": {"employment": ALL, "admin": ALL},
     # spreadsheets
@@ -174,6 +181,8 @@ def _chamber_has(session: Session, chamber_id: int | None, enterprise_id: int | 
 def _firm_id(record) -> int | None:
     if isinstance(record, Enterprise):
         return record.id
+    if isinstance(record, FinancingMatch):
+        return record.need.enterprise_id
     return getattr(record, "enterprise_id", None)
 
 
@@ -181,7 +190,9 @@ def _street_id(session: Session | None, record) -> int | None:
     """The street a record belongs to (its own, or its firm's or building's)."""
     if isinstance(record, (Enterprise, Appeal, Building, Unit, ImportBatch, Person, User)):
         return record.street_id
-    if isinstance(record, (Assignment, Visit)):
+    if isinstance(record, BankMeeting):
+        return None  # a meeting belongs to a chamber, not to a street
+    if isinstance(record, (Assignment, Visit, FinancingNeed)):
         if record.enterprise_id is not None:
             return session.scalar(select(Enterprise.street_id)
                                   .where(Enterprise.id == record.enterprise_id))
@@ -217,6 +228,8 @@ def in_scope(actor: Actor, scope: str, record) -> bool:
         return isinstance(record, Appeal) and bool(actor.unit_id) \
             and record.lead_unit_id == actor.unit_id
     if scope == CHAMBER:
+        if isinstance(record, BankMeeting):
+            return bool(actor.chamber_id) and record.chamber_id == actor.chamber_id
         return session is not None and _chamber_has(session, actor.chamber_id, _firm_id(record))
     if scope == SELF:
         if isinstance(record, User):
@@ -275,7 +288,8 @@ def _street_firms(actor: Actor):
 
 def _firm_column(model):
     return {Enterprise: Enterprise.id, Appeal: Appeal.enterprise_id,
-            Visit: Visit.enterprise_id, Assignment: Assignment.enterprise_id}.get(model)
+            Visit: Visit.enterprise_id, Assignment: Assignment.enterprise_id,
+            FinancingNeed: FinancingNeed.enterprise_id}.get(model)
 
 
 def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
@@ -289,8 +303,8 @@ def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
             return model.street_id == actor.street_id
         if model is Person:
             return or_(Person.street_id == actor.street_id, Person.street_id.is_(None))
-        if model is Visit:
-            return Visit.enterprise_id.in_(_street_firms(actor))
+        if model in (Visit, FinancingNeed):
+            return model.enterprise_id.in_(_street_firms(actor))
         if model is Assignment:
             return or_(Assignment.enterprise_id.in_(_street_firms(actor)),
                        Assignment.building_id.in_(select(Building.id).where(
@@ -302,6 +316,8 @@ def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
         if column is not None:
             return column.in_(_served_firms(actor)) if actor.person_id else false()
     if scope == CHAMBER:
+        if model is BankMeeting:
+            return BankMeeting.chamber_id == actor.chamber_id if actor.chamber_id else false()
         column = _firm_column(model)
         if column is not None:
             return column.in_(_member_firms(actor)) if actor.chamber_id else false()

@@ -197,6 +197,30 @@ def cmd_kpi(args) -> int:
     return 0
 
 
+def cmd_financing_match(args) -> int:
+    from crm.services.financing import match_needs
+
+    if args.top is not None and args.top < 1:
+        raise CrmError("--top must be at least 1")
+    with session_factory(make_engine())() as session:
+        needs = match_needs(session, actor=SYSTEM, need_id=args.need, chamber=args.chamber,
+                            top=args.top, lang=args.lang)
+    if args.json:
+        json.dump({"needs": needs}, sys.stdout, ensure_ascii=False, separators=(",", ":"))
+        sys.stdout.write("\n")
+        return 0
+    for need in needs:
+        print(f"#{need['need_id']} {need['firm']} ({need['uscc']}) {need['amount']:g} 万元"
+              f" term {_fmt(need['term_months'])} collateral {_fmt(need['collateral'])}")
+        if not need["matches"]:
+            print("    (no product passes the filters)")
+        for m in need["matches"]:
+            print(f"    {m['score']:6.2f}  {m['bank']} · {m['product']}"
+                  f" (product {m['product_id']}): {'；'.join(m['reasons'])}")
+    print(f"{len(needs)} open needs")
+    return 0
+
+
 def cmd_kpi_rollups(args) -> int:
     import time
 
@@ -370,6 +394,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=20, metavar="N",
                    help="rejected rows to print without --json (default 20)")
     p.set_defaults(func=cmd_import)
+
+    financing = sub.add_parser("financing", help="chamber financing (银企对接)",
+                               description="Chamber financing: needs matched to bank products.")
+    fsub = financing.add_subparsers(dest="financing_command", required=True)
+    p = fsub.add_parser("match", help="rank bank products for open financing needs",
+                        description="Each open need (or the one named) with the products that "
+                                    "pass its hard filters, best first, and the reasons.")
+    p.add_argument("--need", type=int, metavar="ID", help="one need, by its id")
+    p.add_argument("--chamber", metavar="NAME",
+                   help="needs of this chamber's member firms and those raised through it")
+    p.add_argument("--top", type=int, metavar="N", help="at most N products per need")
+    p.add_argument("--json", action="store_true", help='print {"needs": [...]} as JSON')
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons")
+    p.set_defaults(func=cmd_financing_match)
 
     p = sub.add_parser("export", help="export a kind to .xlsx or .csv with the import headers",
                        description="Write every record of KIND with the headers the importer "

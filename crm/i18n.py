@@ -516,6 +516,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.notes": ("情况记录", "Notes"),
     "col.requested_on": ("提出日期", "Requested"),
     "col.amount_wan": ("金额（万元）", "Amount (10k yuan)"),
+    "col.bank": ("银行", "Bank"),
+    "col.product": ("产品", "Product"),
+    "col.approved_wan": ("获批（万元）", "Approved (10k yuan)"),
+    "col.approved_on": ("获批日期", "Approved on"),
+    "col.disbursed_wan": ("放款（万元）", "Disbursed (10k yuan)"),
+    "col.disbursed_on": ("放款日期", "Disbursed on"),
+    "enterprises.needs": ("融资需求", "Financing needs"),
+    "enterprises.loans": ("贷款", "Loans"),
     "col.purpose": ("用途", "Purpose"),
     "col.term_months": ("期限（月）", "Term (months)"),
     "col.collateral": ("担保方式", "Collateral"),
@@ -533,10 +541,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "size.medium": ("中型", "Medium"),
     "size.small": ("小型", "Small"),
     "size.micro": ("微型", "Micro"),
-    "need_status.open": ("待对接", "Open"),
-    "need_status.matched": ("已匹配", "Matched"),
-    "need_status.funded": ("已融资", "Funded"),
-    "need_status.closed": ("已关闭", "Closed"),
+    "need_status.open": ("待匹配", "Open"),
+    "need_status.proposed": ("已推荐", "Proposed"),
+    "need_status.in_progress": ("对接中", "In progress"),
+    "need_status.approved": ("已获批", "Approved"),
+    "need_status.funded": ("已放款", "Funded"),
+    "need_status.declined": ("均被拒", "Declined"),
+    "need_status.withdrawn": ("已撤回", "Withdrawn"),
+    "match_status.recommended": ("已推荐", "Recommended"),
+    "match_status.contacted": ("已对接", "Contacted"),
+    "match_status.applied": ("已申请", "Applied"),
+    "match_status.approved": ("已获批", "Approved"),
+    "match_status.rejected": ("被拒", "Rejected"),
+    "match_status.disbursed": ("已放款", "Disbursed"),
+    "urgency.low": ("不急", "Low"),
+    "urgency.normal": ("一般", "Normal"),
+    "urgency.high": ("紧急", "High"),
     "collateral.credit": ("信用", "Credit"),
     "collateral.mortgage": ("抵押", "Mortgage"),
     "collateral.guarantee": ("担保", "Guarantee"),
@@ -963,7 +983,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cap.financing.read": ("查看融资需求", "See financing"),
     "cap.jobfair.read": ("查看招聘会", "See job fairs"),
     "cap.jobfair.manage": ("登记招聘会与企业岗位", "Record job fairs and positions"),
-    "cap.financing.manage": ("登记融资需求", "Record financing needs"),
+    "cap.financing.manage": ("融资匹配与跟进", "Match and follow financing"),
     "cap.financing.catalogue": ("维护银行产品目录", "Keep the bank product catalogue"),
     "cap.import.run": ("导入表格", "Import spreadsheets"),
     "cap.import.export": ("导出整表", "Export whole tables"),
@@ -971,6 +991,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cap.user.manage": ("管理用户", "Manage logins"),
     "cap.account.password": ("修改本人密码", "Change one's own password"),
     "cap.access.view": ("查看权限表", "See the access table"),
+    # --- financing (银企对接) ---
+    "cap.financing.raise": ("登记企业融资需求", "Put a firm's financing need on file"),
+    "cap.chamber.manage": ("新建与确认商会", "Create and confirm chambers"),
+    "cap.chamber.members": ("维护商会会员", "Keep a chamber's members"),
+    "financing.not_found": ("找不到该{what}。", "No such {what}."),
+    "financing.name_taken": ("“{name}”已存在。", "{name} exists already."),
+    "financing.no_chamber": ("此账号未关联商会。", "This login belongs to no chamber."),
+    "financing.need_on_file": ("该企业当天同一用途的融资需求已登记（编号 {need_id}）。",
+                               "That need is on file already (no. {need_id})."),
+    "financing.not_financing_appeal": ("该诉求类别为“{category}”，不是融资类，不能转为融资需求。",
+                                       "The appeal is about {category}, not financing."),
+    "financing.need_withdrawn": ("企业已撤回该融资需求。", "The firm has withdrawn this need."),
+    "financing.proposed_already": ("该产品已推荐给此需求。",
+                                   "That product has been proposed for this need already."),
+    "financing.filter_failed": ("该产品不符合此需求：{filter}。",
+                                "The product does not fit this need: {filter}."),
+    "financing.disbursed_over_approved": ("放款金额不能超过获批金额（{approved} 万元）。",
+                                          "More cannot be disbursed than was approved "
+                                          "({approved} 万元)."),
+    "financing.date_before_need": ("日期早于需求登记日（{requested_on}）。",
+                                   "The date is before the need was raised ({requested_on})."),
+    "financing.bad_state": ("该匹配当前为“{status}”，不能“{action}”。",
+                            "A match that is {status} cannot be moved to {action}."),
+    "filter.active": ("产品已停售", "the product is not on sale"),
+    "filter.amount": ("金额不在产品额度内", "the amount is outside the product's range"),
+    "filter.term": ("期限不在产品期限内", "the term is outside the product's range"),
+    "filter.collateral": ("产品不接受该担保方式", "the product does not take that collateral"),
+    "filter.industry": ("产品不支持该企业所属行业",
+                        "the product does not serve the firm's industry"),
+    "filter.size": ("产品不支持该企业规模", "the product does not serve the firm's size"),
+    "match.reason.amount": ("额度匹配（{range}万元）", "Amount fits ({range} 万元)"),
+    "match.reason.amount_open": ("额度匹配", "Amount fits"),
+    "match.reason.term": ("期限匹配（{months}个月）", "Term fits ({months} months)"),
+    "match.reason.collateral": ("接受{collateral}方式", "Takes {collateral}"),
+    "match.reason.industry": ("专项支持{industry}", "Aimed at {industry}"),
+    "match.reason.cheapest": ("利率最低（{rate}%起）", "Lowest rate ({rate}% up)"),
+    "match.reason.rate": ("利率{rate}%起", "Rate from {rate}%"),
+    "match.reason.history_peer": ("该行同类企业获批 {approved}/{decided}",
+                                  "This bank approved {approved}/{decided} similar firms"),
+    "match.reason.history_bank": ("该行总体获批 {approved}/{decided}（同类企业暂无记录）",
+                                  "This bank approved {approved}/{decided} overall "
+                                  "(no similar firms yet)"),
+    "match.reason.history_none": ("该行暂无审批记录", "No decisions by this bank yet"),
+    "financing.action.contact": ("已对接", "Contacted"),
+    "financing.action.apply": ("已申请", "Applied"),
+    "financing.action.approve": ("获批", "Approved"),
+    "financing.action.reject": ("被拒", "Rejected"),
+    "financing.action.disburse": ("已放款", "Disbursed"),
     "scope.all": ("全区", "Whole district"),
     "scope.street": ("本街道", "Own street"),
     "scope.own_firms": ("本人包联企业", "Firms I serve"),
@@ -994,9 +1062,19 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     return text
 
 
+# Error parameters that are stored codes, shown by their label: error key -> {param: kind}.
+PARAM_LABELS: dict[str, dict[str, str]] = {
+    "financing.filter_failed": {"filter": "filter"},
+    "financing.bad_state": {"status": "match_status", "action": "financing.action"},
+}
+
+
 def error_text(err: CrmError, lang: str = DEFAULT_LANGUAGE) -> str:
     """A domain error in the user's language, falling back to its English message."""
     params = {"message": err.message, **err.params}
+    for param, kind in PARAM_LABELS.get(err.key, {}).items():
+        if param in params:
+            params[param] = label(kind, params[param], lang)
     if "capability" in err.params:  # crm.access refusals name the capability in words
         params["capability_label"] = t(f"cap.{err.params['capability']}", lang)
     if lang == "en":  # a parameter may come in both languages: reason / reason_en

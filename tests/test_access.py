@@ -33,10 +33,15 @@ from crm.models import (
     Appeal,
     AppealUnit,
     Assignment,
+    Bank,
+    BankMeeting,
+    BankProduct,
     Building,
     Category,
     Chamber,
     Enterprise,
+    FinancingMatch,
+    FinancingNeed,
     ImportBatch,
     Person,
     Street,
@@ -92,6 +97,7 @@ class Facts:
     ids: dict[str, int] = field(default_factory=dict)            # record -> id
     actors: dict[str, Actor] = field(default_factory=dict)       # login -> actor
     unit_of: dict[str, str] = field(default_factory=dict)        # handler login -> unit
+    chamber_id: int | None = None
 
 
 @pytest.fixture
@@ -195,6 +201,32 @@ def district(engine) -> Facts:
             s.flush()
             f.ids[key], f.firm[key], f.person_of[key] = visit.id, firm, cadre
             f.street[key] = f.street[firm]
+        # financing: one bank, two products, a need of each firm with a match under way
+        bank = Bank(name="权限测试银行")
+        s.add(bank)
+        s.flush()
+        for key in ("p1", "p2"):
+            product = BankProduct(bank_id=bank.id, name=f"测试贷{key}")
+            s.add(product)
+            s.flush()
+            f.ids[key] = product.id
+        f.ids["bank"] = bank.id
+        for firm in FIRMS:
+            need = FinancingNeed(enterprise_id=f.ids[firm], amount=50,
+                                 requested_on=dt.date(2026, 5, 1), purpose="周转")
+            s.add(need)
+            s.flush()
+            match = FinancingMatch(need_id=need.id, product_id=f.ids["p1"], status="applied")
+            s.add(match)
+            s.flush()
+            for key, record in ((f"n:{firm}", need), (f"m:{firm}", match)):
+                f.ids[key], f.firm[key], f.street[key] = record.id, firm, f.street[firm]
+        for key, chamber_id in (("meet:own", chamber.id), ("meet:none", None)):
+            meeting = BankMeeting(held_on=dt.date(2026, 5, 2), title=key, chamber_id=chamber_id)
+            s.add(meeting)
+            s.flush()
+            f.ids[key] = meeting.id
+        f.chamber_id = chamber.id
     return f
 
 
@@ -218,6 +250,8 @@ def expected(f: Facts, login: str, capability: str, record: str | None) -> bool:
             return record == f"person:{login}"
         return firm is not None and f.served_by.get(firm) == login
     if scope == "chamber":
+        if record.startswith("meet:"):
+            return record == "meet:own"
         return firm in f.members
     if scope == "unit":
         return f.unit_of.get(login) in f.units.get(record, set())
@@ -352,10 +386,45 @@ DOORS: dict[str, Door] = {
     "financing.add_financing_need": Door(lambda s, a, f, r: financing.add_financing_need(
         s, actor=a, enterprise_id=f.ids[r], amount=100, requested_on=dt.date(2026, 5, 5),
         purpose="流动资金"), FIRMS,
-        lambda r: [("financing.manage", None), ("firm.read", r), ("financing.manage", r)]),
+        lambda r: [("financing.raise", None), ("firm.read", r), ("financing.raise", r)]),
     "financing.save_bank_product": Door(lambda s, a, f, r: financing.save_bank_product(
         s, actor=a, bank="重庆银行", name="测试贷"), (None,),
         lambda r: [("financing.catalogue", None)]),
+    "financing.need_from_appeal": Door(lambda s, a, f, r: financing.need_from_appeal(
+        s, actor=a, appeal_id=f.ids[r], amount=30), ("a1", "a2"),
+        lambda r: [("financing.raise", None), ("financing.raise", r)]),
+    "financing.withdraw_need": Door(lambda s, a, f, r: financing.withdraw_need(
+        s, actor=a, need_id=f.ids[r], reason="已自筹"), ("n:fA1", "n:fA2", "n:fB1"),
+        lambda r: [("financing.manage", r)]),
+    "financing.get_need": Door(lambda s, a, f, r: financing.get_need(
+        s, actor=a, need_id=f.ids[r]), ("n:fA1", "n:fA2", "n:fB1"),
+        lambda r: [("financing.read", r)]),
+    "financing.propose": Door(lambda s, a, f, r: financing.propose(
+        s, actor=a, need_id=f.ids[r], product_id=f.ids["p2"]), ("n:fA1", "n:fA2", "n:fB1"),
+        lambda r: [("financing.manage", r)]),
+    "financing.move_match": Door(lambda s, a, f, r: financing.move_match(
+        s, actor=a, match_id=f.ids[r], action="approve", amount=40), ("m:fA1", "m:fA2", "m:fB1"),
+        lambda r: [("financing.manage", r)]),
+    "financing.save_meeting": Door(lambda s, a, f, r: financing.save_meeting(
+        s, actor=a, held_on=dt.date(2026, 5, 3), title="银企对接会", bank_ids=[f.ids["bank"]],
+        enterprise_ids=[f.ids[r]]), FIRMS,
+        lambda r: [("financing.manage", None), ("firm.read", r), ("financing.manage", r)]),
+    "financing.save_bank": Door(lambda s, a, f, r: financing.save_bank(
+        s, actor=a, name="又一银行"), (None,), lambda r: [("financing.catalogue", None)]),
+    "financing.save_chamber": Door(lambda s, a, f, r: financing.save_chamber(
+        s, actor=a, name="又一商会"), (None,), lambda r: [("chamber.manage", None)]),
+    "financing.set_member": Door(lambda s, a, f, r: financing.set_member(
+        s, actor=a, enterprise_id=f.ids[r], chamber_id=f.chamber_id), FIRMS,
+        lambda r: [("chamber.members", None)]),
+    "financing.firm_by_uscc": Door(lambda s, a, f, r: financing.firm_by_uscc(
+        s, actor=a, uscc="X"), (None,), lambda r: [("chamber.members", None)]),
+    **{f"financing.{name}": Door(call, (None,), lambda r: [("financing.read", None)])
+       for name, call in (
+           ("list_chambers", lambda s, a, f, r: financing.list_chambers(s, actor=a)),
+           ("list_banks", lambda s, a, f, r: financing.list_banks(s, actor=a)),
+           ("list_products", lambda s, a, f, r: financing.list_products(s, actor=a)),
+           ("board", lambda s, a, f, r: financing.board(s, actor=a)),
+           ("loans", lambda s, a, f, r: financing.loans(s, actor=a)))},
     "jobfairs.record_fair_participation": Door(
         lambda s, a, f, r: jobfairs.record_fair_participation(
             s, actor=a, fair_name="测试招聘会", held_on=dt.date(2026, 3, 1),
@@ -495,6 +564,13 @@ LISTS: dict[str, tuple[object, str, tuple[str, ...]]] = {
     "assignment_queries.list_assignments": (lambda s, a: _ids(
         assignment_queries.list_assignments(s, actor=a)), "assignment.read",
         ("asg:fA1", "asg:fB1")),
+    "financing.list_needs": (lambda s, a: _ids(financing.list_needs(s, actor=a), "need_id"),
+                             "financing.read", ("n:fA1", "n:fA2", "n:fB1")),
+    "financing.match_needs": (lambda s, a: _ids(financing.match_needs(s, actor=a), "need_id"),
+                              "financing.read", ("n:fA1", "n:fA2", "n:fB1")),
+    "financing.list_meetings": (lambda s, a: _ids(financing.list_meetings(s, actor=a),
+                                                  "meeting_id"),
+                                "financing.read", ("meet:own", "meet:none")),
 }
 
 # Functions that take an actor but are no door of their own, each with the reason.
@@ -618,7 +694,9 @@ def test_lists_hold_exactly_what_the_table_lets_the_role_read(engine, district, 
 # --- the twins: one record in Python, many in SQL ---------------------------------------------
 
 TWIN_MODELS = {Enterprise: FIRMS, Appeal: APPEALS, Visit: ("v1", "v2"),
-               Assignment: ("asg:fA1", "asg:fB1"), Person: PEOPLE}
+               Assignment: ("asg:fA1", "asg:fB1"), Person: PEOPLE,
+               FinancingNeed: ("n:fA1", "n:fA2", "n:fB1"),
+               BankMeeting: ("meet:own", "meet:none")}
 
 
 @pytest.mark.parametrize("scope", access.SCOPES)
