@@ -30,6 +30,7 @@ from crm.models import (
     AppealUnit,
     Assignment,
     AuditLog,
+    Bank,
     BankProduct,
     Category,
     Chamber,
@@ -141,9 +142,11 @@ def build_world(session, *, passwords: bool = False) -> None:
 
     need = FinancingNeed(enterprise_id=firms[LIGHTING].id, chamber_id=chamber.id,
                          amount=Decimal("100"), purpose="采购原材料", term_months=12,
-                         collateral="credit", requested_on=day - dt.timedelta(days=30),
-                         status="funded")
-    product = BankProduct(bank="重庆农村商业银行", name="渝快贷", active=True)
+                         collateral="credit", requested_on=day - dt.timedelta(days=30))
+    bank = Bank(name="重庆农村商业银行")
+    session.add(bank)
+    session.flush()
+    product = BankProduct(bank_id=bank.id, name="渝快贷", active=True)
     session.add_all([need, product])
     session.flush()
     session.add(FinancingMatch(need_id=need.id, product_id=product.id, status="disbursed",

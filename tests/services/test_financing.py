@@ -232,7 +232,11 @@ def test_a_chamber_clerk_reaches_member_firms_only(session, world, desk):
     with pytest.raises(Forbidden):  # officials read, they do not move the pipeline
         fin.move_match(session, actor=world.official, match_id=match.id, action="contact")
     assert [n["need_id"] for n in fin.list_needs(session, actor=world.official)] == [need.id]
-    assert fin.list_needs(session, actor=world.liaison) == []  # no financing.read
+    assert fin.list_needs(session, actor=world.liaison) == []  # another street's firm
+    assert [n["need_id"] for n in fin.list_needs(session, actor=world.other_liaison)] == [
+        need.id]  # the firm's street's liaison follows it, read-only
+    with pytest.raises(Forbidden):
+        fin.move_match(session, actor=world.other_liaison, match_id=match.id, action="contact")
 
 
 def test_a_liaison_turns_a_financing_appeal_into_a_need(session, world, desk):
@@ -312,3 +316,24 @@ def test_the_catalogue_refuses_bad_ranges_and_stale_edits(session, world, desk):
                               amount_min=1, amount_max=2)
     session.refresh(product)
     assert (product.amount_min, product.amount_max) == (Decimal("20.00"), Decimal("800.00"))
+
+
+def test_a_need_heard_on_a_visit_is_put_on_file_with_the_visit(session, world, desk):
+    from crm.models import Assignment, Person
+    from crm.services import visits
+
+    cadre = session.get(Person, world.cadre.person_id)
+    session.add(Assignment(kind="cadre_enterprise", person_id=cadre.id,
+                           enterprise_id=world.firm.id, start_date=dt.date(2026, 1, 1)))
+    session.flush()
+    saved = visits.save_visit(session, actor=world.cadre, enterprise_id=world.firm.id,
+                              way="onsite", visited_on=DAY, notes="走访了解到资金需求",
+                              financing={"amount": 200, "purpose": "购置设备",
+                                         "term_months": 24})
+    [need_id] = saved["financing_needs"]
+    need = session.get(FinancingNeed, need_id)
+    assert (need.visit_id, need.requested_on, need.amount, need.created_by) == (
+        saved["visit_id"], DAY, Decimal("200.00"), world.cadre.id)
+    with pytest.raises(ValidationError):  # a bad need refuses the whole visit form
+        visits.save_visit(session, actor=world.cadre, enterprise_id=world.firm.id,
+                          way="phone", visited_on=DAY, financing={"amount": 0})
