@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from crm.models.financing import COLLATERAL
 from crm.services import appeal_queries, assignment_queries, dashboard, visits
 from crm.services.firm_search import search_firms
+from crm.services.vocab import COLLATERAL
 from crm.ui.actions import load, read, run_action
 from crm.ui.state import can, labeller, require_page, scope, tr
 

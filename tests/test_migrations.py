@@ -137,7 +137,8 @@ def _check_clauses(engine) -> list[str]:
     with engine.connect() as conn:
         sqls = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' "
                                     "AND sql IS NOT NULL").scalars().all()
-    return [c for sql in sqls for c in re.findall(r"CHECK \(.*?\)(?:, |\n|$)", sql)]
+    # the clause only (a rebuilt table may list its CHECKs in another order)
+    return [c for sql in sqls for c in re.findall(r"CHECK \(.*?\)(?=, |\n|$)", sql)]
 
 
 def _bad_status_refused(engine) -> None:
@@ -176,7 +177,7 @@ def test_sqlite_enum_checks_are_comparisons_and_old_databases_are_rewritten(tmp_
             "status IN ('received', 'dispatched'" in c for c in old)
         _bad_status_refused(engine)
         migrate.upgrade(engine)
-        assert _check_clauses(engine) == checks
+        assert sorted(_check_clauses(engine)) == sorted(checks)
         _bad_status_refused(engine)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT code, status FROM appeal").all() == [
