@@ -85,10 +85,8 @@ def _members(ctx: Context) -> set[tuple[int, int]]:
     return ctx.cache["members"]
 
 
-def join(ctx: Context, enterprise_id: int, chamber: int, row: int, *,
-         bulk: bool = False) -> None:
+def join(ctx: Context, enterprise_id: int, chamber: int, row: int) -> None:
     """Make the firm a member of the chamber unless it is one (a file naming the same
     pair twice adds it once)."""
     if (chamber, enterprise_id) not in _members(ctx):
-        ctx.link(chamber_member, {"enterprise_id": enterprise_id, "chamber_id": chamber}, row,
-                 bulk=bulk)
+        ctx.link(chamber_member, {"enterprise_id": enterprise_id, "chamber_id": chamber}, row)

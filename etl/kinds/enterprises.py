@@ -94,9 +94,10 @@ class Enterprises(Kind):
                 street = scope
             easy.append(j)
             streets.append(street)
+        creates: list[tuple[int, str]] = []
         if "chamber" in columns:
-            easy, streets = self._bulk_chambers(ctx, columns["chamber"], rows, easy, streets,
-                                                rest, numbers)
+            easy, streets, creates = self._bulk_chambers(ctx, columns["chamber"], rows, easy,
+                                                         streets, rest)
         if not easy:
             return sorted(rest)
         capital = columns.get("registered_capital")
@@ -105,6 +106,8 @@ class Enterprises(Kind):
                 ctx.bulk_warnings.append((j, "registered_capital", "etl.amount_approx", {}))
             if street is None:
                 ctx.bulk_warnings.append((j, "address", "etl.street_unassigned", {}))
+        for j, name in creates:  # after the row's other notes, as `plan` notes it
+            ctx.plan_as_row(j, chamber_id, name, numbers[j], "chamber")
         out: dict[str, list] = {"uscc": [codes[j] for j in easy],
                                 "name": [names[j] for j in easy]}
         for fld in ("address", "industry", "size", "registered_on", "legal_rep",
@@ -132,20 +135,25 @@ class Enterprises(Kind):
                     contacts["phone"] = [phones[easy[k]] for k in with_contact]
                 ctx.add_bulk(Contact.__table__, contacts,
                              [sheet_rows[k] for k in with_contact])
-        if "chamber" in columns:
+        if "chamber" in columns:  # new firms: none is a member of anything yet
             known, named = chambers(ctx), columns["chamber"]
+            links: dict[str, list] = {"enterprise_id": [], "chamber_id": []}
+            link_rows = []
             for fid, j, row in zip(ids, easy, sheet_rows, strict=True):
                 for name in named[j] or ():
-                    join(ctx, fid, known[name], row, bulk=True)
+                    links["enterprise_id"].append(fid)
+                    links["chamber_id"].append(known[name])
+                    link_rows.append(row)
+            ctx.link_bulk(chamber_member, links, link_rows)
         return sorted(rest)
 
     @staticmethod
-    def _bulk_chambers(ctx, named, rows, easy, streets, rest, numbers):
+    def _bulk_chambers(ctx, named, rows, easy, streets, rest):
         """The new firms naming chambers: a chamber the system does not know is created by
         the first row naming it, as `plan` does. When that row is a new firm planned
-        column-wise, it is created here on that row; a later new firm naming it stays
-        column-wise. Otherwise (the first row naming it goes to `plan`) the new firms
-        naming it go to `plan` too, after it."""
+        column-wise, it is created on that row (the returned (row, name) pairs) and the
+        later new firms naming it stay column-wise; otherwise (the first row naming it
+        goes to `plan`) the new firms naming it go to `plan` too, after it."""
         known = chambers(ctx)
         first: dict[str, int] = {}
         for j in rows:
@@ -153,18 +161,21 @@ class Enterprises(Kind):
                 if name not in known:
                     first.setdefault(name, j)
         if not first:
-            return easy, streets
-        kept, kept_streets = [], []
+            return easy, streets, []
+        kept, kept_streets, creates = [], [], []
+        created: set[str] = set()
         for j, street in zip(easy, streets, strict=True):
             new = [name for name in named[j] or () if name not in known]
-            if any(first[name] != j for name in new):
+            if any(first[name] != j and name not in created for name in new):
                 rest.append(j)
                 continue
             for name in new:
-                ctx.plan_as_row(j, chamber_id, name, numbers[j], "chamber")
+                if first[name] == j:
+                    creates.append((j, name))
+                    created.add(name)
             kept.append(j)
             kept_streets.append(street)
-        return kept, kept_streets
+        return kept, kept_streets, creates
 
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
         stored = stored_keys(ctx, self.table.c.uscc, [r["uscc"] for r in recs])
