@@ -476,7 +476,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "etl.fair_unknown": ("需要招聘会名称和举办日期", "needs the fair's name and date"),
     "etl.funnel": ("人数应逐级递减：投递 ≥ 意向 ≥ 体检 ≥ 入职",
                    "counts should shrink: applicants ≥ intents ≥ checks ≥ hired"),
-    "etl.chamber_unknown": ("没有名为“{name}”的商会", "no chamber named {name!r}"),
     "admin.bad_limit": ("办理时限须在 {low}–{high} 天之间。",
                         "The time limit must be {low}–{high} days."),
     "admin.category_not_found": ("未找到该诉求类别。", "No such category."),
@@ -1050,6 +1049,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scope.lead_unit": ("本单位主办", "Own unit as lead"),
     "scope.chamber": ("本商会会员企业", "Chamber members"),
     "scope.self": ("仅本人", "Own only"),
+    # --- financing import/admin (finimport): chambers and banks a sheet named ---
+    "etl.new_chamber": ("新商会“{name}”已创建（未确认），待管理员确认或合并",
+                        "new chamber {name!r} created unconfirmed, awaiting an administrator's "
+                        "confirmation or merge"),
+    "etl.new_bank": ("新银行“{name}”已创建（未确认），待确认或合并到已有银行",
+                     "new bank {name!r} created unconfirmed, awaiting confirmation or a merge"),
+    "financing.merge_self": ("不能合并到自身。", "It cannot be merged into itself."),
+    "financing.merge_confirmed": ("“{name}”已确认，只能合并未确认的商会或银行。",
+                                  "{name} is confirmed: only an unconfirmed chamber or bank "
+                                  "is merged."),
+    "financing.merge_product_clash": ("“{bank}”已有同名产品：{names}。请先改名或删除其一再合并。",
+                                      "{bank} already has products named {names}: rename "
+                                      "one of each pair first."),
+    "finadmin.chambers": ("待确认商会", "Unconfirmed chambers"),
+    "finadmin.chambers_help": ("导入的表格中出现、系统里没有的商会：确认（可改名、选镇街），"
+                               "或合并到已有商会（会员、融资需求、对接会和账号随之转移）。",
+                               "Chambers a sheet named that the system did not know: confirm "
+                               "(rename, pick a street), or merge into a chamber (members, "
+                               "needs, meetings and logins move there)."),
+    "finadmin.banks": ("待确认银行", "Unconfirmed banks"),
+    "finadmin.banks_help": ("产品目录导入中出现、系统里没有的银行：确认（可改名），"
+                            "或合并到已有银行（产品随之转移）。",
+                            "Banks a catalogue sheet named that the system did not know: "
+                            "confirm (rename if need be), or merge into a bank (its products "
+                            "move there)."),
+    "finadmin.pick_chamber": ("选择待确认商会", "Pick an unconfirmed chamber"),
+    "finadmin.pick_bank": ("选择待确认银行", "Pick an unconfirmed bank"),
+    "finadmin.name": ("名称", "Name"),
+    "finadmin.confirm": ("确认", "Confirm"),
+    "finadmin.merge_into": ("合并到", "Merge into"),
+    "finadmin.merge": ("合并", "Merge"),
+    "finadmin.confirmed": ("已确认“{name}”", "Confirmed {name}"),
+    "finadmin.merged": ("已将“{name}”合并到“{target}”", "Merged {name} into {target}"),
+    "finadmin.members": ("会员数", "Members"),
+    "finadmin.needs": ("融资需求数", "Needs"),
+    "finadmin.products": ("产品数", "Products"),
 }
 
 

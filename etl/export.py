@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from crm.models import (
     Appeal,
     Assignment,
+    Bank,
     BankProduct,
     Building,
     Category,
@@ -34,6 +35,7 @@ from crm.models import (
     Street,
     Unit,
     Visit,
+    chamber_member,
 )
 from etl.headers import canonical_headers, synonyms
 
@@ -56,6 +58,11 @@ def _enterprises(session: Session) -> Iterable[dict]:
             select(Contact.enterprise_id, Contact.name, Contact.phone, Contact.is_primary)
             .order_by(Contact.is_primary.desc(), Contact.id)):
         primary.setdefault(fid, (name, phone))
+    member_of: dict[int, list[str]] = {}
+    for fid, name in session.execute(
+            select(chamber_member.c.enterprise_id, Chamber.name)
+            .join(Chamber, Chamber.id == chamber_member.c.chamber_id).order_by(Chamber.name)):
+        member_of.setdefault(fid, []).append(name)
     stmt = (select(Enterprise, Street.name).outerjoin(Street, Street.id == Enterprise.street_id)
             .order_by(Enterprise.id))
     for firm, street in session.execute(stmt):
@@ -66,7 +73,8 @@ def _enterprises(session: Session) -> Iterable[dict]:
                "registered_capital": firm.registered_capital, "legal_rep": firm.legal_rep,
                "business_scope": firm.business_scope,
                "is_above_scale": yes_no(firm.is_above_scale), "contact_name": contact[0],
-               "contact_phone": contact[1]}
+               "contact_phone": contact[1],
+               "chamber": "、".join(member_of.get(firm.id, ())) or None}
 
 
 def _appeals(session: Session) -> Iterable[dict]:
@@ -138,8 +146,9 @@ def _plain(value: Decimal) -> str:
 
 
 def _bank_products(session: Session) -> Iterable[dict]:
-    for p in session.scalars(select(BankProduct).order_by(BankProduct.id)):
-        yield {"bank": p.bank, "name": p.name, "amount": _range(p.amount_min, p.amount_max),
+    stmt = select(BankProduct, Bank.name).join(Bank, Bank.id == BankProduct.bank_id)
+    for p, bank in session.execute(stmt.order_by(BankProduct.id)):
+        yield {"bank": bank, "name": p.name, "amount": _range(p.amount_min, p.amount_max),
                "rate": None if p.rate_min is None and p.rate_max is None else
                _range(p.rate_min, p.rate_max, Decimal(100)) + "%",
                "term": _range(*(None if v is None else Decimal(v)

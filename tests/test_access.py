@@ -64,6 +64,7 @@ from crm.services import (
     dashboard,
     enterprises,
     financing,
+    financing_admin,
     firm_admin,
     firm_search,
     jobfairs,
@@ -541,7 +542,27 @@ DOORS: dict[str, Door] = {
                              (None,), lambda r: [("kpi.bulletin", None)]),
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
+    # financing import/admin (finimport): chambers and banks a sheet created unconfirmed
+    "financing_admin.unconfirmed_chambers": Door(
+        lambda s, a, f, r: financing_admin.unconfirmed_chambers(s, actor=a), (None,),
+        lambda r: [("chamber.manage", None)]),
+    "financing_admin.unconfirmed_banks": Door(
+        lambda s, a, f, r: financing_admin.unconfirmed_banks(s, actor=a), (None,),
+        lambda r: [("financing.catalogue", None)]),
+    "financing_admin.merge_chamber": Door(lambda s, a, f, r: financing_admin.merge_chamber(
+        s, _unconfirmed(s, Chamber(name="待确认测试商会", confirmed=False)), f.chamber_id,
+        actor=a), (None,), lambda r: [("chamber.manage", None)]),
+    "financing_admin.merge_bank": Door(lambda s, a, f, r: financing_admin.merge_bank(
+        s, _unconfirmed(s, Bank(name="待确认测试银行", confirmed=False)), f.ids["bank"],
+        actor=a), (None,), lambda r: [("financing.catalogue", None)]),
 }
+
+
+def _unconfirmed(session, record) -> int:
+    """A chamber or bank as an import leaves it, for a merge door (rolled back after)."""
+    session.add(record)
+    session.flush()
+    return record.id
 
 
 # Lists: what comes back is exactly the records the table lets the role read.
