@@ -132,12 +132,19 @@ def _financing_needs(session: Session) -> Iterable[dict]:
                "chamber": chamber, "note": n.note}
 
 
-def _range(low, high, scale: Decimal = Decimal(1)) -> str | None:
+def _range(low, high, scale: Decimal = Decimal(1), unit: str = "",
+           open_ends: bool = False) -> str | None:
+    """A range as people write it; with `open_ends`, a missing end is said in words
+    ('最高500', '50以上'), as the importer reads them, else the one end stands for both."""
     if low is None and high is None:
         return None
+    if open_ends and low is None:
+        return f"最高{_plain(high * scale)}{unit}"
+    if open_ends and high is None:
+        return f"{_plain(low * scale)}{unit}以上"
     low = (low if low is not None else high) * scale
     high = (high if high is not None else low) * scale
-    return _plain(low) if low == high else f"{_plain(low)}-{_plain(high)}"
+    return (_plain(low) if low == high else f"{_plain(low)}-{_plain(high)}") + unit
 
 
 def _plain(value: Decimal) -> str:
@@ -148,11 +155,11 @@ def _plain(value: Decimal) -> str:
 def _bank_products(session: Session) -> Iterable[dict]:
     stmt = select(BankProduct, Bank.name).join(Bank, Bank.id == BankProduct.bank_id)
     for p, bank in session.execute(stmt.order_by(BankProduct.id)):
-        yield {"bank": bank, "name": p.name, "amount": _range(p.amount_min, p.amount_max),
-               "rate": None if p.rate_min is None and p.rate_max is None else
-               _range(p.rate_min, p.rate_max, Decimal(100)) + "%",
+        yield {"bank": bank, "name": p.name,
+               "amount": _range(p.amount_min, p.amount_max, open_ends=True),
+               "rate": _range(p.rate_min, p.rate_max, Decimal(100), "%", open_ends=True),
                "term": _range(*(None if v is None else Decimal(v)
-                                for v in (p.term_min, p.term_max))),
+                                for v in (p.term_min, p.term_max)), open_ends=True),
                "collateral": "、".join(word("collateral", c) for c in p.collateral or []) or None,
                "industries": "、".join(p.industries or []) or None,
                "sizes": "、".join(word("size", s) for s in p.sizes or []) or None,

@@ -253,10 +253,11 @@ def _codes(vocabulary: str):
     return fn
 
 
-def _percent_range(raw: object) -> tuple[Decimal, Decimal]:
+def _percent_range(raw: object) -> tuple[Decimal | None, Decimal | None]:
     low, high = clean.number_range(raw)
-    if high > 1 or "%" in str(raw):  # 3.85%-6% or 3.85-6: percent; 0.0385: a fraction
-        low, high = low / 100, high / 100
+    top = high if high is not None else low
+    if top > 1 or "%" in str(raw):  # 3.85%-6% or 3.85-6: percent; 0.0385: a fraction
+        low, high = (None if v is None else v / 100 for v in (low, high))
     return low, high
 
 
@@ -298,13 +299,14 @@ class BankProducts(Kind):
         key = rules.product_key(rec["bank"], rec["name"])
         values = {"name": rec["name"]}
         if "amount" in rec:
-            values["amount_min"], values["amount_max"] = (v.quantize(rules.AMOUNT_PLACES)
-                                                          for v in rec["amount"])
+            values["amount_min"], values["amount_max"] = (
+                None if v is None else v.quantize(rules.AMOUNT_PLACES) for v in rec["amount"])
         if "rate" in rec:
-            values["rate_min"], values["rate_max"] = (v.quantize(rules.RATE_PLACES)
-                                                      for v in rec["rate"])
+            values["rate_min"], values["rate_max"] = (
+                None if v is None else v.quantize(rules.RATE_PLACES) for v in rec["rate"])
         if "term" in rec:
-            values["term_min"], values["term_max"] = (int(v) for v in rec["term"])
+            values["term_min"], values["term_max"] = (
+                None if v is None else int(v) for v in rec["term"])
         for fld in ("collateral", "industries", "sizes"):
             if fld in rec:
                 values[fld] = list(rec[fld])

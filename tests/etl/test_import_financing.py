@@ -244,3 +244,36 @@ def test_rolling_back_a_catalogue_removes_the_bank_it_created(engine, bank, admi
     with session_factory(engine).begin() as s:
         assert rollback(s, report.batch_id, actor=admin) == {"deleted": 3, "restored": 0}
     assert banks(engine) == {"重庆农村商业银行": True}
+
+
+def test_one_sided_ranges_keep_the_other_end_open_and_survive_the_round_trip(
+        engine, bank, tmp_path):
+    """'最高1000' is up to 1000 (no lower bound), '50以上' from 50 (no upper), '3.85%起' a
+    rate from 3.85 %: stored as the catalogue form stores them, and exported in words the
+    importer reads back unchanged (an export of '1000' alone would come back as 1000–1000)."""
+    from decimal import Decimal
+
+    from crm.services import financing
+
+    sheet = [["银行", "产品名称", "额度（万元）", "年利率", "期限（月）"],
+             ["重庆农村商业银行", "单边贷", "最高1000", "3.85%起", "12以上"],
+             ["重庆农村商业银行", "起点贷", "50以上", "最高6%", "不超过36"]]
+    report = run_import(engine, "bank-products", xlsx(tmp_path / "one.xlsx", sheet))
+    assert report.errors == []
+    cols = (BankProduct.amount_min, BankProduct.amount_max, BankProduct.rate_min,
+            BankProduct.rate_max, BankProduct.term_min, BankProduct.term_max)
+    with session_factory(engine).begin() as s:
+        stored = {r[0]: tuple(r[1:]) for r in s.execute(select(BankProduct.name, *cols))}
+        app = financing.save_bank_product(s, actor=SYSTEM, bank="重庆农村商业银行",
+                                          name="表单贷", amount_max=1000, rate_min="0.0385",
+                                          term_min=12)
+        s.flush()
+        assert tuple(getattr(app, c.key) for c in cols) == stored["单边贷"]
+    assert stored == {"单边贷": (None, Decimal("1000.00"), Decimal("0.0385"), None, 12, None),
+                      "起点贷": (Decimal("50.00"), None, None, Decimal("0.0600"), None, 36)}
+    for suffix in (".xlsx", ".csv"):
+        target = tmp_path / f"export{suffix}"
+        with session_factory(engine)() as s:
+            written = export(s, "bank-products", target)
+        again = run_import(engine, "bank-products", target)
+        assert again.errors == [] and again.unchanged == written == 3
