@@ -548,6 +548,8 @@ DOORS: dict[str, Door] = {
            ("summary", lambda s, a, f, r: financing_kpi.summary(
                s, actor=a, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31))),
            ("drill", lambda s, a, f, r: financing_kpi.drill(s, "amount_approved", actor=a)))},
+    "financing.industries": Door(lambda s, a, f, r: financing.industries(s, actor=a), (None,),
+                                 lambda r: [("financing.catalogue", None)]),
 }
 
 
