@@ -1122,8 +1122,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bp.new_bank_help": ("填写后按新银行保存（同名银行已有则用它）。",
                          "Filled in, the product goes to this bank (an existing one of that "
                          "name, else a new one)."),
-    "bp.amount_min": ("最低额度", "Amount from"),
-    "bp.amount_max": ("最高额度", "Amount up to"),
+    "bp.amount_min": ("最低额度（万元）", "Amount from (10k yuan)"),
+    "bp.amount_max": ("最高额度（万元）", "Amount up to (10k yuan)"),
     "bp.rate_min": ("最低利率（%）", "Rate from (%)"),
     "bp.rate_max": ("最高利率（%）", "Rate up to (%)"),
     "bp.term_min": ("最短期限（月）", "Term from (months)"),

@@ -125,3 +125,36 @@ def test_a_chamber_takes_a_need_from_proposal_to_the_money(app):
         assert [e.to_status for e in match.events] == [
             "recommended", "contacted", "applied", "approved", "disbursed"]
     engine.dispose()
+
+
+@pytest.mark.parametrize(("link", "heading", "shot"), [
+    ("融资成效", "融资成效", "financing-kpi.png"),
+    ("银行产品", "银行产品目录", "bank-products.png"),
+    ("银企对接会", "银企对接会", "bank-meetings.png"),
+])
+def test_the_chamber_opens_the_other_financing_pages(app, link, heading, shot):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _, _ = app
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        context = browser.new_context(viewport={"width": 1440, "height": 1400},
+                                      locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(base)
+        _log_in(page, "chamber_dsb")
+        page.get_by_role("heading", name="您好", exact=False).first.wait_for()
+        page.get_by_role("link", name=link, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        _settle(page)
+        expect(page.get_by_text("页面出错了", exact=False)).to_have_count(0)
+        if link == "融资成效":  # the charts draw after the run ends
+            page.locator('[data-testid="stVegaLiteChart"] canvas, '
+                         '[data-testid="stVegaLiteChart"] svg').first.wait_for()
+            page.wait_for_timeout(1000)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / shot, full_page=True)
+        context.close()
+        browser.close()

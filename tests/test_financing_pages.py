@@ -353,3 +353,16 @@ def test_the_board_reads_in_english(fin):
     assert "Financing board" in page_text(at)
     assert _metric(at, "Disbursed") == "100.0 × 10k yuan"
     assert actor(world, "chamber_dsb").chamber_id == ids["chamber"]
+
+
+def test_the_chamber_menu_has_the_financing_pages_and_no_appeals():
+    from crm.access import ROLE_PAGES
+    from crm.ui.navigation import screens_for
+
+    assert ROLE_PAGES["chamber"] == ("home", "enterprises", "financing", "bank_products",
+                                     "meetings", "financing_kpi")
+    sections = {s.name: s.section for s in screens_for("chamber")}
+    assert {sections[p] for p in ("financing", "bank_products", "meetings", "financing_kpi")} \
+        == {"nav.section.financing"}
+    assert "bank_products" not in ROLE_PAGES["official"]
+    assert {"financing", "meetings", "financing_kpi"} <= set(ROLE_PAGES["official"])
