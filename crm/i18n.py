@@ -1095,6 +1095,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fin.amount_approx": ("约数（如“100余万元”）", "Approximate (\"100-odd\")"),
     "fin.urgency": ("紧急程度", "Urgency"),
     "fin.note": ("备注", "Note"),
+    "fin.not_said": ("未说明", "Not said"),
+    "fin.meeting": ("提出场合（银企对接会）", "Raised at a bank meeting"),
+    "fin.not_at_meeting": ("不是在对接会上提出", "Not at a meeting"),
     "fin.add_submit": ("登记需求", "Put on file"),
     "fin.added": ("已登记 {firm} 的融资需求。", "The need of {firm} is on file."),
     "fin.from_appeal": ("转为融资需求", "Make it a financing need"),
@@ -1139,6 +1142,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "meet.firm_search": ("查找到会企业", "Find the firms present"),
     "meet.title_hint": ("如：大石坝街道银企对接会", "e.g. the street's bank meeting"),
     "meet.note": ("备注", "Note"),
+    "meet.name": ("会议名称", "Meeting"),
+    "meet.pick_banks": ("选择到会银行", "Pick the banks present"),
+    "meet.pick_firms": ("先在上方查找，再选择企业", "Find them above, then pick"),
     "meet.save": ("保存对接会", "Save the meeting"),
     "meet.saved": ("已记录：{title}", "Recorded: {title}"),
     "fkpi.title": ("融资成效", "Financing KPIs"),
@@ -1201,6 +1207,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fkpi.rejected_reason": ("未通过原因", "Why declined"),
     "fkpi.first_money": ("首笔放款日期", "First money on"),
     "fkpi.days_to_money": ("到账天数", "Days to money"),
+    "field.title": ("名称", "title"),
+    "field.name": ("名称", "name"),
+    "field.bank": ("银行", "bank"),
+    "field.chamber": ("商会", "chamber"),
+    "field.reason": ("原因", "reason"),
+    "field.purpose": ("用途", "purpose"),
+    "field.note": ("备注", "note"),
+    "field.place": ("地点", "place"),
+    "field.rejected_reason": ("未通过原因", "reason for the refusal"),
+    "field.withdrawn_reason": ("撤回原因", "reason for withdrawing"),
+    "field.amount": ("金额", "amount"),
+    "field.rate": ("利率", "rate"),
+    "field.term": ("期限", "term"),
+    "field.term_months": ("期限（月）", "term (months)"),
+    "field.collateral": ("担保方式", "collateral"),
+    "field.urgency": ("紧急程度", "urgency"),
+    "field.sizes": ("适用规模", "sizes"),
+    "field.action": ("步骤", "step"),
+    "field.measure": ("指标", "measure"),
+    "field.period": ("统计期", "period"),
+    "field.fair": ("招聘会", "job fair"),
+    "field.position": ("岗位", "position"),
+    "field.pay": ("薪酬", "pay"),
+    "field.stage": ("环节", "stage"),
 }
 
 
@@ -1221,6 +1251,9 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
 PARAM_LABELS: dict[str, dict[str, str]] = {
     "financing.filter_failed": {"filter": "filter"},
     "financing.bad_state": {"status": "match_status", "action": "financing.action"},
+    # finui: a refused field is named in words (field.<name>), not by its column
+    **{key: {"field": "field"} for key in ("field.needed", "field.too_long",
+                                           "financing.bad_value", "financing.bad_range")},
 }
 
 

@@ -134,7 +134,8 @@ if financing.is_financing_appeal(a["category"]) and can("financing.raise"):
                                 key="fin_appeal_term")
         collateral = right.selectbox(tr("col.collateral"), financing.COLLATERAL, index=None,
                                      format_func=labeller("collateral"),
-                                     key="fin_appeal_collateral")
+                                     key="fin_appeal_collateral",
+                                     placeholder=tr("fin.not_said"))
         if st.form_submit_button(tr("fin.from_appeal"), type="primary", key="fin_appeal_go"):
             if amount is None:
                 st.error(tr("financing.amount_needed"))

@@ -181,6 +181,8 @@ if can("financing.raise"):
     firms = {f["id"]: f["name"] for f in found}
     chambers = {c["id"]: c["name"] for c in read(financing.list_chambers)} \
         if scope("financing.raise") != "chamber" else {}
+    meetings = {m["meeting_id"]: f"{fmt_date(m['held_on'])} {m['title']}"
+                for m in read(financing.list_meetings)}
     with st.form("fin_add"):
         firm = st.selectbox(tr("fin.firm"), list(firms), format_func=firms.get, index=None,
                             key="fin_add_firm", placeholder=tr("fin.firm_hint"))
@@ -192,14 +194,19 @@ if can("financing.raise"):
         requested = right.date_input(tr("col.requested_on"), value=today, max_value=today,
                                      key="fin_add_on")
         collateral = left.selectbox(tr("col.collateral"), financing.COLLATERAL, index=None,
-                                    format_func=labeller("collateral"), key="fin_add_collateral")
+                                    format_func=labeller("collateral"), key="fin_add_collateral",
+                                    placeholder=tr("fin.not_said"))
         urgency = mid.selectbox(tr("fin.urgency"), financing.URGENCY,
                                 index=financing.URGENCY.index("normal"),
                                 format_func=labeller("urgency"), key="fin_add_urgency")
         approx = right.checkbox(tr("fin.amount_approx"), key="fin_add_approx")
         purpose = st.text_input(tr("col.purpose"), key="fin_add_purpose")
         chamber = st.selectbox(tr("col.chamber"), list(chambers), format_func=chambers.get,
-                               index=None, key="fin_add_chamber") if chambers else None
+                               index=None, key="fin_add_chamber",
+                               placeholder=tr("fin.not_said")) if chambers else None
+        meeting = st.selectbox(tr("fin.meeting"), list(meetings), format_func=meetings.get,
+                               index=None, key="fin_add_meeting",
+                               placeholder=tr("fin.not_at_meeting")) if meetings else None
         note = st.text_area(tr("fin.note"), key="fin_add_note")
         if st.form_submit_button(tr("fin.add_submit"), type="primary", key="fin_add_go"):
             if firm is None:
@@ -211,7 +218,8 @@ if can("financing.raise"):
                                    amount=amount, requested_on=requested, purpose=purpose,
                                    term_months=int(term) if term else None,
                                    collateral=collateral, urgency=urgency, note=note,
-                                   chamber_id=chamber, amount_approx=approx)
+                                   chamber_id=chamber, amount_approx=approx,
+                                   meeting_id=meeting)
                 if added is not None:
                     _done(tr("fin.added", firm=firms[firm]))
 

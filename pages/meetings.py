@@ -15,7 +15,7 @@ show_flash()
 meetings = read(financing.list_meetings)
 records_table([{**m, "banks": "、".join(m["banks"]), "firms": "、".join(m["firms"])}
                for m in meetings],
-              {"held_on": "col.held_on", "title": "col.title", "place": "col.place",
+              {"held_on": "col.held_on", "title": "meet.name", "place": "col.place",
                "chamber": "col.chamber", "banks": "meet.banks", "firms": "meet.firms",
                "needs": "meet.needs"}, key="meet_table", dates=("held_on",), empty="meet.none")
 
@@ -34,12 +34,12 @@ if can("financing.manage"):
         held_on = left.date_input(tr("col.held_on"), value=today, max_value=today,
                                   key="meet_held_on")
         place = right.text_input(tr("col.place"), key="meet_place")
-        title = st.text_input(tr("col.title"), key="meet_title",
+        title = st.text_input(tr("meet.name"), key="meet_title",
                               placeholder=tr("meet.title_hint"))
         bank_ids = st.multiselect(tr("meet.banks"), list(banks), format_func=banks.get,
-                                  key="meet_banks")
+                                  key="meet_banks", placeholder=tr("meet.pick_banks"))
         firm_ids = st.multiselect(tr("meet.firms"), list(firms), format_func=firms.get,
-                                  key="meet_firms")
+                                  key="meet_firms", placeholder=tr("meet.pick_firms"))
         note = st.text_area(tr("meet.note"), key="meet_note")
         if st.form_submit_button(tr("meet.save"), type="primary", key="meet_save"):
             saved = run_action(financing.save_meeting, held_on=held_on, title=title,

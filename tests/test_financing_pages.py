@@ -366,3 +366,38 @@ def test_the_chamber_menu_has_the_financing_pages_and_no_appeals():
         == {"nav.section.financing"}
     assert "bank_products" not in ROLE_PAGES["official"]
     assert {"financing", "meetings", "financing_kpi"} <= set(ROLE_PAGES["official"])
+
+
+def test_a_meeting_without_a_title_is_refused_naming_the_field_in_words(fin):
+    world, _ = fin
+    at = logged_in(world, "chamber_dsb")
+    at.switch_page("pages/meetings.py").run()
+    at.text_input(key="meet_place").input("街道便民服务中心")
+    at.button(key="meet_save").click().run()
+    assert "“名称”不能为空。" in [e.value for e in at.error]
+    assert at.text_input(key="meet_place").value == "街道便民服务中心"  # the input is kept
+    with session_factory(world)() as s:
+        assert s.scalars(select(BankMeeting)).first() is None
+
+
+def test_a_need_raised_at_a_meeting_counts_on_the_meetings_list(fin):
+    world, ids = fin
+    with session_factory(world).begin() as s:
+        clerk = actor(world, "chamber_dsb")
+        meeting = financing.save_meeting(s, actor=clerk, held_on=today(), title="三季度银企对接会")
+        meeting_id = meeting.id
+    at = _board(world)
+    at.text_input(key="fin_firm_query").input("齐祥").run()
+    at.selectbox(key="fin_add_firm").set_value(_firm_id(world, LIGHTING))
+    at.number_input(key="fin_add_amount").set_value(200.0)
+    at.text_input(key="fin_add_purpose").input("厂房装修改造")
+    at.selectbox(key="fin_add_meeting").set_value(meeting_id)
+    at.button(key="fin_add_go").click().run()
+    assert_healthy(at)
+    with session_factory(world)() as s:
+        need = s.scalars(select(FinancingNeed).where(FinancingNeed.purpose == "厂房装修改造")
+                         ).one()
+        assert need.meeting_id == meeting_id
+    at.switch_page("pages/meetings.py").run()
+    table = at.dataframe[0].value
+    assert table.loc[table["会议名称"] == "三季度银企对接会", "会上提出的需求"].tolist() == [1]
