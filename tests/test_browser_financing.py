@@ -80,7 +80,8 @@ def test_a_chamber_takes_a_need_from_proposal_to_the_money(app):
         _log_in(page, "chamber_dsb")
         page.get_by_role("heading", name="您好", exact=False).first.wait_for()
         page.get_by_role("link", name="融资对接").click()
-        expect(page.get_by_role("heading", name="融资对接", exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name="融资对接", exact=True)).to_be_visible(
+            timeout=WAIT_MS)
         _settle(page)
         before = _wan(_metric(page, "已放款"))
 
@@ -88,12 +89,12 @@ def test_a_chamber_takes_a_need_from_proposal_to_the_money(app):
         search.fill(PURPOSE)
         search.press("Enter")
         card = page.locator(f".st-key-fin_need_{need_id}")
-        expect(card).to_be_visible()
-        expect(card.get_by_text("可推荐的产品（按匹配度）")).to_be_visible()
+        expect(card).to_be_visible(timeout=WAIT_MS)
+        expect(card.get_by_text("可推荐的产品（按匹配度）")).to_be_visible(timeout=WAIT_MS)
 
         def step(button: str, done: str) -> None:
             card.get_by_role("button", name=button, exact=True).first.click()
-            expect(page.get_by_text(done, exact=False).first).to_be_visible()
+            expect(page.get_by_text(done, exact=False).first).to_be_visible(timeout=WAIT_MS)
             _settle(page)
 
         step("推荐", "已推荐：")
@@ -102,7 +103,7 @@ def test_a_chamber_takes_a_need_from_proposal_to_the_money(app):
         card.get_by_label("获批金额（万元）", exact=True).fill("80")
         card.get_by_label("获批金额（万元）", exact=True).press("Tab")
         step("获批", "已记录：获批")
-        expect(card.get_by_text("获批 80.0 万元", exact=False)).to_be_visible()
+        expect(card.get_by_text("获批 80.0 万元", exact=False)).to_be_visible(timeout=WAIT_MS)
         _settle(page)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / "financing-board.png", full_page=True)
@@ -113,7 +114,7 @@ def test_a_chamber_takes_a_need_from_proposal_to_the_money(app):
         # the chamber's disbursed amount grew by what was paid out
         expect(page.locator('[data-testid="stMetric"]').filter(has_text="已放款").first
                .locator('[data-testid="stMetricValue"]')).to_have_text(
-            f"{before + 60:,.1f} 万元")
+            f"{before + 60:,.1f} 万元", timeout=WAIT_MS)
         context.close()
         browser.close()
 
@@ -147,9 +148,9 @@ def test_the_chamber_opens_the_other_financing_pages(app, link, heading, shot):
         _log_in(page, "chamber_dsb")
         page.get_by_role("heading", name="您好", exact=False).first.wait_for()
         page.get_by_role("link", name=link, exact=True).click()
-        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=WAIT_MS)
         _settle(page)
-        expect(page.get_by_text("页面出错了", exact=False)).to_have_count(0)
+        expect(page.get_by_text("页面出错了", exact=False)).to_have_count(0, timeout=WAIT_MS)
         if link == "融资成效":  # the charts draw after the run ends
             page.locator('[data-testid="stVegaLiteChart"] canvas, '
                          '[data-testid="stVegaLiteChart"] svg').first.wait_for()
