@@ -168,6 +168,8 @@ if not needs:
 pages = max(1, -(-len(needs) // PAGE_SIZE))
 page = 1
 if pages > 1:
+    if st.session_state.get("fin_page", 1) > pages:  # fewer pages since the filter changed
+        st.session_state["fin_page"] = pages
     page = st.number_input(tr("fin.page", pages=pages), min_value=1, max_value=pages, value=1,
                            step=1, key="fin_page")
 for need in needs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]:
