@@ -102,7 +102,8 @@ GRANTS: dict[str, dict[str, str]] = {
     "kpi.breakdown": _READERS,
     "kpi.bulletin": _READERS,
     # financing and job fairs
-    "financing.read": {"chamber": CHAMBER, **_READERS},
+    "financing.read": {"chamber": CHAMBER, "liaison": STREET, "cadre": OWN_FIRMS,
+                       **_READERS},                           # needs, matches and loans
     "financing.raise": {"liaison": STREET, "cadre": OWN_FIRMS, "chamber": CHAMBER,
                         "admin": ALL},                        # put a firm's need on file
     "financing.manage": {"chamber": CHAMBER, "admin": ALL},   # match, pipeline, meetings

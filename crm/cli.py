@@ -206,8 +206,9 @@ def cmd_financing_match(args) -> int:
         needs = match_needs(session, actor=SYSTEM, need_id=args.need, chamber=args.chamber,
                             top=args.top, lang=args.lang)
     if args.json:
-        json.dump({"needs": needs}, sys.stdout, ensure_ascii=False, separators=(",", ":"))
-        sys.stdout.write("\n")
+        # one string (json's C encoder), not json.dump's chunk-by-chunk Python encoder
+        sys.stdout.write(json.dumps({"needs": needs}, ensure_ascii=False,
+                                    separators=(",", ":")) + "\n")
         return 0
     for need in needs:
         print(f"#{need['need_id']} {need['firm']} ({need['uscc']}) {need['amount']:g} 万元"

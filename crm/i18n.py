@@ -992,6 +992,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cap.account.password": ("修改本人密码", "Change one's own password"),
     "cap.access.view": ("查看权限表", "See the access table"),
     # --- financing (银企对接) ---
+    "visit.financing_heading": ("走访中了解到的融资需求", "A financing need heard on the visit"),
+    "visit.raise_need": ("登记融资需求（转商会对接）",
+                         "Put a financing need on file (for the chamber)"),
+    "visit.need_saved": ("融资需求已登记。", "The financing need is on file."),
     "cap.financing.raise": ("登记企业融资需求", "Put a firm's financing need on file"),
     "cap.chamber.manage": ("新建与确认商会", "Create and confirm chambers"),
     "cap.chamber.members": ("维护商会会员", "Keep a chamber's members"),

@@ -381,22 +381,30 @@ class Catalogue:
         masked_rate = np.where(ok, self.rate[None, :], np.inf)
         low = masked_rate.min(axis=1)
         out: dict[int, list[Proposal]] = {}
-        rows, cols = np.nonzero(ok)
+        keep = ok
+        if top is not None and top < len(self.products):
+            # only what can make a need's top: a score at least its top-th best (ties kept,
+            # so the tie-breaks below decide among them exactly as the plain rule does)
+            masked = np.where(ok, score, -np.inf)
+            kth = np.partition(masked, len(self.products) - top, axis=1)[
+                :, len(self.products) - top]
+            keep = ok & (masked >= kth[:, None])
+        rows, cols = np.nonzero(keep)
         # order each need's passing products: score down, rate up, id up
-        order = np.lexsort((self.ids[cols], self.rate[cols], -score[rows, cols], rows))
-        rows, cols = rows[order], cols[order]
-        starts = np.searchsorted(rows, np.arange(len(needs)))
-        ends = np.searchsorted(rows, np.arange(len(needs)), side="right")
+        exact = score[rows, cols]
+        order = np.lexsort((self.ids[cols], self.rate[cols], -exact, rows))
+        rows, cols, exact = rows[order], cols[order], exact[order]
+        cheapest = ((self.rate[cols] == low[rows]) & np.isfinite(self.rate[cols])).tolist()
+        starts = np.searchsorted(rows, np.arange(len(needs))).tolist()
+        ends = np.searchsorted(rows, np.arange(len(needs)), side="right").tolist()
+        cols, exact = cols.tolist(), exact.tolist()
+        products, reasons = self.products, self.book.reasons
         for i, need in enumerate(needs):
             stop = ends[i] if top is None else min(ends[i], starts[i] + top)
-            proposals = []
-            for j in cols[starts[i]:stop]:
-                p = self.products[j]
-                exact = float(score[i, j])
-                cheapest = p.rate is not None and self.rate[j] == low[i]
-                proposals.append(Proposal(need.need_id, p.product_id, round(exact, 2),
-                                          self.book.reasons(need, p, cheapest), exact))
-            out[need.need_id] = proposals
+            out[need.need_id] = [
+                Proposal(need.need_id, products[cols[k]].product_id, round(exact[k], 2),
+                         reasons(need, products[cols[k]], cheapest[k]), exact[k])
+                for k in range(starts[i], stop)]
         return out
 
     def _approval(self, needs: Sequence[Need]) -> np.ndarray:

@@ -549,13 +549,18 @@ def match_needs(session: Session, *, actor: Actor, need_id: int | None = None,
     proposals = engine.match([_need_fact(r) for r in rows],
                              None if top is None else top + widen)
     by_id = {p.product_id: p for p in engine.products}
-    texts: dict[matching.Reason, str] = {}
+    # the engine shares one Reason object among the proposals saying the same thing:
+    # each is put in words once (keyed by identity; the engine keeps them alive)
+    texts: dict[int, str] = {}
 
-    def words(reason: matching.Reason) -> str:
-        text = texts.get(reason)
-        if text is None:
-            text = texts[reason] = reason_text(reason.as_dict(), lang)
-        return text
+    def words(reasons: tuple[matching.Reason, ...]) -> list[str]:
+        out = []
+        for reason in reasons:
+            text = texts.get(id(reason))
+            if text is None:
+                text = texts[id(reason)] = reason_text(reason.as_dict(), lang)
+            out.append(text)
+        return out
 
     out = []
     for r in rows:
@@ -563,12 +568,15 @@ def match_needs(session: Session, *, actor: Actor, need_id: int | None = None,
         chosen = [p for p in proposals[r.need_id] if p.product_id not in skip]
         if top is not None:
             chosen = chosen[:top]
+        matches = []
+        for p in chosen:
+            product = by_id[p.product_id]
+            matches.append({"product_id": p.product_id, "bank": product.bank,
+                            "product": product.name, "score": p.score,
+                            "reasons": words(p.reasons)})
         out.append({
             "need_id": r.need_id, "uscc": r.uscc, "firm": r.firm, "amount": float(r.amount),
-            "term_months": r.term_months, "collateral": r.collateral,
-            "matches": [{"product_id": p.product_id, "bank": by_id[p.product_id].bank,
-                         "product": by_id[p.product_id].name, "score": p.score,
-                         "reasons": [words(x) for x in p.reasons]} for p in chosen]})
+            "term_months": r.term_months, "collateral": r.collateral, "matches": matches})
     return out
 
 

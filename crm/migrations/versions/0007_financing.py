@@ -42,37 +42,13 @@ def _enum(*values: str, name: str) -> sa.Enum:
     return sa.Enum(*values, name=name, native_enum=False, create_constraint=True, length=24)
 
 
-def _need_before() -> sa.Table:
-    """financing_need as 0001 made it (SQLite batch mode does not reflect CHECKs)."""
+def _need_table(middle: list[sa.Column], tail: list[sa.Column],
+                refs: tuple[str, ...] = ()) -> sa.Table:
+    """financing_need with the columns every revision has, `middle` before `note` and
+    `tail` at the end, for SQLite's copy (batch mode does not reflect CHECK constraints,
+    so the table is given whole)."""
     md = sa.MetaData(naming_convention=_NAMING)
-    sa.Table('chamber', md, sa.Column('id', sa.Integer, primary_key=True))
-    sa.Table('enterprise', md, sa.Column('id', sa.Integer, primary_key=True))
-    return sa.Table(
-        'financing_need', md,
-        sa.Column('id', sa.Integer(), primary_key=True),
-        sa.Column('enterprise_id', sa.Integer(), sa.ForeignKey('enterprise.id'), nullable=False,
-                  index=True),
-        sa.Column('chamber_id', sa.Integer(), sa.ForeignKey('chamber.id'), nullable=True,
-                  index=True),
-        sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
-        sa.Column('amount_approx', sa.Boolean(), nullable=False),
-        sa.Column('purpose', sa.String(length=200), nullable=True),
-        sa.Column('term_months', sa.Integer(), nullable=True),
-        sa.Column('collateral', _enum('credit', 'mortgage', 'guarantee', 'pledge',
-                                      name='collateral'), nullable=True),
-        sa.Column('urgency', _enum('low', 'normal', 'high', name='urgency'), nullable=False),
-        sa.Column('requested_on', sa.Date(), nullable=False),
-        sa.Column('status', _enum('open', 'matched', 'funded', 'closed', name='need_status'),
-                  nullable=False),
-        sa.Column('note', sa.Text(), nullable=True),
-        sa.Column('created_at', sa.DateTime(), nullable=False),
-    )
-
-
-def _need_after() -> sa.Table:
-    """financing_need as this revision leaves it (for the way back)."""
-    md = sa.MetaData(naming_convention=_NAMING)
-    for name in ('chamber', 'enterprise', 'appeal', 'visit', 'bank_meeting', 'app_user'):
+    for name in ('chamber', 'enterprise', *refs):
         sa.Table(name, md, sa.Column('id', sa.Integer, primary_key=True))
     return sa.Table(
         'financing_need', md,
@@ -89,8 +65,22 @@ def _need_after() -> sa.Table:
                                       name='collateral'), nullable=True),
         sa.Column('urgency', _enum('low', 'normal', 'high', name='urgency'), nullable=False),
         sa.Column('requested_on', sa.Date(), nullable=False),
+        *middle,
         sa.Column('note', sa.Text(), nullable=True),
         sa.Column('created_at', sa.DateTime(), nullable=False),
+        *tail,
+    )
+
+
+def _need_before() -> sa.Table:
+    """financing_need as 0001 made it."""
+    return _need_table([sa.Column('status', _enum('open', 'matched', 'funded', 'closed',
+                                                  name='need_status'), nullable=False)], [])
+
+
+def _need_after() -> sa.Table:
+    """financing_need as this revision leaves it (for the way back)."""
+    return _need_table([], [
         sa.Column('appeal_id', sa.Integer(), sa.ForeignKey('appeal.id'), nullable=True,
                   index=True),
         sa.Column('visit_id', sa.Integer(), sa.ForeignKey('visit.id'), nullable=True),
@@ -100,7 +90,7 @@ def _need_after() -> sa.Table:
         sa.Column('withdrawn_reason', sa.String(length=200), nullable=True),
         sa.Column('created_by', sa.Integer(), sa.ForeignKey('app_user.id'), nullable=True),
         sa.Column('version', sa.Integer(), nullable=False),
-    )
+    ], refs=('appeal', 'visit', 'bank_meeting', 'app_user'))
 
 
 def _need_indexes() -> None:
