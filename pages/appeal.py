@@ -3,6 +3,7 @@
 import streamlit as st
 
 from crm.services import appeal_queries, appeals, financing
+from crm.services.vocab import COLLATERAL
 from crm.ui.actions import read, run_action
 from crm.ui.state import can, labeller, lbl, require_page, tr
 from crm.ui.widgets import facts_list, fmt_date
@@ -132,7 +133,7 @@ if financing.is_financing_appeal(a["category"]) and can("financing.raise"):
                                    format="%.2f", key="fin_appeal_amount")
         term = mid.number_input(tr("col.term_months"), min_value=0, value=None, step=6,
                                 key="fin_appeal_term")
-        collateral = right.selectbox(tr("col.collateral"), financing.COLLATERAL, index=None,
+        collateral = right.selectbox(tr("col.collateral"), COLLATERAL, index=None,
                                      format_func=labeller("collateral"),
                                      key="fin_appeal_collateral",
                                      placeholder=tr("fin.not_said"))

@@ -5,6 +5,7 @@ empty choice of collateral, industries or sizes serves all)."""
 import streamlit as st
 
 from crm.services import financing
+from crm.services.vocab import COLLATERAL, SIZES
 from crm.ui.actions import read, run_action
 from crm.ui.state import labeller, lbl, require_page, tr
 from crm.ui.widgets import flash, records_table, show_flash
@@ -85,7 +86,7 @@ with st.form("bp_form"):
                                value=current.get("term_min"), key=f"{k}_tmin")
     term_max = t2.number_input(tr("bp.term_max"), min_value=0, step=1,
                                value=current.get("term_max"), key=f"{k}_tmax")
-    collateral = st.multiselect(tr("col.collateral"), financing.COLLATERAL,
+    collateral = st.multiselect(tr("col.collateral"), COLLATERAL,
                                 default=current.get("collateral") or [],
                                 format_func=labeller("collateral"), key=f"{k}_collateral",
                                 placeholder=tr("bp.any"))
@@ -93,7 +94,7 @@ with st.form("bp_form"):
                                 sorted({*industry_choices, *(current.get("industries") or ())}),
                                 default=current.get("industries") or [], key=f"{k}_industries",
                                 accept_new_options=True, placeholder=tr("bp.any"))
-    sizes = st.multiselect(tr("bp.sizes"), financing.SIZES, default=current.get("sizes") or [],
+    sizes = st.multiselect(tr("bp.sizes"), SIZES, default=current.get("sizes") or [],
                            format_func=labeller("size"), key=f"{k}_sizes",
                            placeholder=tr("bp.any"))
     active = st.checkbox(tr("bp.on_sale"), value=current.get("active", True), key=f"{k}_active")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from crm.services import dashboard, enterprises, financing, visits
 from crm.services.financing import reason_text
+from crm.services.vocab import COLLATERAL, URGENCY
 from crm.ui.actions import read, run_action
 from crm.ui.state import can, labeller, language, lbl, require_page, scope, tr
 from crm.ui.widgets import flash, fmt_amount, fmt_date, metric_row, show_flash
@@ -195,11 +196,11 @@ if can("financing.raise"):
                                 key="fin_add_term")
         requested = right.date_input(tr("col.requested_on"), value=today, max_value=today,
                                      key="fin_add_on")
-        collateral = left.selectbox(tr("col.collateral"), financing.COLLATERAL, index=None,
+        collateral = left.selectbox(tr("col.collateral"), COLLATERAL, index=None,
                                     format_func=labeller("collateral"), key="fin_add_collateral",
                                     placeholder=tr("fin.not_said"))
-        urgency = mid.selectbox(tr("fin.urgency"), financing.URGENCY,
-                                index=financing.URGENCY.index("normal"),
+        urgency = mid.selectbox(tr("fin.urgency"), URGENCY,
+                                index=URGENCY.index("normal"),
                                 format_func=labeller("urgency"), key="fin_add_urgency")
         approx = right.checkbox(tr("fin.amount_approx"), key="fin_add_approx")
         purpose = st.text_input(tr("col.purpose"), key="fin_add_purpose")

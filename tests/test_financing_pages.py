@@ -207,9 +207,10 @@ def test_a_need_without_an_amount_is_refused_with_the_reason(fin):
 
 
 @pytest.mark.parametrize(("username", "page"), [
-    ("liaison_jbc", "financing"), ("cadre_jbc", "financing"), ("employment", "financing"),
+    ("handler_jj", "financing"), ("employment", "financing"),
     ("official", "bank_products"), ("liaison_dsb", "bank_products"),
-    ("handler_jj", "meetings"), ("employment", "financing_kpi"), ("cadre_jbc", "financing_kpi"),
+    ("cadre_jbc", "bank_products"), ("handler_jj", "meetings"), ("employment", "meetings"),
+    ("employment", "financing_kpi"), ("handler_jj", "financing_kpi"),
 ])
 def test_a_role_without_the_capability_is_refused_the_page(fin, username, page):
     world, _ = fin

@@ -94,10 +94,12 @@ def fin(session):
     actors = {}
     for login, role, chamber in (("fk_c1", "chamber", "一商会"), ("fk_c2", "chamber", "二商会"),
                                  ("fk_off", "official", None), ("fk_adm", "admin", None),
-                                 ("fk_li", "liaison", None), ("fk_emp", "employment", None)):
-        street_name = "大石坝街道" if role == "liaison" else None
+                                 ("fk_li", "liaison", None), ("fk_li_jbc", "liaison", None),
+                                 ("fk_hd", "handler", None), ("fk_emp", "employment", None)):
+        street_name = {"fk_li": "大石坝街道", "fk_li_jbc": "江北城街道"}.get(login)
         actors[login] = actor_of(add_user(session, login, role=role, chamber=chamber,
-                                          street=street_name, actor=SYSTEM))
+                                          street=street_name, actor=SYSTEM,
+                                          unit="区交巡警支队" if role == "handler" else None))
     session.commit()
     return ids, actors
 
@@ -187,7 +189,16 @@ def test_a_chamber_clerk_counts_their_member_firms_only(session, fin):
     assert {r["firm"] for r in rows["rows"]} == {"融资测试F3有限公司"}
 
 
-@pytest.mark.parametrize("login", ["fk_li", "fk_emp"])
+def test_a_liaison_counts_their_streets_firms(session, fin):
+    ids, actors = fin
+    mine = financing_kpi.summary(session, actor=actors["fk_li"], **PERIOD)["totals"]
+    assert (mine["needs"], mine["amount_disbursed"]) == (5, 290.0)  # every firm is 大石坝's
+    elsewhere = financing_kpi.summary(session, actor=actors["fk_li_jbc"], **PERIOD)["totals"]
+    assert (elsewhere["needs"], elsewhere["amount_disbursed"], elsewhere["decided"]) == (
+        0, 0.0, 0)
+
+
+@pytest.mark.parametrize("login", ["fk_hd", "fk_emp"])
 def test_roles_without_financing_read_are_refused(session, fin, login):
     ids, actors = fin
     with pytest.raises(Forbidden):
