@@ -131,6 +131,9 @@ PAGE_CAPABILITY: dict[str, str] = {
     "kpi": "kpi.read", "kpi_breakdown": "kpi.breakdown", "kpi_bulletin": "kpi.bulletin",
     "users": "user.manage", "access": "access.view", "reference": "reference.manage",
     "imports": "import.run",
+    # financing pages (finui): the board, the catalogue, meetings, the KPIs
+    "financing": "financing.read", "bank_products": "financing.catalogue",
+    "meetings": "financing.read", "financing_kpi": "financing.read",
 }
 
 

@@ -65,6 +65,7 @@ from crm.services import (
     enterprises,
     financing,
     financing_admin,
+    financing_kpi,
     firm_admin,
     firm_search,
     jobfairs,
@@ -555,6 +556,14 @@ DOORS: dict[str, Door] = {
     "financing_admin.merge_bank": Door(lambda s, a, f, r: financing_admin.merge_bank(
         s, _unconfirmed(s, Bank(name="待确认测试银行", confirmed=False)), f.ids["bank"],
         actor=a), (None,), lambda r: [("financing.catalogue", None)]),
+    # financing pages (finui)
+    **{f"financing_kpi.{name}": Door(call, (None,), lambda r: [("financing.read", None)])
+       for name, call in (
+           ("summary", lambda s, a, f, r: financing_kpi.summary(
+               s, actor=a, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31))),
+           ("drill", lambda s, a, f, r: financing_kpi.drill(s, "amount_approved", actor=a)))},
+    "financing.industries": Door(lambda s, a, f, r: financing.industries(s, actor=a), (None,),
+                                 lambda r: [("financing.catalogue", None)]),
 }
 
 
@@ -592,6 +601,11 @@ LISTS: dict[str, tuple[object, str, tuple[str, ...]]] = {
     "financing.list_meetings": (lambda s, a: _ids(financing.list_meetings(s, actor=a),
                                                   "meeting_id"),
                                 "financing.read", ("meet:own", "meet:none")),
+    # financing pages (finui)
+    # (a role without financing.read is refused outright: the door above proves it)
+    "financing_kpi.drill": (lambda s, a: _ids(financing_kpi.drill(
+        s, "needs", actor=a)["rows"], "need_id") if access.holds(a, "financing.read") else set(),
+        "financing.read", ("n:fA1", "n:fA2", "n:fB1")),
 }
 
 # Functions that take an actor but are no door of their own, each with the reason.

@@ -15,6 +15,7 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,17 +78,20 @@ def _seed(path: Path) -> str:
     return "world"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    """A `streamlit run` of the app on a free port, on its own seeded SQLite file."""
+def require_browser() -> None:
+    """Skip (fail under CI) without Debian's Chromium or the playwright package."""
     if not CHROMIUM.exists():
         skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         skip_or_fail("the playwright package is not installed (pip install playwright)")
-    path = tmp_path_factory.mktemp("browser") / "qifu.db"
-    _seed(path)
+
+
+@contextmanager
+def run_app(path: Path) -> Iterator[str]:
+    """`streamlit run` of the app on a free port over the SQLite file at `path`; yields
+    the base URL and stops the server afterwards."""
     url = f"sqlite:///{path}"
     port = _free_port()
     env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_DEMO_MODE": "1", "CRM_LANG": "zh"}
@@ -107,6 +111,16 @@ def server(tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """A `streamlit run` of the app on a free port, on its own seeded SQLite file."""
+    require_browser()
+    path = tmp_path_factory.mktemp("browser") / "qifu.db"
+    _seed(path)
+    with run_app(path) as base:
+        yield base
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen) -> None:

@@ -750,3 +750,21 @@ def loans(session: Session, *, actor: Actor, enterprise_id: int | None = None) -
     if enterprise_id is not None:
         query = query.where(FinancingNeed.enterprise_id == enterprise_id)
     return [dict(r._mapping) for r in session.execute(query)]
+
+
+# --- finui: what the financing pages need besides the above (kept apart for the merge) --------
+
+def is_financing_appeal(category: str | None) -> bool:
+    """Whether an appeal of this category may become a financing need (`need_from_appeal`)."""
+    return category == rules.FINANCING_CATEGORY
+
+
+def industries(session: Session, *, actor: Actor) -> list[str]:
+    """The industry names a product may be aimed at: those firms are filed under and those
+    the catalogue names already, for the catalogue form's choices."""
+    require(actor, "financing.catalogue")
+    names = set(session.scalars(select(Enterprise.industry).where(
+        Enterprise.industry.is_not(None)).distinct()))
+    for listed in session.scalars(select(BankProduct.industries)):
+        names.update(listed or ())
+    return sorted(n for n in names if n)

@@ -46,6 +46,14 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("access", "nav.access", ":material/admin_panel_settings:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
     Screen("imports", "nav.imports", ":material/upload_file:", "nav.section.work"),
+    # financing pages (finui)
+    Screen("financing", "nav.financing", ":material/account_balance:",
+           "nav.section.financing"),
+    Screen("bank_products", "nav.bank_products", ":material/inventory_2:",
+           "nav.section.financing"),
+    Screen("meetings", "nav.meetings", ":material/groups:", "nav.section.financing"),
+    Screen("financing_kpi", "nav.financing_kpi", ":material/query_stats:",
+           "nav.section.financing"),
 )}
 
 
