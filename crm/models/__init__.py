@@ -23,7 +23,7 @@ from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.models.org import Building, Community, Street, Unit
 from crm.models.people import Person, User
 from crm.models.settings import CalendarDay, Setting
-from crm.models.sync import OdooMapping
+from crm.models.sync import OdooMapping, OdooRun
 
 __all__ = [
     "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "Bank", "BankMeeting",
@@ -32,7 +32,7 @@ __all__ = [
     "Enterprise", "EnterpriseAlias",
     "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
     "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair",
-    "OdooMapping", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",
+    "OdooMapping", "OdooRun", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",
     "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
     "meeting_bank", "meeting_firm", "visit_policy",
 ]
