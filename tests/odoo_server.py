@@ -232,8 +232,8 @@ class FakeOdoo:
             if name not in SCHEMA[model]:
                 raise ValueError(f"Invalid field {name!r} on model {model!r}")
             kind, relation = SCHEMA[model][name]
-            if kind == "many2one" and value is not False:
-                if not isinstance(value, int) or value not in self.records[relation]:
+            if kind == "many2one" and value is not False and (
+                    not isinstance(value, int) or value not in self.records[relation]):
                     raise MissingError(f"Record does not exist or has been deleted.\n"
                                        f"(Record: {relation}({value!r},), User: {self.uid})")
             clean[name] = value

@@ -203,3 +203,266 @@ def test_the_password_is_never_in_the_config_repr_or_an_error(server):
     with pytest.raises(OdooError) as err:
         OdooLibGateway(config).check_login()
     assert "s3cret-pw" not in str(err.value) and "s3cret-pw" not in repr(err.value.params)
+
+
+# --- firms ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_first_sync_creates_partners_and_a_rerun_writes_nothing_on_either_side(
+        engine, server, protocol):
+    odoo = server.odoo
+    ids = add_firms(engine, 9)
+    result = sync(engine, make_gateway(server, protocol), only="firms")
+    assert result.status == "ok"
+    assert result.summary == {"created": 9, "updated": 0, "unchanged": 0, "conflicts": 0,
+                              "errors": 0}
+    by_vat = partners(odoo)
+    assert set(by_vat) == {uscc(i) for i in range(1, 10)}
+    first = by_vat[uscc(1)]
+    assert (first["name"], first["is_company"], first["phone"], first["street"],
+            first["street2"], first["city"]) == ("重庆同步1有限公司", True, "023-67891234",
+                                                 "建新东路1号", "江北城街道", "江北区")
+    assert by_vat[uscc(2)]["phone"] is False  # no contact: nothing, not None, was sent
+    # local batches of 4 firms (4, 4, 1), each sent in creates of at most 3: 3+1, 3+1, 1
+    assert odoo.calls[("res.partner", "create")] == 5
+    with session_factory(engine)() as s:
+        maps = s.execute(select(Enterprise.id, Enterprise.uscc, OdooMapping.remote_id)
+                         .join(OdooMapping, OdooMapping.local_id == Enterprise.id)).all()
+        assert {m[0] for m in maps} == set(ids)
+        assert all(odoo.records["res.partner"][rid]["vat"] == code for _, code, rid in maps)
+    writes = odoo.writes()
+    with session_factory(engine)() as s:
+        before = s.scalar(select(func.count()).select_from(OdooMapping)), \
+            s.scalar(select(func.max(Enterprise.version)))
+    again = sync(engine, make_gateway(server, protocol), only="firms")
+    assert again.summary == {"created": 0, "updated": 0, "unchanged": 9, "conflicts": 0,
+                             "errors": 0}
+    assert odoo.writes() == writes  # nothing written to Odoo
+    with session_factory(engine)() as s:
+        after = s.scalar(select(func.count()).select_from(OdooMapping)), \
+            s.scalar(select(func.max(Enterprise.version)))
+        assert after == before
+        runs = s.scalars(select(OdooRun).order_by(OdooRun.id)).all()
+        assert [(r.status, r.scope, r.counts["created"]) for r in runs] == \
+            [("ok", "firms", 9), ("ok", "firms", 0)]
+        assert s.scalar(select(func.count()).select_from(AuditLog)
+                        .where(AuditLog.action == "odoo.sync")) == 2
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_changes_go_each_way_and_partners_qifu_lacks_are_registered(engine, server, protocol):
+    odoo = server.odoo
+    ids = add_firms(engine, 3)
+    sync(engine, make_gateway(server, protocol), only="firms")
+    by_vat = partners(odoo)
+    # Odoo: a new company with a valid USCC, one with an invalid one, a person; an edit
+    odoo.add("res.partner", {"name": "重庆奥都新公司", "vat": uscc(77).lower(), "is_company": True,
+                             "phone": "138 1234 5678", "street": "北滨路1号",
+                             "street2": "大石坝街道"})
+    odoo.add("res.partner", {"name": "坏代码公司", "vat": "91500105MA0000000X",
+                             "is_company": True})
+    odoo.add("res.partner", {"name": "张三", "vat": uscc(78), "is_company": False})
+    odoo.edit("res.partner", by_vat[uscc(2)]["id"], {"phone": "13900000000",
+                                                      "street": "观音桥步行街2号"})
+    # Qifu: a firm renamed
+    with session_factory(engine).begin() as s:
+        s.get(Enterprise, ids[0]).name = "重庆同步一号有限公司"
+    result = sync(engine, make_gateway(server, protocol), only="firms")
+    assert result.detail["enterprise"]["updated_odoo"] == 1
+    assert result.detail["enterprise"]["updated_qifu"] == 1
+    assert result.detail["enterprise"]["created_qifu"] == 1
+    assert result.summary["conflicts"] == 0 and result.status == "ok"
+    assert odoo.records["res.partner"][by_vat[uscc(1)]["id"]]["name"] == "重庆同步一号有限公司"
+    with session_factory(engine)() as s:
+        two = s.get(Enterprise, ids[1])
+        assert two.address == "观音桥步行街2号" and two.version == 2
+        assert s.scalar(select(Contact.phone).where(Contact.enterprise_id == two.id)) == \
+            "13900000000"
+        new = s.scalar(select(Enterprise).where(Enterprise.uscc == uscc(77)))
+        assert new.name == "重庆奥都新公司" and new.address == "北滨路1号"
+        assert new.street.name == "大石坝街道"
+        assert s.scalar(select(Contact.phone).where(Contact.enterprise_id == new.id)) == \
+            "13812345678"
+        assert s.scalar(select(func.count()).select_from(Enterprise)
+                        .where(Enterprise.name == "坏代码公司")) == 0
+    writes = odoo.writes()
+    again = sync(engine, make_gateway(server, protocol), only="firms")
+    assert again.summary["created"] == again.summary["updated"] == 0
+    assert again.summary["unchanged"] == 4 and odoo.writes() == writes
+
+
+def test_a_conflict_is_reported_and_by_default_neither_side_is_written(engine, server):
+    odoo = server.odoo
+    ids = add_firms(engine, 2)
+    sync(engine, make_gateway(server), only="firms")
+    rid = partners(odoo)[uscc(1)]["id"]
+    odoo.edit("res.partner", rid, {"name": "奥都改的名字"})
+    with session_factory(engine).begin() as s:
+        s.get(Enterprise, ids[0]).name = "企服改的名字"
+    writes = odoo.writes()
+    result = sync(engine, make_gateway(server), only="firms")
+    assert result.summary["conflicts"] == 1 and result.status == "ok"
+    [issue] = [i for i in result.issues if i["kind"] == "conflict"]
+    assert issue["local_id"] == ids[0] and issue["remote_id"] == rid
+    assert "name" in issue["message"] and "kept both" in issue["message"]
+    assert odoo.writes() == writes
+    with session_factory(engine)() as s:
+        assert s.get(Enterprise, ids[0]).name == "企服改的名字"
+        odoo_settings.save(s, {"conflict_winner": "odoo"})
+        s.commit()
+    result = sync(engine, make_gateway(server), only="firms")
+    assert result.summary["conflicts"] == 1 and "odoo wins" in result.issues[0]["message"]
+    with session_factory(engine)() as s:
+        assert s.get(Enterprise, ids[0]).name == "奥都改的名字"
+    assert sync(engine, make_gateway(server), only="firms").summary["conflicts"] == 0
+
+
+def test_qifu_wins_when_the_setting_says_so(engine, server):
+    odoo = server.odoo
+    ids = add_firms(engine, 1)
+    sync(engine, make_gateway(server), only="firms")
+    rid = partners(odoo)[uscc(1)]["id"]
+    odoo.edit("res.partner", rid, {"street": "奥都地址"})
+    with session_factory(engine).begin() as s:
+        s.get(Enterprise, ids[0]).address = "企服地址"
+        odoo_settings.save(s, {"conflict_winner": "qifu"})
+    result = sync(engine, make_gateway(server), only="firms")
+    assert result.summary["conflicts"] == 1
+    assert odoo.records["res.partner"][rid]["street"] == "企服地址"
+
+
+def test_an_existing_partner_is_linked_by_uscc_not_duplicated(engine, server):
+    odoo = server.odoo
+    rid = odoo.add("res.partner", {"name": "重庆同步1有限公司", "vat": uscc(1), "is_company": True,
+                                   "phone": False, "street": False})
+    add_firms(engine, 1)
+    result = sync(engine, make_gateway(server), only="firms")
+    assert len(odoo.records["res.partner"]) == 1 and result.summary["created"] == 0
+    # Odoo lacked phone and street: filled from Qifu, no conflict
+    assert odoo.records["res.partner"][rid]["street"] == "建新东路1号"
+    assert result.summary["conflicts"] == 0 and result.summary["updated"] == 1
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_server_fault_half_way_leaves_qifu_consistent_and_a_rerun_finishes(
+        engine, server, protocol):
+    odoo = server.odoo
+    add_firms(engine, 10)
+    odoo.fail_on("res.partner", "create", after=2)  # the third batch of creates fails
+    with pytest.raises(OdooFault, match="concurrent update"):
+        sync(engine, make_gateway(server, protocol, batch_size=100), only="firms")
+    created = len(odoo.records["res.partner"])
+    assert created == 8  # batches of 4 firms: two went through
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(OdooMapping)) == 8
+        run = s.scalar(select(OdooRun))
+        assert run.status == "failed" and "concurrent update" in run.errors[0]["message"]
+    result = sync(engine, make_gateway(server, protocol), only="firms")
+    assert result.summary == {"created": 2, "updated": 0, "unchanged": 8, "conflicts": 0,
+                              "errors": 0}
+    assert len(odoo.records["res.partner"]) == 10
+
+
+def test_partners_created_by_a_run_that_died_before_recording_them_are_found(engine, server):
+    """The remote create succeeded, the local commit did not: the USCC finds them again."""
+    odoo = server.odoo
+    add_firms(engine, 3)
+    sync(engine, make_gateway(server), only="firms")
+    with session_factory(engine).begin() as s:
+        s.execute(OdooMapping.__table__.delete())
+    writes = odoo.writes()
+    result = sync(engine, make_gateway(server), only="firms")
+    assert result.summary["unchanged"] == 3 and odoo.writes() == writes
+    assert len(odoo.records["res.partner"]) == 3
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_wrong_password_fails_the_run_before_anything_is_written(engine, server, protocol):
+    add_firms(engine, 2)
+    with pytest.raises(OdooAuthError):
+        sync(engine, make_gateway(server, protocol, password="nope"))
+    assert server.odoo.writes() == 0
+    with session_factory(engine)() as s:
+        run = s.scalar(select(OdooRun))
+        assert run.status == "failed" and run.finished_at is not None
+        assert "nope" not in str(run.errors)
+
+
+def test_a_dry_run_counts_and_writes_nothing(engine, server):
+    add_firms(engine, 3)
+    result = sync(engine, make_gateway(server), dry_run=True)
+    assert result.summary["created"] == 3 and server.odoo.writes() == 0
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(OdooMapping)) == 0
+        assert s.scalar(select(OdooRun.dry_run)) is True
+
+
+# --- appeals ----------------------------------------------------------------------------------
+
+def add_appeal(engine, firm_id: int, title: str = "停车乱象") -> int:
+    with session_factory(engine).begin() as s:
+        category = s.scalar(select(Category.id).where(Category.name == "交通"))
+        return appeal_service.log_appeal(s, actor=SYSTEM, enterprise_id=firm_id,
+                                         category_id=category, title=title,
+                                         description="楼下车辆乱停<b>严重</b>").id
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_appeals_become_helpdesk_tickets_and_odoo_stage_and_replies_come_back(
+        engine, server, protocol):
+    odoo = server.odoo
+    firms = add_firms(engine, 2)
+    appeal_id = add_appeal(engine, firms[0])
+    result = sync(engine, make_gateway(server, protocol))
+    assert result.detail["appeal"]["created_odoo"] == 1
+    [ticket] = odoo.records["helpdesk.ticket"].values()
+    with session_factory(engine)() as s:
+        appeal = s.get(Appeal, appeal_id)
+        assert ticket["name"] == f"[{appeal.code}] 停车乱象"
+        assert ticket["partner_id"] == partners(odoo)[uscc(1)]["id"]
+        status, version = appeal.status, appeal.version
+    writes = odoo.writes()
+    assert sync(engine, make_gateway(server, protocol)).summary["updated"] == 0
+    assert odoo.writes() == writes
+    odoo.edit("helpdesk.ticket", ticket["id"],
+              {"stage_id": odoo.stage_id("helpdesk.ticket", "Solved")})
+    odoo.post_message("helpdesk.ticket", ticket["id"], "<p>已协调交巡警现场处置</p>")
+    result = sync(engine, make_gateway(server, protocol))
+    assert result.detail["appeal"]["updated_qifu"] == 1
+    with session_factory(engine)() as s:
+        appeal = s.get(Appeal, appeal_id)
+        notes = [e.note for e in appeal.events if e.action == "odoo"]
+        assert notes == ["Odoo：阶段 New → Solved", "Odoo 回复：已协调交巡警现场处置"]
+        assert (appeal.status, appeal.version) == (status, version)  # no state forced
+    again = sync(engine, make_gateway(server, protocol))
+    assert again.summary["updated"] == 0
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(AppealEvent)
+                        .where(AppealEvent.action == "odoo")) == 2
+
+
+def test_on_community_appeals_go_to_the_fallback_model(engine, server):
+    odoo = server.odoo
+    odoo.set_enterprise(False)
+    firms = add_firms(engine, 1)
+    add_appeal(engine, firms[0])
+    sync(engine, make_gateway(server))
+    assert len(odoo.records["crm.lead"]) == 1 and not odoo.records["helpdesk.ticket"]
+    with session_factory(engine).begin() as s:
+        odoo_settings.save(s, {"appeal_fallback": "project.task"})
+    add_appeal(engine, firms[0], "第二件")
+    sync(engine, make_gateway(server), only="appeals")
+    assert len(odoo.records["project.task"]) == 2  # its own mapping per model
+
+
+def test_a_changed_appeal_title_is_written_to_odoo(engine, server):
+    odoo = server.odoo
+    firms = add_firms(engine, 1)
+    appeal_id = add_appeal(engine, firms[0])
+    sync(engine, make_gateway(server))
+    with session_factory(engine).begin() as s:
+        s.get(Appeal, appeal_id).title = "停车乱象（已补充）"
+    result = sync(engine, make_gateway(server), only="appeals")
+    assert result.detail["appeal"]["updated_odoo"] == 1
+    [ticket] = odoo.records["helpdesk.ticket"].values()
+    assert ticket["name"].endswith("停车乱象（已补充）")

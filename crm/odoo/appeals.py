@@ -84,11 +84,11 @@ def sync_appeals(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None
     t = ctx.tally(ENTITY)
     with sessions() as s:
         partners = dict(s.execute(select(OdooMapping.local_id, OdooMapping.remote_id).where(
-            OdooMapping.entity == "enterprise", OdooMapping.remote_model == "res.partner")))
+            OdooMapping.entity == "enterprise", OdooMapping.remote_model == "res.partner")).all())
         appeal_ids = list(s.scalars(select(Appeal.id).where(Appeal.status != "merged")
                                     .order_by(Appeal.id)))
         mapped = dict(s.execute(select(OdooMapping.local_id, OdooMapping.remote_id).where(
-            OdooMapping.entity == ENTITY, OdooMapping.remote_model == model)))
+            OdooMapping.entity == ENTITY, OdooMapping.remote_model == model)).all())
     remote = {r["id"]: r for r in gateway.search_read(
         model, [("id", "in", sorted(mapped.values())), ("active", "in", [True, False])], READ)
         } if mapped else {}

@@ -168,8 +168,8 @@ class _Batch:
         """Both sides changed, differently: report, then apply the setting."""
         self.t.conflicts += 1
         winner = self.ctx.winner
-        self.ctx.issue(ENTITY, "conflict",
-                       f"{firm.name}: {why}; {'kept both as they are' if winner == 'report' else winner + ' wins'}",
+        outcome = "kept both as they are" if winner == "report" else f"{winner} wins"
+        self.ctx.issue(ENTITY, "conflict", f"{firm.name}: {why}; {outcome}",
                        local_id=firm.id, remote_id=mapping.remote_id)
         if winner == "qifu":
             self.push(firm, mapping, local)
@@ -213,7 +213,6 @@ def _phones(session: Session, firm_ids: list[int]) -> dict[int, str | None]:
 
 
 def sync_firms(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None:
-    t = ctx.tally(ENTITY)
     with sessions() as s:
         mappings = {m.local_id: (m.id, m.remote_id) for m in s.scalars(
             select(OdooMapping).where(OdooMapping.entity == ENTITY,
