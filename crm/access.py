@@ -120,6 +120,9 @@ GRANTS: dict[str, dict[str, str]] = {
     "user.manage": _ADMIN,
     "account.password": {role: SELF for role in ROLES},     # one's own password
     "access.view": _ADMIN,
+    # Odoo sync (crm.odoo): run it and read its runs; change its settings
+    "odoo.sync": _ADMIN,
+    "odoo.configure": _ADMIN,
 }
 CAPABILITIES: tuple[str, ...] = tuple(GRANTS)
 
@@ -134,6 +137,7 @@ PAGE_CAPABILITY: dict[str, str] = {
     # financing pages (finui): the board, the catalogue, meetings, the KPIs
     "financing": "financing.read", "bank_products": "financing.catalogue",
     "meetings": "financing.read", "financing_kpi": "financing.read",
+    "odoo": "odoo.sync",
 }
 
 

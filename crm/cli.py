@@ -295,6 +295,26 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_odoo_sync(args) -> int:
+    from crm.services.odoo_admin import run_now
+
+    # The run commits in batches through its own sessions; this one reads the settings.
+    with session_factory(make_engine())() as session:
+        result = run_now(session, actor=SYSTEM, only=args.only, dry_run=args.dry_run,
+                         progress=None if args.quiet else _progress_printer())
+    s = result.summary
+    print(f"odoo sync run {result.run_id} {result.status}"
+          + (" (dry run: nothing written)" if result.dry_run else "")
+          + f": created {s['created']}, updated {s['updated']}, unchanged {s['unchanged']}, "
+          f"conflicts {s['conflicts']}, errors {s['errors']}")
+    for issue in result.issues[:args.show]:
+        where = " ".join(f"{k} {issue[k]}" for k in ("local_id", "remote_id") if issue[k])
+        print(f"  {issue['kind']}: {issue['entity']} {where}: {issue['message']}")
+    if len(result.issues) > args.show:
+        print(f"  … {len(result.issues) - args.show} more (see the Odoo page)")
+    return 0 if result.status == "ok" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from crm.services.vocab import IMPORT_KINDS, ROLES
 
@@ -409,6 +429,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print {"needs": [...]} as JSON')
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons")
     p.set_defaults(func=cmd_financing_match)
+
+    odoo = sub.add_parser("odoo", help="Odoo sync (firms ↔ res.partner, appeals → tickets)",
+                          description="Sync with the Odoo named by CRM_ODOO_* (or the Odoo "
+                                      "page's settings).")
+    osub = odoo.add_subparsers(dest="odoo_command", required=True, metavar="ACTION")
+    p = osub.add_parser("sync", help="sync firms and appeals with Odoo, safe to re-run",
+                        description="Firms both ways with res.partner (matched by USCC), "
+                                    "appeals to helpdesk.ticket (else crm.lead or project."
+                                    "task) with Odoo's stage and replies back on the "
+                                    "timeline. Prints a summary: created, updated, "
+                                    "unchanged, conflicts, errors, then the issues. Exit 0 "
+                                    "when the run finished (conflicts are listed, not "
+                                    "failures), 1 when some records were refused, 2 with a "
+                                    "one-line message when it stopped (wrong password, Odoo "
+                                    "unreachable or too slow, a batch refused).")
+    p.add_argument("--dry-run", action="store_true",
+                   help="count what would change; write nothing on either side")
+    p.add_argument("--only", choices=("firms", "appeals"), help="sync only firms or appeals")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--show", type=int, default=20, metavar="N",
+                   help="issues to print (default 20)")
+    p.set_defaults(func=cmd_odoo_sync)
 
     p = sub.add_parser("export", help="export a kind to .xlsx or .csv with the import headers",
                        description="Write every record of KIND with the headers the importer "

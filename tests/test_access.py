@@ -70,6 +70,7 @@ from crm.services import (
     firm_search,
     jobfairs,
     kpi,
+    odoo_admin,
     policies,
     registration,
     users,
@@ -564,6 +565,18 @@ DOORS: dict[str, Door] = {
            ("drill", lambda s, a, f, r: financing_kpi.drill(s, "amount_approved", actor=a)))},
     "financing.industries": Door(lambda s, a, f, r: financing.industries(s, actor=a), (None,),
                                  lambda r: [("financing.catalogue", None)]),
+    # odoo (odoo): no Odoo is configured here, so an allowed run or check stops at that
+    **{f"odoo_admin.{name}": Door(call, (None,), lambda r, cap=cap: [(cap, None)])
+       for name, call, cap in (
+           ("odoo_settings_view", lambda s, a, f, r: odoo_admin.odoo_settings_view(s, actor=a),
+            "odoo.configure"),
+           ("save_odoo_settings", lambda s, a, f, r: odoo_admin.save_odoo_settings(
+               s, actor=a, conflict_winner="qifu"), "odoo.configure"),
+           ("recent_runs", lambda s, a, f, r: odoo_admin.recent_runs(s, actor=a), "odoo.sync"),
+           ("check_connection", lambda s, a, f, r: odoo_admin.check_connection(s, actor=a),
+            "odoo.sync"),
+           ("run_now", lambda s, a, f, r: odoo_admin.run_now(s, actor=a, dry_run=True),
+            "odoo.sync"))},
 }
 
 

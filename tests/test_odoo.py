@@ -466,3 +466,52 @@ def test_a_changed_appeal_title_is_written_to_odoo(engine, server):
     assert result.detail["appeal"]["updated_odoo"] == 1
     [ticket] = odoo.records["helpdesk.ticket"].values()
     assert ticket["name"].endswith("停车乱象（已补充）")
+
+
+# --- the command line -------------------------------------------------------------------------
+
+def _cli(*args, url: str, env: dict):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "crm", "odoo", "sync", "--quiet", *args],
+                          cwd=root, env={**os.environ, "CRM_DATABASE_URL": url, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_the_command_syncs_then_finds_nothing_to_do_and_fails_in_one_line(
+        sqlite_template, tmp_path, server, protocol):
+    import shutil
+
+    path = tmp_path / "cli.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    from crm.db import make_engine
+
+    engine = make_engine(url)
+    add_firms(engine, 3)
+    engine.dispose()
+    odoo = server.odoo
+    env = {"CRM_ODOO_URL": server.url, "CRM_ODOO_DB": odoo.db, "CRM_ODOO_USER": odoo.login,
+           "CRM_ODOO_PASSWORD": odoo.password, "CRM_ODOO_PROTOCOL": protocol}
+    first = _cli(url=url, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "ok: created 3, updated 0, unchanged 0, conflicts 0, errors 0" in first.stdout
+    dry = _cli("--dry-run", "--only", "firms", url=url, env=env)
+    assert "(dry run: nothing written): created 0, updated 0, unchanged 3" in dry.stdout
+    again = _cli(url=url, env=env)
+    assert "created 0, updated 0, unchanged 3, conflicts 0, errors 0" in again.stdout
+    wrong = _cli(url=url, env={**env, "CRM_ODOO_PASSWORD": "wrong-pw"})
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr.startswith("error: Odoo refused the login")
+    assert len(wrong.stderr.strip().splitlines()) == 1 and "wrong-pw" not in wrong.stderr
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = _cli(url=url, env={**env, "CRM_ODOO_URL": f"http://127.0.0.1:{port}"})
+    assert down.returncode == 2 and down.stderr.startswith("error: cannot reach Odoo")
+    assert len(down.stderr.strip().splitlines()) == 1

@@ -32,7 +32,8 @@ __all__ = [
     "Enterprise", "EnterpriseAlias",
     "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
     "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair",
-    "OdooMapping", "OdooRun", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",
+    "OdooMapping", "OdooRun", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User",
+    "Visit",
     "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
     "meeting_bank", "meeting_firm", "visit_policy",
 ]

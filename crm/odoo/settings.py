@@ -84,6 +84,8 @@ def save(session: Session, changes: dict) -> list[str]:
         if name == "url" and value and not str(value).startswith(("http://", "https://")):
             raise ValidationError("the Odoo URL starts with http:// or https://",
                                   key="odoo.bad_url")
+        if value == _env().get(name, DEFAULTS.get(name)):
+            value = None  # the same as the environment (or the default): no override
         if get_setting(session, f"odoo.{name}") != (value or None):
             set_setting(session, f"odoo.{name}", value or None)
             changed.append(name)

@@ -54,6 +54,7 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("meetings", "nav.meetings", ":material/groups:", "nav.section.financing"),
     Screen("financing_kpi", "nav.financing_kpi", ":material/query_stats:",
            "nav.section.financing"),
+    Screen("odoo", "nav.odoo", ":material/sync_alt:", "nav.section.admin"),
 )}
 
 
