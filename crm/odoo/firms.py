@@ -214,14 +214,12 @@ def _phones(session: Session, firm_ids: list[int]) -> dict[int, str | None]:
 
 def sync_firms(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None:
     with sessions() as s:
-        mappings = {m.local_id: (m.id, m.remote_id) for m in s.scalars(
-            select(OdooMapping).where(OdooMapping.entity == ENTITY,
-                                      OdooMapping.remote_model == MODEL))}
+        linked = set(s.scalars(select(OdooMapping.remote_id).where(
+            OdooMapping.entity == ENTITY, OdooMapping.remote_model == MODEL)))
         firm_ids = list(s.scalars(select(Enterprise.id).where(Enterprise.confirmed)
                                   .order_by(Enterprise.id)))
         streets = dict(s.execute(select(Street.id, Street.name)).all())
-    remote = read_partners(gateway, {rid for _, rid in mappings.values()})
-    linked = {rid for _, rid in mappings.values()}
+    remote = read_partners(gateway, linked)
     by_vat: dict[str, dict] = {}
     for row in sorted(remote.values(), key=lambda r: r["id"]):
         code = valid_uscc(row.get("vat"))
