@@ -88,5 +88,6 @@ if can("odoo.configure"):
                 changes["password"] = None
             changed = run_action(odoo_admin.save_odoo_settings, **changes)
             if changed is not None:
+                st.session_state.pop("odoo_password", None)  # typed once, never shown back
                 flash(tr("odoo.saved", n=len(changed)))
                 st.rerun()

@@ -41,6 +41,13 @@ from crm.odoo.runs import run_sync
 from crm.services import appeals as appeal_service
 from crm.uscc import complete
 from tests.odoo_server import FakeOdoo, OdooTestServer
+from tests.test_app_pages import (
+    ROLE_USER,
+    assert_healthy,
+    logged_in,
+    page_text,
+    world,  # noqa: F401 - the app's fixture, for the page test
+)
 
 PROTOCOLS = ("xmlrpc", "jsonrpc")
 
@@ -515,3 +522,36 @@ def test_the_command_syncs_then_finds_nothing_to_do_and_fails_in_one_line(
     down = _cli(url=url, env={**env, "CRM_ODOO_URL": f"http://127.0.0.1:{port}"})
     assert down.returncode == 2 and down.stderr.startswith("error: cannot reach Odoo")
     assert len(down.stderr.strip().splitlines()) == 1
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+def test_the_admin_page_saves_settings_runs_now_and_never_shows_the_password(
+        world, server):  # noqa: F811 - world is the fixture imported above
+    odoo = server.odoo
+    add_firms(world, 2)
+    at = logged_in(world, ROLE_USER["admin"])
+    at.switch_page("pages/odoo.py").run()
+    assert_healthy(at)
+    at.text_input(key="odoo_url").set_value(server.url)
+    at.text_input(key="odoo_db").set_value(odoo.db)
+    at.text_input(key="odoo_user").set_value(odoo.login)
+    at.text_input(key="odoo_password").set_value(odoo.password)
+    at.selectbox(key="odoo_protocol").set_value("jsonrpc")
+    submit = [b for b in at.button if b.label == "保存设置"][0]
+    submit.click().run()
+    assert_healthy(at)
+    assert "已保存 5 项设置。" in page_text(at)
+    assert at.text_input(key="odoo_password").value == ""  # never shown back
+    assert odoo.password not in page_text(at)
+    with session_factory(world)() as s:
+        shown = odoo_settings.shown(s)
+        assert shown["password_source"] == "page" and "password" not in shown
+        assert s.scalar(select(func.count()).select_from(AuditLog)
+                        .where(AuditLog.action == "odoo.settings")) == 1
+    [b for b in at.button if b.label == "立即同步"][0].click().run()
+    assert_healthy(at)
+    text = page_text(at)
+    assert "同步结束（成功）" in text and "出错 0" in text, text
+    assert {uscc(1), uscc(2)} <= set(partners(odoo))  # and the world's own firms
+    assert at.dataframe[0].value.iloc[0].tolist()[-6:-5] == ["admin"]
