@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from crm.odoo.settings import APPEAL_FALLBACKS, PROTOCOLS, WINNERS
 from crm.services import odoo_admin
+from crm.services.odoo_admin import APPEAL_FALLBACKS, PROTOCOLS, WINNERS
 from crm.ui.actions import read, run_action
 from crm.ui.state import can, labeller, require_page, tr
 from crm.ui.widgets import flash, records_table, show_flash

@@ -16,6 +16,11 @@ from crm.odoo.gateway import Gateway, OdooLibGateway
 from crm.odoo.runs import RunResult, list_runs, run_sync
 from crm.services import audit
 
+# The settings' choices, for the page's select boxes.
+PROTOCOLS = odoo_settings.PROTOCOLS
+WINNERS = odoo_settings.WINNERS
+APPEAL_FALLBACKS = odoo_settings.APPEAL_FALLBACKS
+
 
 def odoo_settings_view(session: Session, *, actor: Actor) -> dict:
     """The settings as the sync uses them; of the password only whether it is set, and where."""
