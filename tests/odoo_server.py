@@ -153,6 +153,7 @@ class FakeOdoo:
 
     def __post_init__(self) -> None:
         self.next_id: Counter = Counter()
+        self.removed: set[str] = set()
         for model in SCHEMA:
             self.records.setdefault(model, {})
         self.uid = self._insert("res.users", {"login": self.login, "name": "Administrator"})
@@ -165,6 +166,12 @@ class FakeOdoo:
     def set_enterprise(self, enterprise: bool) -> None:
         with self.lock:
             self.enterprise = enterprise
+            self._sync_ir_model()
+
+    def uninstall(self, model: str) -> None:
+        """As if the app that brings `model` were not installed."""
+        with self.lock:
+            self.removed.add(model)
             self._sync_ir_model()
 
     def fail_on(self, model: str | None = None, method: str | None = None, *, after: int = 0,
@@ -194,7 +201,8 @@ class FakeOdoo:
 
     # --- the model layer ----------------------------------------------------------------
     def _models(self) -> list[str]:
-        return [m for m in SCHEMA if self.enterprise or m not in ENTERPRISE_ONLY]
+        return [m for m in SCHEMA if (self.enterprise or m not in ENTERPRISE_ONLY)
+                and m not in self.removed]
 
     def _sync_ir_model(self) -> None:
         self.records["ir.model"] = {}

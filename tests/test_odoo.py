@@ -555,3 +555,168 @@ def test_the_admin_page_saves_settings_runs_now_and_never_shows_the_password(
     assert "同步结束（成功）" in text and "出错 0" in text, text
     assert {uscc(1), uscc(2)} <= set(partners(odoo))  # and the world's own firms
     assert at.dataframe[0].value.iloc[0].tolist()[-6:-5] == ["admin"]
+
+
+# --- what goes wrong --------------------------------------------------------------------------
+
+def test_a_slow_server_stops_the_run_with_a_timeout_and_it_is_recorded(engine, server):
+    add_firms(engine, 2)
+    gateway = make_gateway(server, timeout=0.3, retries=0)
+    gateway.check_login()
+    server.odoo.delay = 1.0
+    with pytest.raises(OdooTimeout):
+        sync(engine, gateway, only="firms")
+    with session_factory(engine)() as s:
+        run = s.scalar(select(OdooRun))
+        assert run.status == "failed" and "did not answer" in run.errors[0]["message"]
+        assert s.scalar(select(func.count()).select_from(OdooMapping)) == 0
+
+
+def test_without_helpdesk_nor_the_fallback_the_appeal_step_says_which_model_is_missing(
+        engine, server):
+    odoo = server.odoo
+    odoo.set_enterprise(False)
+    odoo.uninstall("crm.lead")
+    firms = add_firms(engine, 1)
+    add_appeal(engine, firms[0])
+    with pytest.raises(OdooModelMissing, match="neither helpdesk.ticket nor crm.lead"):
+        sync(engine, make_gateway(server))
+    with session_factory(engine)() as s:
+        run = s.scalar(select(OdooRun))
+        assert run.status == "failed" and run.counts["created"] == 1  # the firm went through
+        assert s.scalar(select(func.count()).select_from(OdooMapping)) == 1
+
+
+def test_a_record_odoo_refuses_is_listed_and_the_rest_goes_on(engine, server):
+    odoo = server.odoo
+    ids = add_firms(engine, 3)
+    sync(engine, make_gateway(server), only="firms")
+    with session_factory(engine).begin() as s:
+        for fid in ids:
+            s.get(Enterprise, fid).address = "新地址"
+    odoo.fail_on("res.partner", "write", after=1, message="bad partner")
+    result = sync(engine, make_gateway(server, retries=0), only="firms")
+    assert result.status == "partial" and result.summary["errors"] == 1
+    assert result.summary["updated"] == 2
+    [issue] = [i for i in result.issues if i["kind"] == "error"]
+    assert "bad partner" in issue["message"] and issue["local_id"] == ids[1]
+    again = sync(engine, make_gateway(server), only="firms")  # the refused one goes now
+    assert again.summary["updated"] == 1 and again.status == "ok"
+
+
+def test_a_partner_deleted_in_odoo_is_reported_not_recreated(engine, server):
+    odoo = server.odoo
+    add_firms(engine, 2)
+    sync(engine, make_gateway(server), only="firms")
+    rid = partners(odoo)[uscc(1)]["id"]
+    del odoo.records["res.partner"][rid]
+    result = sync(engine, make_gateway(server), only="firms")
+    assert result.summary["errors"] == 1 and "is gone" in result.issues[0]["message"]
+    assert len(odoo.records["res.partner"]) == 1
+
+
+def test_two_partners_with_one_uscc_link_the_first_and_warn(engine, server):
+    odoo = server.odoo
+    first = odoo.add("res.partner", {"name": "重庆同步1有限公司", "vat": uscc(1),
+                                     "is_company": True, "street": "建新东路1号",
+                                     "street2": "江北城街道", "phone": "023-67891234"})
+    odoo.add("res.partner", {"name": "重庆同步1有限公司（重复）", "vat": uscc(1),
+                             "is_company": True})
+    add_firms(engine, 1)
+    result = sync(engine, make_gateway(server), only="firms")
+    assert any(i["kind"] == "warning" and "share the USCC" in i["message"]
+               for i in result.issues)
+    with session_factory(engine)() as s:
+        assert s.scalar(select(OdooMapping.remote_id)) == first
+    assert result.summary["unchanged"] == 1 and result.summary["created"] == 0
+
+
+def test_a_pulled_name_another_firm_has_is_refused_with_the_reason(engine, server):
+    odoo = server.odoo
+    add_firms(engine, 2)
+    sync(engine, make_gateway(server), only="firms")
+    odoo.edit("res.partner", partners(odoo)[uscc(1)]["id"], {"name": "重庆同步2有限公司"})
+    result = sync(engine, make_gateway(server), only="firms")
+    assert result.status == "partial"
+    assert "another firm is already named 重庆同步2有限公司" in result.issues[0]["message"]
+
+
+def test_an_appeal_edited_on_both_sides_is_a_reported_conflict(engine, server):
+    odoo = server.odoo
+    firms = add_firms(engine, 1)
+    appeal_id = add_appeal(engine, firms[0])
+    sync(engine, make_gateway(server))
+    [ticket] = odoo.records["helpdesk.ticket"].values()
+    odoo.edit("helpdesk.ticket", ticket["id"], {"description": "<p>奥都里改的</p>"})
+    with session_factory(engine).begin() as s:
+        s.get(Appeal, appeal_id).description = "企服里改的"
+    result = sync(engine, make_gateway(server), only="appeals")
+    assert result.summary["conflicts"] == 1 and odoo.records["helpdesk.ticket"][
+        ticket["id"]]["description"] == "<p>奥都里改的</p>"
+    # Odoo's own edit alone is left alone (Qifu owns the appeal's text)
+    with session_factory(engine).begin() as s:
+        s.get(Appeal, appeal_id).description = "楼下车辆乱停<b>严重</b>"
+    result = sync(engine, make_gateway(server), only="appeals")
+    assert result.summary["conflicts"] == 0 and result.summary["updated"] == 0
+
+
+def test_appeals_of_firms_not_in_odoo_wait_and_say_so(engine, server):
+    firms = add_firms(engine, 1)
+    add_appeal(engine, firms[0])
+    result = sync(engine, make_gateway(server), only="appeals")
+    assert result.detail["appeal"]["skipped"] == 1 and "not in Odoo yet" in \
+        result.issues[0]["message"]
+    assert not server.odoo.records["helpdesk.ticket"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_the_stand_in_answers_the_documented_calls(server, protocol):
+    gw = make_gateway(server, protocol)
+    a, b = gw.create("res.partner", [{"name": "甲", "is_company": True},
+                                     {"name": "乙", "is_company": True}])
+    assert gw.execute("res.partner", "search", [("is_company", "=", True)], limit=1) == [a]
+    assert gw.execute("res.partner", "search_count", [("name", "ilike", "乙")]) == 1
+    assert gw.execute("res.partner", "read", [b], ["name"]) == [{"id": b, "name": "乙"}]
+    fields = gw.execute("helpdesk.ticket", "fields_get", ["partner_id"], attributes=["type"])
+    assert fields["partner_id"]["type"] == "many2one"
+    assert fields["partner_id"]["relation"] == "res.partner"
+    assert gw.execute("res.partner", "unlink", [b]) is True
+    with pytest.raises(OdooFault, match="does not exist or has been deleted"):
+        gw.execute("res.partner", "read", [b], ["name"])
+
+
+def test_the_int_code_endpoint_faults_as_odoo_does(server):
+    odoo = server.odoo
+    proxy = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/object")
+    from crm.odoo.gateway import translate
+
+    with pytest.raises(xmlrpc.client.Fault) as denied:
+        proxy.execute_kw(odoo.db, odoo.uid, "wrong", "res.partner", "search", [[]])
+    assert denied.value.faultCode == 3
+    assert isinstance(translate(denied.value, url="u", what="x"), OdooAuthError)
+    with pytest.raises(xmlrpc.client.Fault) as missing:
+        proxy.execute_kw(odoo.db, odoo.uid, odoo.password, "nope.model", "search", [[]])
+    assert missing.value.faultCode == 2
+    assert isinstance(translate(missing.value, url="u", what="x"), OdooModelMissing)
+    common = xmlrpc.client.ServerProxy(f"{server.url}/xmlrpc/2/common")
+    assert common.authenticate(odoo.db, odoo.login, odoo.password, {}) == odoo.uid
+    assert common.authenticate(odoo.db, odoo.login, "wrong", {}) is False
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_the_password_never_reaches_a_log_even_at_debug(engine, server, protocol, caplog):
+    import logging
+
+    odoo = server.odoo
+    odoo.password = "pw-Δ-never-logged"
+    add_firms(engine, 2)
+    with caplog.at_level(logging.DEBUG):
+        # the capture sees what odoo-client-lib's own Service proxy logs: the password
+        gw = make_gateway(server, protocol)
+        gw._conn.get_service("common").login(odoo.db, odoo.login, odoo.password)
+        assert "pw-Δ-never-logged" in caplog.text
+        caplog.clear()
+        sync(engine, make_gateway(server, protocol))
+        with pytest.raises(OdooAuthError):
+            sync(engine, make_gateway(server, protocol, password="wrong-Δ-pw"))
+    assert "pw-Δ-never-logged" not in caplog.text and "wrong-Δ-pw" not in caplog.text
