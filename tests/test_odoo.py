@@ -720,3 +720,19 @@ def test_the_password_never_reaches_a_log_even_at_debug(engine, server, protocol
         with pytest.raises(OdooAuthError):
             sync(engine, make_gateway(server, protocol, password="wrong-Δ-pw"))
     assert "pw-Δ-never-logged" not in caplog.text and "wrong-Δ-pw" not in caplog.text
+
+
+def test_an_odoo_value_qifu_cannot_hold_is_reported_and_never_overwritten(engine, server):
+    odoo = server.odoo
+    long_street = "很长的地址" * 50  # 250 characters; Qifu keeps 200
+    rid = odoo.add("res.partner", {"name": "重庆同步1有限公司", "vat": uscc(1),
+                                   "is_company": True, "street": long_street})
+    with session_factory(engine).begin() as s:
+        s.add(Enterprise(uscc=uscc(1), name="重庆同步1有限公司"))
+    for _ in range(2):
+        result = sync(engine, make_gateway(server), only="firms")
+        assert any("longer than 200" in i["message"] or i["kind"] == "conflict"
+                   for i in result.issues), result.issues
+        assert odoo.records["res.partner"][rid]["street"] == long_street
+    with session_factory(engine)() as s:
+        assert s.scalar(select(Enterprise.address)) is None

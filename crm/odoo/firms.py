@@ -329,10 +329,10 @@ def _one(batch: _Batch, firm: Enterprise, mapping: OdooMapping | None, local: di
         merged = {n: chosen[n] if n in clashes else merged[n] for n in FIELDS}
     if merged != theirs:
         batch.push(firm, new, merged)
-    if merged != local:
-        batch.pull(firm, new, merged, _phone(phone))
+    pulled = merged == local or batch.pull(firm, new, merged, _phone(phone))
     if not ctx.dry_run:
-        new.synced_hash = digest(merged)
+        # agreed only when Qifu took Odoo's values too; else the next run compares again
+        new.synced_hash = digest(merged) if pulled else None
 
 
 def _pull_new(sessions: sessionmaker, ctx: Context, remote: dict[int, dict], by_vat: dict,
