@@ -736,3 +736,24 @@ def test_an_odoo_value_qifu_cannot_hold_is_reported_and_never_overwritten(engine
         assert odoo.records["res.partner"][rid]["street"] == long_street
     with session_factory(engine)() as s:
         assert s.scalar(select(Enterprise.address)) is None
+
+
+def test_0008_downgrade_keeps_the_links_and_drops_what_it_added(engine):
+    from sqlalchemy import inspect, text
+
+    from crm import migrate
+
+    with session_factory(engine).begin() as s:
+        s.add(OdooMapping(entity="enterprise", local_id=1, remote_model="res.partner",
+                          remote_id=7, synced_hash="ab" * 32, remote_seen={"stage": "New"}))
+        s.add(OdooRun(scope="all", actor="system", status="ok"))
+    migrate.downgrade(engine, "0007")
+    with engine.connect() as conn:
+        assert "odoo_run" not in inspect(conn).get_table_names()
+        assert {"synced_hash", "remote_seen"}.isdisjoint(
+            c["name"] for c in inspect(conn).get_columns("odoo_mapping"))
+        assert conn.execute(text("SELECT remote_id FROM odoo_mapping")).scalar() == 7
+    migrate.upgrade(engine)
+    with session_factory(engine)() as s:
+        mapping = s.scalar(select(OdooMapping))
+        assert (mapping.remote_id, mapping.synced_hash) == (7, None)
