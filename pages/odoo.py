@@ -62,8 +62,12 @@ if can("odoo.configure"):
         db = b.text_input(tr("odoo.db"), value=current["db"] or "", key="odoo_db")
         user = a.text_input(tr("odoo.user"), value=current["user"] or "", key="odoo_user")
         source = current["password_source"]
+        # a new key after each save: the browser drops what was typed (typed once, never
+        # shown back; clearing the widget's state is not enough, the page keeps the value)
+        generation = st.session_state.setdefault("odoo_password_generation", 0)
         password = b.text_input(
-            tr("odoo.password"), value="", type="password", key="odoo_password",
+            tr("odoo.password"), value="", type="password",
+            key=f"odoo_password_{generation}",
             help=tr("odoo.password_help"),
             placeholder=tr(f"odoo.password_from.{source}") if source else "")
         protocol = a.selectbox(tr("odoo.protocol"), PROTOCOLS, key="odoo_protocol",
@@ -88,6 +92,6 @@ if can("odoo.configure"):
                 changes["password"] = None
             changed = run_action(odoo_admin.save_odoo_settings, **changes)
             if changed is not None:
-                st.session_state.pop("odoo_password", None)  # typed once, never shown back
+                st.session_state["odoo_password_generation"] = generation + 1
                 flash(tr("odoo.saved", n=len(changed)))
                 st.rerun()

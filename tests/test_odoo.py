@@ -536,13 +536,13 @@ def test_the_admin_page_saves_settings_runs_now_and_never_shows_the_password(
     at.text_input(key="odoo_url").set_value(server.url)
     at.text_input(key="odoo_db").set_value(odoo.db)
     at.text_input(key="odoo_user").set_value(odoo.login)
-    at.text_input(key="odoo_password").set_value(odoo.password)
+    at.text_input(key="odoo_password_0").set_value(odoo.password)
     at.selectbox(key="odoo_protocol").set_value("jsonrpc")
     submit = [b for b in at.button if b.label == "保存设置"][0]
     submit.click().run()
     assert_healthy(at)
     assert "已保存 5 项设置。" in page_text(at)
-    assert at.text_input(key="odoo_password").value == ""  # never shown back
+    assert at.text_input(key="odoo_password_1").value == ""  # never shown back
     assert odoo.password not in page_text(at)
     with session_factory(world)() as s:
         shown = odoo_settings.shown(s)
