@@ -1089,6 +1089,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "odoo.error.model_missing": ("Odoo 上没有模型 {model}。", "Odoo has no model {model}."),
     "odoo.error.no_appeal_model": ("Odoo 上既没有 {model} 也没有 {fallback}。",
                                    "Odoo has neither {model} nor {fallback}."),
+    "odoo.error.busy": ("另一次 Odoo 同步（第 {run} 次，{actor}）自 {since} 起仍在进行，"
+                        "请稍后再试。",
+                        "Another Odoo sync (run {run}, by {actor}) is running since {since}; "
+                        "try again later."),
     "odoo.bad_setting": ("没有名为 {name} 的 Odoo 设置。", "No Odoo setting named {name}."),
     "odoo.bad_choice": ("{name} 只能是：{choices}。", "{name} must be one of: {choices}."),
     "odoo.bad_timeout": ("超时应在 1 到 600 秒之间。", "The timeout is 1 to 600 seconds."),

@@ -757,3 +757,21 @@ def test_0008_downgrade_keeps_the_links_and_drops_what_it_added(engine):
     with session_factory(engine)() as s:
         mapping = s.scalar(select(OdooMapping))
         assert (mapping.remote_id, mapping.synced_hash) == (7, None)
+
+
+def test_one_run_at_a_time_unless_the_other_died_long_ago(engine, server):
+    import datetime as dt
+
+    from crm.db import now
+    from crm.odoo.errors import OdooBusy
+
+    add_firms(engine, 1)
+    with session_factory(engine).begin() as s:
+        s.add(OdooRun(scope="all", actor="admin", status="running",
+                      started_at=now() - dt.timedelta(minutes=5)))
+    with pytest.raises(OdooBusy, match="run 1, by admin"):
+        sync(engine, make_gateway(server))
+    assert server.odoo.writes() == 0
+    with session_factory(engine).begin() as s:
+        s.get(OdooRun, 1).started_at = now() - dt.timedelta(hours=3)
+    assert sync(engine, make_gateway(server)).status == "ok"

@@ -89,9 +89,7 @@ def sync_appeals(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None
                                     .order_by(Appeal.id)))
         mapped = dict(s.execute(select(OdooMapping.local_id, OdooMapping.remote_id).where(
             OdooMapping.entity == ENTITY, OdooMapping.remote_model == model)).all())
-    remote = {r["id"]: r for r in gateway.search_read(
-        model, [("id", "in", sorted(mapped.values())), ("active", "in", [True, False])], READ)
-        } if mapped else {}
+    remote = {r["id"]: r for r in gateway.read_ids(model, list(mapped.values()), READ)}
     messages = _messages(gateway, model, sorted(remote))
     total = len(appeal_ids)
     ctx.step(f"appeals → {model}", 0, total)

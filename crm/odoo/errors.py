@@ -52,3 +52,9 @@ class OdooModelMissing(OdooFault):
     """The model is not installed on that server (helpdesk.ticket on Community)."""
 
     key = "odoo.error.model_missing"
+
+
+class OdooBusy(OdooError):
+    """Another run is under way: two at once would both create what neither has seen."""
+
+    key = "odoo.error.busy"

@@ -98,8 +98,7 @@ def read_partners(gateway: Gateway, mapped_ids: set[int]) -> dict[int, dict]:
         MODEL, [("is_company", "=", True), ("vat", "!=", False)], READ)}
     missing = sorted(mapped_ids - rows.keys())
     if missing:
-        for r in gateway.search_read(MODEL, [("id", "in", missing),
-                                             ("active", "in", [True, False])], READ):
+        for r in gateway.read_ids(MODEL, missing, READ):
             rows[r["id"]] = r
     return rows
 

@@ -92,6 +92,8 @@ class Gateway(Protocol):
 
     def search_read(self, model: str, domain: list, fields: list[str]) -> list[dict]: ...
 
+    def read_ids(self, model: str, ids: list[int], fields: list[str]) -> list[dict]: ...
+
     def create(self, model: str, values: list[dict]) -> list[int]: ...
 
     def write(self, model: str, ids: list[int], values: dict) -> None: ...
@@ -324,6 +326,18 @@ class OdooLibGateway:
 
     def search_read(self, model: str, domain: list, fields: list[str]) -> list[dict]:
         return [row for page in self.pages(model, domain, fields) for row in page]
+
+    def read_ids(self, model: str, ids: list[int], fields: list[str]) -> list[dict]:
+        """These records, archived ones included, `page_size` ids per call (no id list
+        repeated in every page of a paged read)."""
+        rows: list[dict] = []
+        ids = sorted(set(ids))
+        for start in range(0, len(ids), self.config.page_size):
+            rows.extend(self.execute(model, "search_read",
+                                     [("id", "in", ids[start:start + self.config.page_size]),
+                                      ("active", "in", [True, False])],
+                                     list(dict.fromkeys(["id", *fields]))))
+        return rows
 
     def create(self, model: str, values: list[dict]) -> list[int]:
         ids: list[int] = []

@@ -5,6 +5,9 @@ process, a lost database) still shows on the admin page as `running` since then.
 firm and appeal syncs commit their own batches; whatever stops the run, the committed
 batches are consistent and the next run carries on (see crm.odoo.firms).
 
+Only one run at a time: two at once would both create in Odoo what neither has seen yet.
+A run still marked `running` keeps others out for two hours (then it is taken for dead).
+
 Status: `ok`; `partial` when some records were refused (listed in `errors`); `failed`
 when the run stopped (wrong password, server unreachable or timing out, a batch refused),
 its message first in `errors`.
@@ -12,6 +15,7 @@ its message first in `errors`.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,13 +27,16 @@ from crm.db import now
 from crm.models import OdooRun
 from crm.odoo import settings as odoo_settings
 from crm.odoo.appeals import sync_appeals
-from crm.odoo.errors import OdooError
+from crm.odoo.errors import OdooBusy, OdooError
 from crm.odoo.firms import sync_firms
 from crm.odoo.gateway import Gateway
 from crm.odoo.tally import Context
 from crm.services import audit
 
 SCOPES = ("firms", "appeals")
+# A run still `running` after this long died without finishing (a killed process): it no
+# longer keeps the next one out.
+STALE_AFTER = dt.timedelta(hours=2)
 
 
 @dataclass
@@ -49,6 +56,14 @@ def run_sync(sessions: sessionmaker, gateway: Gateway, *, actor: Actor,
     if only not in (None, *SCOPES):
         raise ValueError(f"only must be one of {SCOPES}")
     with sessions.begin() as s:
+        busy = s.scalar(select(OdooRun).where(OdooRun.status == "running",
+                                              OdooRun.started_at > now() - STALE_AFTER)
+                        .order_by(OdooRun.id.desc()).limit(1))
+        if busy is not None:
+            raise OdooBusy(f"another Odoo sync (run {busy.id}, by {busy.actor}) is running "
+                           f"since {busy.started_at:%Y-%m-%d %H:%M}", key="odoo.error.busy",
+                           run=busy.id, actor=busy.actor,
+                           since=f"{busy.started_at:%Y-%m-%d %H:%M}")
         values = odoo_settings.effective(s)
         run = OdooRun(scope=only or "all", dry_run=dry_run, status="running",
                       user_id=actor.id, actor=actor.username)
