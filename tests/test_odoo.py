@@ -775,3 +775,24 @@ def test_one_run_at_a_time_unless_the_other_died_long_ago(engine, server):
     with session_factory(engine).begin() as s:
         s.get(OdooRun, 1).started_at = now() - dt.timedelta(hours=3)
     assert sync(engine, make_gateway(server)).status == "ok"
+
+
+def test_tickets_a_crashed_run_made_are_linked_again_with_their_replies_once(engine, server):
+    odoo = server.odoo
+    firms = add_firms(engine, 1)
+    appeal_id = add_appeal(engine, firms[0])
+    sync(engine, make_gateway(server))
+    [ticket] = odoo.records["helpdesk.ticket"].values()
+    odoo.post_message("helpdesk.ticket", ticket["id"], "第一条回复")
+    sync(engine, make_gateway(server))  # the reply reaches the timeline; the cursor moves on
+    with session_factory(engine).begin() as s:  # as if that run had never recorded the link
+        s.execute(OdooMapping.__table__.delete().where(OdooMapping.entity == "appeal"))
+    result = sync(engine, make_gateway(server), only="appeals")
+    assert result.detail["appeal"]["created_odoo"] == 0 and len(
+        odoo.records["helpdesk.ticket"]) == 1
+    odoo.post_message("helpdesk.ticket", ticket["id"], "第二条回复")
+    sync(engine, make_gateway(server), only="appeals")
+    with session_factory(engine)() as s:
+        notes = [e.note for e in s.get(Appeal, appeal_id).events if e.action == "odoo"]
+    # relinked: the reply already on the timeline is not repeated; the new one comes
+    assert notes == ["Odoo 回复：第一条回复", "Odoo 回复：第二条回复"], notes

@@ -31,6 +31,7 @@ from crm.odoo.errors import OdooFault, OdooModelMissing
 from crm.odoo.gateway import Gateway
 from crm.odoo.tally import Context, digest, text
 from crm.services import audit
+from crm.services.reference import get_setting, set_setting
 
 ENTITY = "appeal"
 PREFERRED = "helpdesk.ticket"
@@ -90,8 +91,11 @@ def sync_appeals(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None
         mapped = dict(s.execute(select(OdooMapping.local_id, OdooMapping.remote_id).where(
             OdooMapping.entity == ENTITY, OdooMapping.remote_model == model)).all())
     remote = {r["id"]: r for r in gateway.read_ids(model, list(mapped.values()), READ)}
-    messages = _messages(gateway, model, sorted(remote))
-    total = len(appeal_ids)
+    cursor_key = f"odoo.messages_seen.{model}"
+    with sessions() as s:
+        seen_up_to = int(get_setting(s, cursor_key) or 0)
+    messages, newest = _new_messages(gateway, model, seen_up_to)
+    total, errors_before = len(appeal_ids), t.errors
     ctx.step(f"appeals → {model}", 0, total)
     for start in range(0, total, ctx.batch_size):
         chunk = appeal_ids[start:start + ctx.batch_size]
@@ -103,6 +107,8 @@ def sync_appeals(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None
                 OdooMapping.local_id.in_(chunk)))}
             waiting = [a for a in appeals if a.id not in maps and a.enterprise_id in partners]
             found = _find_existing(gateway, model, waiting)
+            if found:  # linked now: their whole chatter, not only what came after the cursor
+                messages.update(_messages_of(gateway, model, [r["id"] for r in found.values()]))
             to_create = []
             for appeal in appeals:
                 partner = partners.get(appeal.enterprise_id)
@@ -118,7 +124,9 @@ def sync_appeals(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None
                         mapping = OdooMapping(entity=ENTITY, local_id=appeal.id,
                                               remote_model=model, remote_id=row["id"],
                                               synced_hash=digest(canon_remote(row)),
-                                              remote_seen={"stage": _stage(row), "message": 0})
+                                              remote_seen={"stage": _stage(row),
+                                                           "message": _recorded(appeal, model,
+                                                                                row["id"])})
                         remote[row["id"]] = row
                         if not ctx.dry_run:
                             s.add(mapping)
@@ -147,6 +155,19 @@ def sync_appeals(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None
             else:
                 s.commit()
         ctx.step(f"appeals → {model}", min(start + ctx.batch_size, total), total)
+    if newest > seen_up_to and not ctx.dry_run and t.errors == errors_before:
+        # (after a refused record, the same messages are read again next run; each
+        # record's own `remote_seen` keeps them from reaching its timeline twice)
+        with sessions.begin() as s:
+            set_setting(s, cursor_key, newest)
+
+
+def _recorded(appeal: Appeal, model: str, remote_id: int) -> int:
+    """The newest Odoo message of this record already on the appeal's timeline (a link
+    lost and found again must not repeat the replies)."""
+    return max((int(e.data.get("message") or 0) for e in appeal.events
+                if e.action == EVENT and e.data and e.data.get("model") == model
+                and e.data.get("id") == remote_id), default=0)
 
 
 def _find_existing(gateway: Gateway, model: str, appeals: list[Appeal]) -> dict[str, dict]:
@@ -161,12 +182,29 @@ def _find_existing(gateway: Gateway, model: str, appeals: list[Appeal]) -> dict[
     return found
 
 
-def _messages(gateway: Gateway, model: str, ids: list[int]) -> dict[int, list[dict]]:
+_MESSAGE_FIELDS = ["res_id", "body", "author_id", "date"]
+
+
+def _new_messages(gateway: Gateway, model: str, after: int) -> tuple[dict[int, list[dict]], int]:
+    """Comments on `model` records posted since the last run read up to message `after`
+    (a cursor kept in the settings table), by record, and the newest id seen. Each run
+    reads only what is new, not every ticket's whole history again."""
+    out: dict[int, list[dict]] = {}
+    newest = after
+    for m in gateway.search_read("mail.message", [
+            ("model", "=", model), ("message_type", "=", "comment"), ("id", ">", after)],
+            _MESSAGE_FIELDS):
+        out.setdefault(m["res_id"], []).append(m)
+        newest = max(newest, m["id"])
+    return out, newest
+
+
+def _messages_of(gateway: Gateway, model: str, ids: list[int]) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {}
     for start in range(0, len(ids), 1000):
         for m in gateway.search_read("mail.message", [
                 ("model", "=", model), ("res_id", "in", ids[start:start + 1000]),
-                ("message_type", "=", "comment")], ["res_id", "body", "author_id", "date"]):
+                ("message_type", "=", "comment")], _MESSAGE_FIELDS):
             out.setdefault(m["res_id"], []).append(m)
     return out
 
