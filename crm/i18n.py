@@ -1009,6 +1009,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "odoo.dry_run_help": ("只统计将要做的改动，两边都不写入。",
                           "Count what would change; write nothing on either side."),
     "odoo.run_now": ("立即同步", "Run now"),
+    "odoo.stage.firms_push": ("企业 → Odoo", "Firms → Odoo"),
+    "odoo.stage.firms_pull": ("Odoo → 企业", "Odoo → firms"),
+    "odoo.stage.appeals": ("诉求 → Odoo", "Appeals → Odoo"),
     "odoo.running": ("正在同步…", "Syncing…"),
     "odoo.run_done": ("同步结束（{status}）：新建 {created}，更新 {updated}，未变 {unchanged}，"
                       "冲突 {conflicts}，出错 {errors}。",

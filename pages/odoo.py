@@ -19,8 +19,15 @@ with left.form("odoo_run", border=True):
                         format_func=lambda v: tr(f"odoo.only.{v or 'all'}"))
     dry_run = st.checkbox(tr("odoo.dry_run"), key="odoo_dry_run", help=tr("odoo.dry_run_help"))
     if st.form_submit_button(tr("odoo.run_now"), type="primary"):
-        with st.spinner(tr("odoo.running")):
-            result = run_action(odoo_admin.run_now, only=only, dry_run=dry_run)
+        bar = st.progress(0.0, text=tr("odoo.running"))
+        stages = {"firms → Odoo": "odoo.stage.firms_push", "Odoo → firms": "odoo.stage.firms_pull"}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            label = tr(stages.get(stage, "odoo.stage.appeals"))
+            bar.progress(min(done / total, 1.0) if total else 1.0,
+                         text=f"{label} {done:,}/{total:,}")
+
+        result = run_action(odoo_admin.run_now, only=only, dry_run=dry_run, progress=progress)
         if result is not None:
             flash(tr("odoo.run_done", status=tr(f"odoo.status.{result.status}"),
                      **result.summary))

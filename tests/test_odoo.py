@@ -298,16 +298,18 @@ def test_changes_go_each_way_and_partners_qifu_lacks_are_registered(engine, serv
     assert again.summary["unchanged"] == 4 and odoo.writes() == writes
 
 
-def test_a_conflict_is_reported_and_by_default_neither_side_is_written(engine, server):
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_conflict_is_reported_and_by_default_neither_side_is_written(engine, server,
+                                                                       protocol):
     odoo = server.odoo
     ids = add_firms(engine, 2)
-    sync(engine, make_gateway(server), only="firms")
+    sync(engine, make_gateway(server, protocol), only="firms")
     rid = partners(odoo)[uscc(1)]["id"]
     odoo.edit("res.partner", rid, {"name": "奥都改的名字"})
     with session_factory(engine).begin() as s:
         s.get(Enterprise, ids[0]).name = "企服改的名字"
     writes = odoo.writes()
-    result = sync(engine, make_gateway(server), only="firms")
+    result = sync(engine, make_gateway(server, protocol), only="firms")
     assert result.summary["conflicts"] == 1 and result.status == "ok"
     [issue] = [i for i in result.issues if i["kind"] == "conflict"]
     assert issue["local_id"] == ids[0] and issue["remote_id"] == rid
@@ -448,17 +450,18 @@ def test_appeals_become_helpdesk_tickets_and_odoo_stage_and_replies_come_back(
                         .where(AppealEvent.action == "odoo")) == 2
 
 
-def test_on_community_appeals_go_to_the_fallback_model(engine, server):
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_on_community_appeals_go_to_the_fallback_model(engine, server, protocol):
     odoo = server.odoo
     odoo.set_enterprise(False)
     firms = add_firms(engine, 1)
     add_appeal(engine, firms[0])
-    sync(engine, make_gateway(server))
+    sync(engine, make_gateway(server, protocol))
     assert len(odoo.records["crm.lead"]) == 1 and not odoo.records["helpdesk.ticket"]
     with session_factory(engine).begin() as s:
         odoo_settings.save(s, {"appeal_fallback": "project.task"})
     add_appeal(engine, firms[0], "第二件")
-    sync(engine, make_gateway(server), only="appeals")
+    sync(engine, make_gateway(server, protocol), only="appeals")
     assert len(odoo.records["project.task"]) == 2  # its own mapping per model
 
 
@@ -559,9 +562,11 @@ def test_the_admin_page_saves_settings_runs_now_and_never_shows_the_password(
 
 # --- what goes wrong --------------------------------------------------------------------------
 
-def test_a_slow_server_stops_the_run_with_a_timeout_and_it_is_recorded(engine, server):
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_slow_server_stops_the_run_with_a_timeout_and_it_is_recorded(engine, server,
+                                                                       protocol):
     add_firms(engine, 2)
-    gateway = make_gateway(server, timeout=0.3, retries=0)
+    gateway = make_gateway(server, protocol, timeout=0.3, retries=0)
     gateway.check_login()
     server.odoo.delay = 1.0
     with pytest.raises(OdooTimeout):
