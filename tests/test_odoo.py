@@ -801,3 +801,24 @@ def test_tickets_a_crashed_run_made_are_linked_again_with_their_replies_once(eng
         notes = [e.note for e in s.get(Appeal, appeal_id).events if e.action == "odoo"]
     # relinked: the reply already on the timeline is not repeated; the new one comes
     assert notes == ["Odoo 回复：第一条回复", "Odoo 回复：第二条回复"], notes
+
+
+def test_odoo_moves_a_firm_to_another_street_but_never_to_none(engine, server):
+    odoo = server.odoo
+    ids = add_firms(engine, 2)
+    sync(engine, make_gateway(server), only="firms")
+    by_vat = partners(odoo)
+    odoo.edit("res.partner", by_vat[uscc(1)]["id"], {"street2": "大石坝街道",
+                                                      "name": "重庆搬家有限公司"})
+    odoo.edit("res.partner", by_vat[uscc(2)]["id"], {"street2": "江北区"})
+    result = sync(engine, make_gateway(server), only="firms")
+    assert result.status == "ok"
+    assert any("written back" in i["message"] for i in result.issues)
+    with session_factory(engine)() as s:
+        one, two = s.get(Enterprise, ids[0]), s.get(Enterprise, ids[1])
+        assert one.street.name == "大石坝街道" and one.name_initials == "CQBJYXGS"
+        assert two.street.name == "江北城街道"
+    assert odoo.records["res.partner"][by_vat[uscc(2)]["id"]]["street2"] == "江北城街道"
+    writes = odoo.writes()
+    again = sync(engine, make_gateway(server), only="firms")
+    assert again.summary["unchanged"] == 2 and odoo.writes() == writes

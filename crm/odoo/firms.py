@@ -38,6 +38,7 @@ from crm.odoo.errors import OdooError, OdooFault
 from crm.odoo.gateway import Gateway
 from crm.odoo.tally import Context, digest, text
 from crm.services import audit
+from crm.services.firm_search import initials
 from crm.uscc import InvalidUSCC, normalize, validate
 
 ENTITY, MODEL = "enterprise", "res.partner"
@@ -142,12 +143,25 @@ class _Batch:
             self.ctx.issue(ENTITY, "error", problem, local_id=firm.id,
                            remote_id=mapping.remote_id)
             return False
+        # The firm's street decides who serves and sees it (access scopes): Odoo may move it
+        # to another of the district's streets, never to none. A street2 that names none
+        # (cleared, or a district, a building) gets Qifu's street written back.
+        mine = self.streets.get(firm.street_id)
+        restore = not values["street2"] and mine is not None
+        if restore:
+            values = {**values, "street2": mine}
+            self.ctx.issue(ENTITY, "warning", f"{firm.name}: Odoo partner "
+                           f"{mapping.remote_id}'s street2 names no street of the district; "
+                           f"{mine} written back", local_id=firm.id,
+                           remote_id=mapping.remote_id)
         if self.ctx.dry_run:
             self.t.updated_qifu += 1
+            self.t.updated_odoo += restore
             return True
         try:
             with self.s.begin_nested():
-                firm.name = values["name"]
+                if firm.name != values["name"]:
+                    firm.name, firm.name_initials = values["name"], initials(values["name"])
                 firm.address = values["street"] or None
                 firm.street_id = by_name.get(values["street2"]) if values["street2"] else None
                 if values["phone"] != phone:
@@ -157,6 +171,9 @@ class _Batch:
             self.ctx.issue(ENTITY, "error", "changed in Qifu while syncing; run again",
                            local_id=firm.id, remote_id=mapping.remote_id)
             return False
+        if restore:
+            self.gw.write(MODEL, [mapping.remote_id], {"street2": values["street2"]})
+            self.t.updated_odoo += 1
         mapping.synced_hash = digest(values)
         audit.record(self.s, self.ctx.actor, "enterprise.odoo_pull", ENTITY, firm.id,
                      partner=mapping.remote_id)
