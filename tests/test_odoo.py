@@ -822,3 +822,28 @@ def test_odoo_moves_a_firm_to_another_street_but_never_to_none(engine, server):
     writes = odoo.writes()
     again = sync(engine, make_gateway(server), only="firms")
     assert again.summary["unchanged"] == 2 and odoo.writes() == writes
+
+
+def test_what_happened_in_odoo_shows_on_the_appeal_timeline_page(world, server):  # noqa: F811
+    """The world's appeals go to Odoo; a stage move and a reply there come back as
+    "Odoo 动态" steps on the appeal's page, the appeal's own state untouched."""
+    odoo = server.odoo
+    sync(world, make_gateway(server, "jsonrpc"))
+    with session_factory(world)() as s:
+        appeal = s.scalar(select(Appeal).where(Appeal.status == "received").limit(1))
+        appeal_id, status = appeal.id, appeal.status
+        rid = s.scalar(select(OdooMapping.remote_id).where(OdooMapping.entity == "appeal",
+                                                           OdooMapping.local_id == appeal_id))
+    odoo.edit("helpdesk.ticket", rid,
+              {"stage_id": odoo.stage_id("helpdesk.ticket", "In Progress")})
+    odoo.post_message("helpdesk.ticket", rid, "<p>已派员<b>现场</b>查看</p>")
+    sync(world, make_gateway(server, "jsonrpc"), only="appeals")
+    at = logged_in(world, ROLE_USER["admin"])
+    at.session_state["appeal_id"] = appeal_id
+    at.switch_page("pages/appeal.py").run()
+    assert_healthy(at)
+    timeline = page_text(at)
+    assert "Odoo 动态" in timeline and "Odoo：阶段 New → In Progress" in timeline
+    assert "Odoo 回复：已派员现场查看" in timeline  # inline tags leave no gap
+    with session_factory(world)() as s:
+        assert s.get(Appeal, appeal_id).status == status

@@ -36,6 +36,7 @@ from crm.services.reference import get_setting, set_setting
 ENTITY = "appeal"
 PREFERRED = "helpdesk.ticket"
 READ = ["name", "description", "partner_id", "stage_id", "write_date"]
+_BLOCK = re.compile(r"<(?:br|/p|/div|/li|/h\d|/tr)\b[^>]*>", re.I)  # a line ends here
 _TAG = re.compile(r"<[^>]+>")
 EVENT = "odoo"
 
@@ -53,7 +54,7 @@ def plain(value) -> str:
     """HTML (Odoo's description and messages) as one line of text."""
     if not value:
         return ""
-    return text(html.unescape(_TAG.sub(" ", str(value).replace("<br>", "\n"))))
+    return text(html.unescape(_TAG.sub("", _BLOCK.sub(" ", str(value)))))
 
 
 def name_of(appeal: Appeal) -> str:
