@@ -847,3 +847,18 @@ def test_what_happened_in_odoo_shows_on_the_appeal_timeline_page(world, server):
     assert "Odoo 回复：已派员现场查看" in timeline  # inline tags leave no gap
     with session_factory(world)() as s:
         assert s.get(Appeal, appeal_id).status == status
+
+
+def test_a_refused_write_while_linking_leaves_no_half_link(engine, server):
+    odoo = server.odoo
+    rid = odoo.add("res.partner", {"name": "重庆同步1有限公司", "vat": uscc(1), "is_company": True})
+    add_firms(engine, 1)
+    odoo.fail_on("res.partner", "write", message="locked record")
+    result = sync(engine, make_gateway(server, retries=0), only="firms")
+    assert result.status == "partial" and "locked record" in result.issues[0]["message"]
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(OdooMapping)) == 0
+    result = sync(engine, make_gateway(server), only="firms")
+    assert (result.status, result.summary["conflicts"], result.summary["updated"]) == \
+        ("ok", 0, 1)
+    assert odoo.records["res.partner"][rid]["street"] == "建新东路1号"

@@ -325,11 +325,15 @@ def _one(batch: _Batch, firm: Enterprise, mapping: OdooMapping | None, local: di
     theirs = canon_remote(row, batch.street_names)
     new = OdooMapping(entity=ENTITY, local_id=firm.id, remote_model=MODEL, remote_id=row["id"],
                       remote_write_date=row.get("write_date") or None)
-    if not ctx.dry_run:
-        batch.s.add(new)
+
+    def link() -> None:  # recorded only once Odoo took what it had to (a refusal: next run)
+        if not ctx.dry_run:
+            batch.s.add(new)
+
     if theirs == local:
         new.synced_hash = digest(local)
         t.unchanged += 1
+        link()
         return
     merged, clashes = _merge(local, theirs)
     if clashes:
@@ -340,7 +344,8 @@ def _one(batch: _Batch, firm: Enterprise, mapping: OdooMapping | None, local: di
                                                 f"; {ctx.winner} wins"),
                   local_id=firm.id, remote_id=row["id"])
         if ctx.winner == "report":
-            return  # no agreed values yet: the next run compares again
+            link()  # no agreed values yet: the next run compares again
+            return
         chosen = local if ctx.winner == "qifu" else theirs
         merged = {n: chosen[n] if n in clashes else merged[n] for n in FIELDS}
     if merged != theirs:
@@ -349,6 +354,7 @@ def _one(batch: _Batch, firm: Enterprise, mapping: OdooMapping | None, local: di
     if not ctx.dry_run:
         # agreed only when Qifu took Odoo's values too; else the next run compares again
         new.synced_hash = digest(merged) if pulled else None
+    link()
 
 
 def _pull_new(sessions: sessionmaker, ctx: Context, remote: dict[int, dict], by_vat: dict,
