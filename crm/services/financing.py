@@ -102,24 +102,33 @@ def list_chambers(session: Session, *, actor: Actor) -> list[dict]:
     return [dict(r._mapping) for r in session.execute(query)]
 
 
+def _named(session: Session, model, record_id: int | None, name: str, what: str):
+    """The chamber or bank `record_id` (or a new one) named `name` and confirmed: a name is
+    needed and no other record of the kind may have it."""
+    name = rules.checked_text(name, what, "name")
+    if not name:
+        raise ValidationError(f"a {what} needs a name", key="field.needed",
+                              field="name" if what == "chamber" else what)
+    record = session.get(model, record_id) if record_id else None
+    if record_id and record is None:
+        raise NotFound(f"{what} {record_id}", key="financing.not_found", what=what)
+    clash = session.scalar(select(model.id).where(model.name == name))
+    if clash is not None and (record is None or clash != record.id):
+        raise ValidationError(f"a {what} of that name exists", key="financing.name_taken",
+                              name=name)
+    if record is None:
+        record = model(name=name)
+        session.add(record)
+    record.name, record.confirmed = name, True
+    return record, name
+
+
 def save_chamber(session: Session, *, actor: Actor, name: str, street_id: int | None = None,
                  chamber_id: int | None = None, founded_on: dt.date | None = None) -> Chamber:
     """Create a chamber, or rename / confirm one (an unconfirmed one an import created)."""
     require(actor, "chamber.manage")
-    name = rules.checked_text(name, "chamber", "name")
-    if not name:
-        raise ValidationError("a chamber needs a name", key="field.needed", field="name")
-    chamber = session.get(Chamber, chamber_id) if chamber_id else None
-    if chamber_id and chamber is None:
-        raise NotFound(f"chamber {chamber_id}", key="financing.not_found", what="chamber")
-    clash = session.scalar(select(Chamber.id).where(Chamber.name == name))
-    if clash is not None and (chamber is None or clash != chamber.id):
-        raise ValidationError("a chamber of that name exists", key="financing.name_taken",
-                              name=name)
-    if chamber is None:
-        chamber = Chamber(name=name)
-        session.add(chamber)
-    chamber.name, chamber.street_id, chamber.confirmed = name, street_id, True
+    chamber, name = _named(session, Chamber, chamber_id, name, "chamber")
+    chamber.street_id = street_id
     if founded_on is not None:
         chamber.founded_on = founded_on
     session.flush()
@@ -183,20 +192,7 @@ def list_banks(session: Session, *, actor: Actor) -> list[dict]:
 def save_bank(session: Session, *, actor: Actor, name: str, bank_id: int | None = None) -> Bank:
     """Add a bank, or rename / confirm one."""
     require(actor, "financing.catalogue")
-    name = rules.checked_text(name, "bank", "name")
-    if not name:
-        raise ValidationError("a bank needs a name", key="field.needed", field="bank")
-    bank = session.get(Bank, bank_id) if bank_id else None
-    if bank_id and bank is None:
-        raise NotFound(f"bank {bank_id}", key="financing.not_found", what="bank")
-    clash = session.scalar(select(Bank.id).where(Bank.name == name))
-    if clash is not None and (bank is None or clash != bank.id):
-        raise ValidationError("a bank of that name exists", key="financing.name_taken",
-                              name=name)
-    if bank is None:
-        bank = Bank(name=name)
-        session.add(bank)
-    bank.name, bank.confirmed = name, True
+    bank, name = _named(session, Bank, bank_id, name, "bank")
     session.flush()
     return bank
 
