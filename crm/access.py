@@ -41,7 +41,11 @@ from crm.models import (
     Assignment,
     Building,
     Enterprise,
+    FairParticipation,
+    FairPosition,
+    HiringNeed,
     ImportBatch,
+    JobFair,
     Person,
     Unit,
     User,
@@ -102,8 +106,12 @@ GRANTS: dict[str, dict[str, str]] = {
     "financing.read": {"chamber": CHAMBER, **_READERS},
     "financing.manage": {"chamber": CHAMBER, "admin": ALL},   # needs of member firms
     "financing.catalogue": {"chamber": ALL, "admin": ALL},    # the bank product catalogue
-    "jobfair.read": {"employment": ALL, **_READERS},
+    # job fairs: a liaison sees their street's firms' participation (and the fairs their
+    # street organised or its firms went to); hiring needs between fairs (用工需求)
+    "jobfair.read": {"employment": ALL, "liaison": STREET, **_READERS},
     "jobfair.manage": {"employment": ALL, "admin": ALL},
+    "hiring.read": {"employment": ALL, "liaison": STREET, **_READERS},
+    "hiring.manage": {"employment": ALL, "liaison": STREET, "admin": ALL},
     # spreadsheets
     "import.run": {"liaison": STREET, "admin": ALL},
     "import.export": _ADMIN,
@@ -123,6 +131,7 @@ PAGE_CAPABILITY: dict[str, str] = {
     "kpi": "kpi.read", "kpi_breakdown": "kpi.breakdown", "kpi_bulletin": "kpi.bulletin",
     "users": "user.manage", "access": "access.view", "reference": "reference.manage",
     "imports": "import.run",
+    "jobfairs": "jobfair.read", "jobfair": "jobfair.read", "hiring_needs": "hiring.read",
 }
 
 
@@ -181,6 +190,13 @@ def _street_id(session: Session | None, record) -> int | None:
     """The street a record belongs to (its own, or its firm's or building's)."""
     if isinstance(record, (Enterprise, Appeal, Building, Unit, ImportBatch, Person, User)):
         return record.street_id
+    if isinstance(record, (FairParticipation, HiringNeed)):
+        return session.scalar(select(Enterprise.street_id)
+                              .where(Enterprise.id == record.enterprise_id))
+    if isinstance(record, FairPosition):
+        return session.scalar(select(Enterprise.street_id).join(
+            FairParticipation, FairParticipation.enterprise_id == Enterprise.id)
+            .where(FairParticipation.id == record.participation_id))
     if isinstance(record, (Assignment, Visit)):
         if record.enterprise_id is not None:
             return session.scalar(select(Enterprise.street_id)
@@ -200,6 +216,12 @@ def in_scope(actor: Actor, scope: str, record) -> bool:
     if scope == STREET:
         if not actor.street_id:
             return False
+        if isinstance(record, JobFair):  # organised by the street, or its firms went
+            return record.street_id == actor.street_id or session.scalar(
+                select(FairParticipation.id).join(
+                    Enterprise, Enterprise.id == FairParticipation.enterprise_id)
+                .where(FairParticipation.fair_id == record.id,
+                       Enterprise.street_id == actor.street_id).limit(1)) is not None
         street = _street_id(session, record)
         if isinstance(record, Person) and street is None:
             return True  # district-wide people (leaders of no street) serve any street
@@ -275,7 +297,9 @@ def _street_firms(actor: Actor):
 
 def _firm_column(model):
     return {Enterprise: Enterprise.id, Appeal: Appeal.enterprise_id,
-            Visit: Visit.enterprise_id, Assignment: Assignment.enterprise_id}.get(model)
+            Visit: Visit.enterprise_id, Assignment: Assignment.enterprise_id,
+            FairParticipation: FairParticipation.enterprise_id,
+            HiringNeed: HiringNeed.enterprise_id}.get(model)
 
 
 def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
@@ -289,8 +313,15 @@ def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
             return model.street_id == actor.street_id
         if model is Person:
             return or_(Person.street_id == actor.street_id, Person.street_id.is_(None))
-        if model is Visit:
-            return Visit.enterprise_id.in_(_street_firms(actor))
+        if model in (Visit, FairParticipation, HiringNeed):
+            return model.enterprise_id.in_(_street_firms(actor))
+        if model is FairPosition:
+            return FairPosition.participation_id.in_(select(FairParticipation.id).where(
+                FairParticipation.enterprise_id.in_(_street_firms(actor))))
+        if model is JobFair:
+            return or_(JobFair.street_id == actor.street_id,
+                       JobFair.id.in_(select(FairParticipation.fair_id).where(
+                           FairParticipation.enterprise_id.in_(_street_firms(actor)))))
         if model is Assignment:
             return or_(Assignment.enterprise_id.in_(_street_firms(actor)),
                        Assignment.building_id.in_(select(Building.id).where(

@@ -144,3 +144,38 @@ APPEAL = StateMachine(
     },
 )
 ACTIONS = APPEAL.actions
+
+
+# --- job fairs ---------------------------------------------------------------------------------
+
+def _j(name: str, sources: set[str], target: str | None, capability: str) -> Action:
+    return Action(name, frozenset(sources), target, capability)
+
+
+# A firm signed up to a fair comes (its first funnel figures mark it attended) or withdraws
+# (its positions then count for nothing); a withdrawn firm may sign up again.
+PARTICIPATION = StateMachine(
+    name="fair_participation",
+    states=("signed_up", "attended", "withdrawn"),
+    initial="signed_up",
+    actions={a.name: a for a in (
+        _j("attend", {"signed_up"}, "attended", "jobfair.manage"),
+        _j("withdraw", {"signed_up", "attended"}, "withdrawn", "jobfair.manage"),
+        _j("rejoin", {"withdrawn"}, "signed_up", "jobfair.manage"),
+        _j("record", {"signed_up", "attended"}, None, "jobfair.manage"),  # funnel figures
+    )},
+)
+
+# 用工需求: asked for → invited to a fair → met (hired enough) or closed (given up, or
+# answered otherwise); a need met or closed too early may be opened again.
+HIRING_NEED = StateMachine(
+    name="hiring_need",
+    states=("open", "invited", "met", "closed"),
+    initial="open",
+    actions={a.name: a for a in (
+        _j("invite", {"open"}, "invited", "hiring.manage"),
+        _j("meet", {"open", "invited"}, "met", "hiring.manage"),
+        _j("close", {"open", "invited"}, "closed", "hiring.manage"),
+        _j("reopen", {"met", "closed"}, "open", "hiring.manage"),
+    )},
+)

@@ -61,6 +61,8 @@ from crm.services import (
     financing,
     firm_admin,
     firm_search,
+    hiring,
+    jobfair_report,
     jobfairs,
     kpi,
     policies,
@@ -255,6 +257,30 @@ def _reads_appeal(cap):
     return lambda r: [("appeal.read", r), (cap, r)]
 
 
+def _fair(s, f, firm):
+    """A fair (organised by no street) with firm `firm` signed up and one position."""
+    fair = jobfairs.create_fair(s, actor=SYSTEM, name=f"权限测试招聘会{firm}",
+                                held_on=dt.date(2026, 3, 1))
+    out = {"fair": fair.id}
+    if firm is not None:
+        part = jobfairs.sign_up(s, fair.id, f.ids[firm], actor=SYSTEM)
+        pos = jobfairs.save_position(s, part.id, actor=SYSTEM, title="普工", headcount=3)
+        out.update(part=part.id, pos=pos.id)
+    return out
+
+
+def _hiring_appeal(s, f, firm):
+    """An appeal of category 用工 of firm `firm`."""
+    category = s.scalar(select(Category.id).where(Category.name == "用工"))
+    appeal = Appeal(code=f"QF-T-hire-{firm}", enterprise_id=f.ids[firm],
+                    street_id=f.street[firm], category_id=category, channel="visit",
+                    priority="normal", title="招工20人", status="received", received_at=NOW,
+                    due_date=dt.date(2026, 6, 11))
+    s.add(appeal)
+    s.flush()
+    return appeal.id
+
+
 def _ext_pending(s, a, f, r):
     appeals.request_extension(s, f.ids[r], actor=f.actors["admin"], days=3, reason="x")
     return appeals.decide_extension(s, f.ids[r], actor=a, approve=True)
@@ -356,11 +382,62 @@ DOORS: dict[str, Door] = {
     "financing.save_bank_product": Door(lambda s, a, f, r: financing.save_bank_product(
         s, actor=a, bank="重庆银行", name="测试贷"), (None,),
         lambda r: [("financing.catalogue", None)]),
-    "jobfairs.record_fair_participation": Door(
-        lambda s, a, f, r: jobfairs.record_fair_participation(
-            s, actor=a, fair_name="测试招聘会", held_on=dt.date(2026, 3, 1),
-            enterprise_id=f.ids[r], applicants=3), FIRMS,
-        lambda r: [("jobfair.manage", None), ("firm.read", r)]),
+    # job fairs: a fair firm `r` signed up to (set up as SYSTEM inside the door's session)
+    **{f"jobfairs.{name}": Door(call, FIRMS, needs) for name, call, needs in (
+        ("get_fair", lambda s, a, f, r: jobfairs.get_fair(s, _fair(s, f, r)["fair"], actor=a),
+         lambda r: [("jobfair.read", r)]),
+        ("edit_fair", lambda s, a, f, r: jobfairs.edit_fair(
+            s, _fair(s, f, r)["fair"], actor=a, version=1, name="改名招聘会",
+            held_on=dt.date(2026, 3, 2)),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("sign_up", lambda s, a, f, r: jobfairs.sign_up(
+            s, _fair(s, f, None)["fair"], f.ids[r], actor=a),
+         lambda r: [("jobfair.manage", None), ("firm.read", r)]),
+        ("move_participation", lambda s, a, f, r: jobfairs.move_participation(
+            s, _fair(s, f, r)["part"], "withdraw", actor=a),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("save_position", lambda s, a, f, r: jobfairs.save_position(
+            s, _fair(s, f, r)["part"], actor=a, title="电工", headcount=2),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("record_update", lambda s, a, f, r: jobfairs.record_update(
+            s, _fair(s, f, r)["pos"], actor=a, as_of=dt.date(2026, 3, 1), applicants=5),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("position_history", lambda s, a, f, r: jobfairs.position_history(
+            s, _fair(s, f, r)["pos"], actor=a), lambda r: [("jobfair.read", r)]))},
+    "jobfairs.create_fair": Door(lambda s, a, f, r: jobfairs.create_fair(
+        s, actor=a, name="新招聘会", held_on=dt.date(2026, 4, 1)), (None,),
+        lambda r: [("jobfair.manage", None)]),
+    **{f"jobfair_report.{name}": Door(call, FIRMS, lambda r: [("jobfair.read", r)])
+       for name, call in (
+           ("fair_report", lambda s, a, f, r: jobfair_report.fair_report(
+               s, _fair(s, f, r)["fair"], actor=a)),
+           ("drill", lambda s, a, f, r: jobfair_report.drill(
+               s, _fair(s, f, r)["fair"], "hired", actor=a)))},
+    **{name: Door(call, (None,), lambda r: [("jobfair.read", None)]) for name, call in (
+        ("jobfairs.list_fairs", lambda s, a, f, r: jobfairs.list_fairs(s, actor=a)),
+        ("jobfair_report.report", lambda s, a, f, r: jobfair_report.report(s, actor=a)),
+        ("jobfair_report.position_rows", lambda s, a, f, r: jobfair_report.position_rows(
+            s, [1], actor=a, as_of=dt.date(2026, 6, 1))),
+        ("jobfair_report.firm_history", lambda s, a, f, r: jobfair_report.firm_history(
+            s, f.ids["fA1"], actor=a)))},
+    # hiring needs (用工需求)
+    "hiring.add_hiring_need": Door(lambda s, a, f, r: hiring.add_hiring_need(
+        s, actor=a, enterprise_id=f.ids[r], headcount=5, requested_on=dt.date(2026, 5, 1)),
+        FIRMS, lambda r: [("hiring.manage", None), ("firm.read", r), ("hiring.manage", r)]),
+    "hiring.hiring_need_from_appeal": Door(lambda s, a, f, r: hiring.hiring_need_from_appeal(
+        s, _hiring_appeal(s, f, r), actor=a), FIRMS,
+        lambda r: [("hiring.manage", None), ("firm.read", r), ("hiring.manage", r)]),
+    "hiring.move_hiring_need": Door(lambda s, a, f, r: hiring.move_hiring_need(
+        s, hiring.add_hiring_need(s, actor=SYSTEM, enterprise_id=f.ids[r],
+                                  requested_on=dt.date(2026, 5, 1)).id, "close", actor=a),
+        FIRMS, lambda r: [("hiring.read", r), ("hiring.manage", r)]),
+    "hiring.invitation_list": Door(lambda s, a, f, r: hiring.invitation_list(
+        s, _fair(s, f, r)["fair"], actor=a), FIRMS,
+        lambda r: [("jobfair.manage", None), ("hiring.read", None), ("jobfair.read", r)]),
+    "hiring.list_hiring_needs": Door(lambda s, a, f, r: hiring.list_hiring_needs(s, actor=a),
+                                     (None,), lambda r: [("hiring.read", None)]),
+    "hiring.hiring_appeals": Door(lambda s, a, f, r: hiring.hiring_appeals(s, actor=a),
+                                  (None,), lambda r: [("hiring.manage", None)]),
     # unconfirmed firms (created by ledgers naming a firm no roster holds)
     "firm_admin.list_unconfirmed": Door(lambda s, a, f, r: firm_admin.list_unconfirmed(
         s, actor=a), (None,), lambda r: [("firm.review", None)]),

@@ -14,7 +14,13 @@ from crm.models.financing import (
                                   chamber_member,
 )
 from crm.models.imports import CategoryWord, HeaderMapping, ImportBatch, ImportRecord
-from crm.models.jobfair import FairParticipation, FairPosition, JobFair
+from crm.models.jobfair import (
+    FairParticipation,
+    FairPosition,
+    FairPositionUpdate,
+    HiringNeed,
+    JobFair,
+)
 from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.models.org import Building, Community, Street, Unit
 from crm.models.people import Person, User
@@ -25,8 +31,9 @@ __all__ = [
     "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "BankProduct", "Base",
     "Building", "CalendarDay", "Category", "CategoryWord", "Chamber", "Community", "Contact",
     "Enterprise", "EnterpriseAlias",
-    "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
-    "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair",
+    "Extension", "FairParticipation", "FairPosition", "FairPositionUpdate", "FinancingMatch",
+    "FinancingMatchEvent",
+    "FinancingNeed", "HeaderMapping", "HiringNeed", "ImportBatch", "ImportRecord", "JobFair",
     "OdooMapping", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",
     "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
     "visit_policy",
