@@ -1017,6 +1017,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                     "(90 days after the fair)."),
     "jobfair.withdrawn": ("该企业已退出这场招聘会，不能登记招聘结果。",
                           "The firm withdrew from this fair: no results can be recorded."),
+    "jobfair.pay_negotiable": ("面议", "Negotiable"),
+    "jobfair.pending": ("待满90天", "pending (90 days)"),
+    "jobfair.not_counted": ("未统计", "not counted"),
+    "jobfair.fill_rate": ("招满率", "Fill rate"),
+    "jobfair.col.positions": ("岗位数", "Positions"),
+    "jobfair.col.measure": ("指标", "Measure"),
+    "jobfair.col.value": ("人数", "Number"),
+    "jobfair.col.kept": ("较上一环节留存", "Kept from the stage before"),
+    "jobfair.col.lost": ("流失", "Lost"),
+    "jobfair.col.title": ("岗位", "Position"),
+    "jobfair.col.pay": ("薪资（元/月）", "Pay (yuan/month)"),
+    "jobfair.col.requirements": ("任职要求", "Requirements"),
+    "jobfair.col.updated_on": ("数据日期", "Figures of"),
+    "jobfair.col.kind": ("形式", "Kind"),
+    "jobfair.col.stage": ("环节", "Stage"),
+    "jobfair.xlsx.summary": ("成效汇总", "Summary"),
+    "jobfair.xlsx.firms": ("参会企业", "Firms"),
+    "jobfair.xlsx.positions": ("岗位明细", "Positions"),
+    "jobfair.xlsx.subtitle": ("举办日期 {day}　地点 {place}　组织镇街 {street}　形式 {kind}　"
+                              "数据截至 {as_of}",
+                              "Held {day} · place {place} · organised by {street} · {kind} · "
+                              "figures as of {as_of}"),
+    "jobfair.xlsx.note": ("招满率 = 入职人数 ÷ 招聘人数；在岗90天人数自 {due} 起统计，"
+                          "此前为“待满90天”（不是 0）；已退出企业的岗位不计入。",
+                          "Fill rate = hired ÷ headcount; still employed after 90 days is "
+                          "counted from {due}, pending (not 0) before; positions of firms "
+                          "that withdrew are not counted."),
     "jobfair.bad_measure": ("未知的指标。", "Unknown measure."),
     "jobfair.no_fair": ("需要招聘会名称和举办日期。", "needs the fair's name and date."),
     "fair_participation.bad_state": ("企业参会状态为“{status}”，不能执行“{action}”。",

@@ -547,6 +547,8 @@ DOORS: dict[str, Door] = {
     "app.bulletin_csv": Door(lambda s, a, f, r: etl_app.bulletin_csv(s, actor=a,
                                                                     month="2026-06"),
                              (None,), lambda r: [("kpi.bulletin", None)]),
+    "app.jobfair_xlsx": Door(lambda s, a, f, r: etl_app.jobfair_xlsx(
+        s, _fair(s, f, r)["fair"], actor=a), FIRMS, lambda r: [("jobfair.read", r)]),
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
 }

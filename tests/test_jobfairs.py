@@ -225,3 +225,27 @@ def test_hiring_needs_feed_the_invitation_list_and_signing_up_invites(session, f
     with pytest.raises(InvalidTransition):
         hiring.move_hiring_need(session, need.id, "invite", actor=SYSTEM)
     assert session.scalar(select(func.count()).select_from(FairPositionUpdate)) == 0
+
+
+def test_the_fair_report_downloads_as_a_formatted_workbook(session, fair):
+    import io
+
+    from openpyxl import load_workbook
+
+    from etl.app import jobfair_xlsx
+
+    _update(session, fair["pos"], HELD, applicants=58, intents=32, medical_checks=10, hired=9)
+    session.commit()
+    data = jobfair_xlsx(session, fair["fair"].id, actor=SYSTEM, as_of=dt.date(2022, 4, 1))
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["成效汇总", "参会企业", "岗位明细"]
+    summary = wb["成效汇总"]
+    assert summary["A1"].value == "2022年春风行动" and "2022-04-01" in summary["A2"].value
+    cells = {row[0].value: row[1:] for row in summary.iter_rows(min_row=4)
+             if row[0].value}
+    assert cells["入职"][0].value == 9 and cells["招满率"][0].value == pytest.approx(0.45)
+    assert cells["招满率"][0].number_format == "0.0%"
+    assert cells["在岗90天"][0].value == "待满90天"
+    assert cells["达成意向"][1].value == pytest.approx(32 / 58)
+    positions = wb["岗位明细"]
+    assert [c.value for c in positions[4]][:4] == ["韩泰轮胎有限公司", "成型工", 20, "5500-8500"]
