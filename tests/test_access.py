@@ -404,6 +404,8 @@ DOORS: dict[str, Door] = {
          lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
         ("position_history", lambda s, a, f, r: jobfairs.position_history(
             s, _fair(s, f, r)["pos"], actor=a), lambda r: [("jobfair.read", r)]))},
+    "jobfairs.street_choices": Door(lambda s, a, f, r: jobfairs.street_choices(s, actor=a),
+                                    (None,), lambda r: [("jobfair.manage", None)]),
     "jobfairs.create_fair": Door(lambda s, a, f, r: jobfairs.create_fair(
         s, actor=a, name="新招聘会", held_on=dt.date(2026, 4, 1)), (None,),
         lambda r: [("jobfair.manage", None)]),

@@ -37,6 +37,7 @@ from crm.models import (
     Enterprise,
     FairParticipation,
     FairPosition,
+    FairPositionUpdate,
     FinancingMatch,
     FinancingNeed,
     JobFair,
@@ -153,9 +154,12 @@ def build_world(session, *, passwords: bool = False) -> None:
                    street_id=by_name["鱼嘴镇"].id)
     session.add(fair)
     session.flush()
-    part = FairParticipation(fair_id=fair.id, enterprise_id=firms[LIGHTING].id, applicants=30,
-                             intents=12, medical_checks=10, hired=8)
-    part.positions.append(FairPosition(title="装配工", headcount=20, pay_min=4500, pay_max=6500))
+    part = FairParticipation(fair_id=fair.id, enterprise_id=firms[LIGHTING].id,
+                             status="attended")
+    position = FairPosition(title="装配工", headcount=20, pay_min=4500, pay_max=6500)
+    position.updates.append(FairPositionUpdate(as_of=dt.date(2022, 3, 1), applicants=30,
+                                                intents=12, medical_checks=10, hired=8))
+    part.positions.append(position)
     session.add(part)
     session.flush()
 
@@ -282,6 +286,19 @@ EXPECTED = {
     ("official", "kpi_bulletin"): ["月度通报", "企业诉求办理情况通报", "注：综合成绩"],
     ("admin", "kpi_bulletin"): ["月度通报", "综合成绩"],
     ("admin", "imports"): ["表格导入导出", "空白模板", "导入记录"],
+    ("employment", "jobfairs"): ["各场招聘会对比", "2022年春风行动招聘会", "40.0%"],
+    ("official", "jobfairs"): ["各场招聘会对比", "2022年春风行动招聘会", "40.0%"],
+    ("admin", "jobfairs"): ["各场招聘会对比", "2022年春风行动招聘会"],
+    ("liaison", "jobfairs"): ["招聘会"],
+    ("employment", "jobfair"): ["2022年春风行动招聘会", "招满率", "40.0%", "招聘漏斗",
+                                "各环节流失", "装配工", "登记招聘结果"],
+    ("official", "jobfair"): ["2022年春风行动招聘会", "招满率", "40.0%", "装配工"],
+    ("admin", "jobfair"): ["2022年春风行动招聘会", "招满率"],
+    ("liaison", "jobfair"): ["招聘会看板"],
+    ("employment", "hiring_needs"): ["用工需求", "直接登记用工需求"],
+    ("official", "hiring_needs"): ["用工需求"],
+    ("admin", "hiring_needs"): ["用工需求", "由用工类诉求生成"],
+    ("liaison", "hiring_needs"): ["用工需求", "直接登记用工需求"],
     ("liaison", "imports"): ["表格导入导出", "空白模板", "导入记录"],
 }
 # What each role must NOT see (scope is enforced by the services, not by hiding).
@@ -296,6 +313,9 @@ UNEXPECTED = {
     ("liaison", "coverage"): ["大石坝街道"],
     ("liaison", "assignments"): [LIGHTING],
     ("cadre", "my_firms"): [TECH, LIGHTING],
+    ("liaison", "jobfairs"): ["2022年春风行动招聘会"],
+    ("liaison", "jobfair"): ["2022年春风行动招聘会"],
+    ("official", "jobfair"): ["登记招聘结果"],
 }
 
 

@@ -92,6 +92,13 @@ def _position(session: Session, position_id: int, actor: Actor,
 
 # --- fairs ---------------------------------------------------------------------------------
 
+def street_choices(session: Session, *, actor: Actor) -> list[dict]:
+    """The streets a fair may be organised by (the fair form's choices)."""
+    require(actor, "jobfair.manage")
+    return [{"id": sid, "name": name} for sid, name in session.execute(
+        select(Street.id, Street.name).order_by(Street.id))]
+
+
 def _fair_fields(session: Session, name: str, held_on: dt.date | None, place: str | None,
                  street_id: int | None, kind: str, note: str | None) -> dict:
     name = rules.checked_text(name, "job_fair", "name")

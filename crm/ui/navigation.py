@@ -46,6 +46,9 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("access", "nav.access", ":material/admin_panel_settings:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
     Screen("imports", "nav.imports", ":material/upload_file:", "nav.section.work"),
+    Screen("jobfairs", "nav.jobfairs", ":material/storefront:", "nav.section.jobs"),
+    Screen("jobfair", "nav.jobfair", ":material/filter_alt:", "nav.section.jobs"),
+    Screen("hiring_needs", "nav.hiring_needs", ":material/person_search:", "nav.section.jobs"),
 )}
 
 
