@@ -102,7 +102,7 @@ def to_xlsx(board: dict, lang: str = "zh") -> bytes:
     _title(ws, fair["name"], subtitle, 4)
     rows = [[t("col.firms", lang), totals["firms"], None, None],
             [t("jobfair.col.positions", lang), totals["positions"], None, None],
-            [t("col.headcount", lang), totals["headcount"], None, None]]
+            [t("jobfair.headcount", lang), totals["headcount"], None, None]]
     kept = {d["to"]: d for d in board["drop_off"]}
     for stage in FUNNEL:
         value = totals[stage]
@@ -126,7 +126,7 @@ def to_xlsx(board: dict, lang: str = "zh") -> bytes:
     stages = [_stage(lang, s) for s in FUNNEL]
     firms = wb.create_sheet(t("jobfair.xlsx.firms", lang))
     headers = [t("col.enterprise", lang), t("col.status", lang), t("jobfair.col.positions", lang),
-               t("col.headcount", lang), *stages, t("jobfair.fill_rate", lang)]
+               t("jobfair.headcount", lang), *stages, t("jobfair.fill_rate", lang)]
     _title(firms, fair["name"], subtitle, len(headers))
     _table(firms, headers, [
         [f["firm"], label("participation", f["status"], lang), f["positions"], f["headcount"],
@@ -134,7 +134,8 @@ def to_xlsx(board: dict, lang: str = "zh") -> bytes:
         percent={len(headers) - 1}, scale={len(headers) - 1}, widths={0: 32})
 
     positions = wb.create_sheet(t("jobfair.xlsx.positions", lang))
-    headers = [t("col.enterprise", lang), t("jobfair.col.title", lang), t("col.headcount", lang),
+    headers = [t("col.enterprise", lang), t("jobfair.col.title", lang),
+               t("jobfair.headcount", lang),
                t("jobfair.col.pay", lang), t("jobfair.col.requirements", lang), *stages,
                t("jobfair.fill_rate", lang), t("jobfair.col.updated_on", lang)]
     _title(positions, fair["name"], subtitle, len(headers))

@@ -84,7 +84,7 @@ with tabs[3]:
 with tabs[4]:
     records_table([{**r, "fill_rate": fmt_rate(r["fill_rate"])} for r in firm["job_fairs"]],
                   {"fair": "col.fair", "held_on": "col.held_on", "title": "jobfair.col.title",
-                   "headcount": "col.headcount", "applicants": "stage.applicants",
+                   "headcount": "jobfair.headcount", "applicants": "stage.applicants",
                    "intents": "stage.intents", "medical_checks": "stage.medical_checks",
                    "hired": "stage.hired", "retained_90d": "stage.retained_90d",
                    "fill_rate": "jobfair.fill_rate", "status": "col.status"},
@@ -92,7 +92,7 @@ with tabs[4]:
     if firm["hiring_needs"]:
         st.subheader(tr("nav.hiring_needs"))
         records_table(firm["hiring_needs"], {"requested_on": "col.requested_on",
-                                             "headcount": "col.headcount",
+                                             "headcount": "jobfair.headcount",
                                              "positions": "jobfair.col.title",
                                              "status": "col.status", "appeal": "hiring.appeal"},
                       key="ent_needs", dates=("requested_on",),

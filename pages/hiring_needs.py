@@ -19,7 +19,7 @@ status = st.selectbox(tr("col.status"), list(status_names), key="needs_status",
                       format_func=status_names.get)
 needs = load(hiring.list_hiring_needs, status=status)
 records_table(needs, {"firm": "col.enterprise", "street": "col.street",
-                      "headcount": "col.headcount", "positions": "jobfair.col.title",
+                      "headcount": "jobfair.headcount", "positions": "jobfair.col.title",
                       "requested_on": "col.requested_on", "status": "col.status",
                       "appeal": "hiring.appeal"},
               key="needs_table", dates=("requested_on",), labels={"status": "hiring_status"},
@@ -50,7 +50,7 @@ else:
     chosen = st.selectbox(tr("hiring.appeal"), list(by_appeal), key="needs_appeal",
                           format_func=lambda a: f"{by_appeal[a]['code']} · "
                           f"{by_appeal[a]['firm']} · {by_appeal[a]['title']}")
-    count = st.number_input(tr("col.headcount"), min_value=1, value=None, step=1,
+    count = st.number_input(tr("jobfair.headcount"), min_value=1, value=None, step=1,
                             key="needs_appeal_headcount")
     if st.button(tr("hiring.make"), key="needs_make") and run_action(
             hiring.hiring_need_from_appeal, chosen,
@@ -66,7 +66,7 @@ with st.form("needs_add"):
     firm = st.selectbox(tr("col.enterprise"), list(firms), format_func=firms.get,
                         key="needs_firm", index=None, placeholder=tr("log.pick_firm"))
     a, b = st.columns(2)
-    headcount = a.number_input(tr("col.headcount"), min_value=1, value=None, step=1,
+    headcount = a.number_input(tr("jobfair.headcount"), min_value=1, value=None, step=1,
                                key="needs_headcount")
     day = b.date_input(tr("col.requested_on"), value=today, max_value=today, key="needs_day")
     positions = st.text_input(tr("jobfair.col.title"), key="needs_positions")

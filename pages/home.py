@@ -61,7 +61,7 @@ def employment() -> None:
     records_table([{**r, "fill_rate": fmt_rate(r["fill_rate"])}
                    for r in load(dashboard.job_fairs)],
                   {"fair": "col.fair", "held_on": "col.held_on", "street": "col.street",
-                   "firms": "col.firms", "headcount": "col.headcount",
+                   "firms": "col.firms", "headcount": "jobfair.headcount",
                    "applicants": "col.applicants", "hired": "col.hired",
                    "fill_rate": "jobfair.fill_rate"},
                   key="home_fairs", dates=("held_on",), empty="home.no_fairs")

@@ -12,11 +12,12 @@ from crm.services.firm_search import search_firms
 from crm.ui import jobfair_view as jv
 from crm.ui.actions import load, read, run_action
 from crm.ui.state import can, labeller, language, lbl, require_page, tr
-from crm.ui.widgets import fmt_rate, metric_row, records_table
+from crm.ui.widgets import flash, fmt_rate, metric_row, records_table, show_flash
 from etl import app as etl_app
 
 actor = require_page("jobfair")
 st.title(tr("nav.jobfair"))
+show_flash()
 if "id" in st.query_params and st.query_params["id"].isdigit():
     st.session_state["fair_id"] = int(st.query_params["id"])
 fairs = {f["id"]: f for f in load(jobfairs.list_fairs)}
@@ -41,7 +42,7 @@ if fair["note"]:
     st.markdown(fair["note"])
 metric_row([(tr("col.firms"), totals["firms"]),
             (tr("jobfair.col.positions"), totals["positions"]),
-            (tr("col.headcount"), totals["headcount"]),
+            (tr("jobfair.headcount"), totals["headcount"]),
             (tr("stage.hired"), totals["hired"]),
             (tr("jobfair.fill_rate"), fmt_rate(totals["fill_rate"])),
             (tr("stage.retained_90d"), jv.retention_text(totals))])
@@ -65,26 +66,27 @@ st.subheader(tr("jobfair.drill"))
 measures = list(jobfair_report.MEASURES)
 measure_names = {m: tr(f"stage.{m}") if m in FUNNEL else
                  tr({"firms": "col.firms", "positions": "jobfair.col.positions",
-                     "headcount": "col.headcount"}[m]) for m in measures}
+                     "headcount": "jobfair.headcount"}[m]) for m in measures}
 measure = st.selectbox(tr("jobfair.drill_measure"), measures, key="fair_drill",
                        format_func=measure_names.get)
 records = load(jobfair_report.drill, fair_id, measure, as_of=as_of)
 if measure == "firms":
     records_table(records, {"firm": "col.enterprise", "status": "col.status",
-                            "positions": "jobfair.col.positions", "headcount": "col.headcount",
+                            "positions": "jobfair.col.positions", "headcount": "jobfair.headcount",
                             "applicants": "stage.applicants", "hired": "stage.hired"},
                   key="fair_drill_table", labels={"status": "participation"})
 else:
     records_table(records, {"firm": "col.enterprise", "title": "jobfair.col.title",
-                            "headcount": "col.headcount", "count": "jobfair.col.value",
+                            "headcount": "jobfair.headcount", "count": "jobfair.col.value",
                             "updated_on": "jobfair.col.updated_on"},
                   key="fair_drill_table", dates=("updated_on",))
 
 st.subheader(tr("jobfair.firms"))
-jv.firms_table(board["firms"], key="fair_firms")
+jv.firms_table(board["firms"], key="fair_firms", pending=totals["retention_pending"])
 st.subheader(tr("jobfair.positions"))
 st.caption(tr("jobfair.positions_hint"))
-picked = jv.positions_table(board["positions"], key="fair_positions")
+picked = jv.positions_table(board["positions"], key="fair_positions",
+                            pending=totals["retention_pending"])
 if picked is not None:
     st.markdown(f"**{tr('jobfair.history')}**")
     records_table(load(jobfairs.position_history, picked),
@@ -98,14 +100,17 @@ if not manage:
 # --- employment staff: sign up, positions, results ---------------------------------------
 st.divider()
 parts = {f["participation_id"]: f for f in board["firms"]}
-sign, position, result = st.tabs([tr("jobfair.tab.sign_up"), tr("jobfair.tab.position"),
-                                  tr("jobfair.tab.result")])
-with sign:
+# A radio, not tabs: the chosen section survives the rerun a form submission makes, so a
+# refusal shows next to the form that was refused.
+sections = {k: tr(f"jobfair.tab.{k}") for k in ("sign_up", "position", "result")}
+section = st.radio(tr("jobfair.section"), list(sections), format_func=sections.get,
+                   horizontal=True, key="fair_section")
+if section == "sign_up":
     invite = load(hiring.invitation_list, fair_id)
     if invite:
         st.markdown(f"**{tr('jobfair.invitations')}**")
         records_table(invite, {"firm": "col.enterprise", "street": "col.street",
-                               "headcount": "col.headcount", "positions": "jobfair.col.title",
+                               "headcount": "jobfair.headcount", "positions": "jobfair.col.title",
                                "since": "col.requested_on"}, key="fair_invite",
                       dates=("since",))
     query = st.text_input(tr("log.find_firm"), key="fair_firm_query",
@@ -114,12 +119,14 @@ with sign:
     choices = {h.id: f"{h.name}（{h.street or '—'}）" for h in hits}
     choices.update({r["enterprise_id"]: r["firm"] for r in invite if not query.strip()})
     firm = st.selectbox(tr("col.enterprise"), list(choices), format_func=choices.get,
-                        key="fair_firm", placeholder=tr("log.pick_firm"), index=None)
+                        key="fair_firm", placeholder=tr("log.pick_firm"),
+                        index=0 if choices else None)
     if st.button(tr("jobfair.sign_up"), key="fair_sign_up", type="primary"):
         if firm is None:
             st.error(tr("log.pick_firm"))
         elif run_action(jobfairs.sign_up, fair_id, firm) is not None:
-            st.success(tr("jobfair.signed_up", firm=choices[firm]))
+            flash(tr("jobfair.signed_up", firm=choices[firm]))
+            st.rerun()
     if parts:
         part_names = {p: f"{f['firm']}（{lbl('participation', f['status'])}）"
                       for p, f in parts.items()}
@@ -132,7 +139,7 @@ with sign:
             if col.button(tr(f"jobfair.action.{action}"), key=f"fair_part_{action}") \
                     and run_action(jobfairs.move_participation, who, action) is not None:
                 st.rerun()
-with position:
+elif section == "position":
     if not parts:
         st.info(tr("jobfair.sign_up_first"))
     else:
@@ -141,7 +148,7 @@ with position:
                                  format_func=lambda p: parts[p]["firm"])
             a, b = st.columns(2)
             title = a.text_input(tr("jobfair.col.title"), key="pos_title", max_chars=60)
-            headcount = b.number_input(tr("col.headcount"), min_value=0, value=1, step=1,
+            headcount = b.number_input(tr("jobfair.headcount"), min_value=0, value=1, step=1,
                                        key="pos_headcount")
             negotiable = st.checkbox(tr("jobfair.pay_negotiable"), key="pos_negotiable")
             c, d = st.columns(2)
@@ -155,14 +162,15 @@ with position:
                                    headcount=int(headcount), pay_min=pay_min, pay_max=pay_max,
                                    pay_negotiable=negotiable, requirements=requirements)
                 if saved is not None:
-                    st.success(tr("jobfair.position_saved", title=saved.title))
-with result:
+                    flash(tr("jobfair.position_saved", title=saved.title))
+                    st.rerun()
+else:
     live = [p for p in board["positions"] if p["status"] != "withdrawn"]
     if not live:
         st.info(tr("jobfair.add_position_first"))
     else:
         by_id = {p["position_id"]: p for p in live}
-        pid = st.selectbox(tr("jobfair.col.title"), list(by_id), key="upd_position",
+        pid = st.selectbox(tr("jobfair.pick_position"), list(by_id), key="upd_position",
                            format_func=lambda p: f"{by_id[p]['firm']} · {by_id[p]['title']}")
         current = by_id[pid]
         # No clear_on_submit: a refused update keeps what was typed, to correct it.
@@ -181,7 +189,8 @@ with result:
                                    **{s: None if v is None else int(v)
                                       for s, v in values.items()})
                 if saved is not None:
-                    st.success(tr("jobfair.recorded", day=day.isoformat()))
+                    flash(tr("jobfair.recorded", day=day.isoformat()))
+                    st.rerun()
 
 with st.expander(tr("jobfair.edit")), st.form("fair_edit"):
     name = st.text_input(tr("jobfair.name"), value=fair["name"], key="edit_name")
@@ -195,4 +204,5 @@ with st.expander(tr("jobfair.edit")), st.form("fair_edit"):
     if st.form_submit_button(tr("jobfair.save")) and run_action(
             jobfairs.edit_fair, fair_id, version=fair["version"], name=name, held_on=held_on,
             place=place, street_id=fair["street_id"], kind=kind, note=note) is not None:
-        st.success(tr("jobfair.saved"))
+        flash(tr("jobfair.saved"))
+        st.rerun()

@@ -76,7 +76,7 @@ def fair_rows_table(rows: list[dict], *, key: str):
     """The comparison table; a row can be picked (returns its index or None)."""
     table = [{tr("col.fair"): r["fair"], tr("col.held_on"): r["held_on"],
               tr("col.street"): r["street"] or "", tr("col.firms"): r["firms"],
-              tr("jobfair.col.positions"): r["positions"], tr("col.headcount"): r["headcount"],
+              tr("jobfair.col.positions"): r["positions"], tr("jobfair.headcount"): r["headcount"],
               **{stage_name(s): r[s] for s in FUNNEL[:-1]},
               stage_name("retained_90d"): retention_text(r),
               tr("jobfair.fill_rate"): fmt_rate(r["fill_rate"])} for r in rows]
@@ -96,11 +96,19 @@ def pay_text(p: dict) -> str:
     return f"{p['pay_min']}–{p['pay_max']}"
 
 
-def positions_table(positions: list[dict], *, key: str):
+def _retained(value: int | None, pending: bool) -> str:
+    """Retention as text in a table: the number, pending (待满90天), or blank (not counted)."""
+    if value is not None:
+        return str(value)
+    return tr("jobfair.pending") if pending else ""
+
+
+def positions_table(positions: list[dict], *, key: str, pending: bool = False):
     """Positions with their funnel; a row can be picked (returns its position id)."""
     table = [{tr("col.enterprise"): p["firm"], tr("jobfair.col.title"): p["title"],
-              tr("col.headcount"): p["headcount"], tr("jobfair.col.pay"): pay_text(p),
-              **{stage_name(s): p[s] for s in FUNNEL},
+              tr("jobfair.headcount"): p["headcount"], tr("jobfair.col.pay"): pay_text(p),
+              **{stage_name(s): p[s] for s in FUNNEL[:-1]},
+              stage_name("retained_90d"): _retained(p["retained_90d"], pending),
               tr("jobfair.fill_rate"): fmt_rate(p["fill_rate"]),
               tr("jobfair.col.updated_on"): p["updated_on"],
               tr("col.status"): lbl("participation", p["status"])} for p in positions]
@@ -110,11 +118,12 @@ def positions_table(positions: list[dict], *, key: str):
     return positions[picked[0]]["position_id"] if picked else None
 
 
-def firms_table(firms: list[dict], *, key: str) -> None:
+def firms_table(firms: list[dict], *, key: str, pending: bool = False) -> None:
     st.dataframe([{tr("col.enterprise"): f["firm"], tr("col.status"): lbl("participation",
                                                                           f["status"]),
                    tr("jobfair.col.positions"): f["positions"],
-                   tr("col.headcount"): f["headcount"],
-                   **{stage_name(s): f[s] for s in FUNNEL},
+                   tr("jobfair.headcount"): f["headcount"],
+                   **{stage_name(s): f[s] for s in FUNNEL[:-1]},
+                   stage_name("retained_90d"): _retained(f["retained_90d"], pending),
                    tr("jobfair.fill_rate"): fmt_rate(f["fill_rate"])} for f in firms],
                  hide_index=True, width="stretch", key=key)
