@@ -37,7 +37,11 @@ from crm.models import (
     Category,
     Chamber,
     Enterprise,
+    FairParticipation,
+    FairPosition,
+    HiringNeed,
     ImportBatch,
+    JobFair,
     Person,
     Street,
     Unit,
@@ -190,6 +194,23 @@ def district(engine) -> Facts:
             f.ids[key], f.firm[key], f.street[key] = appeal.id, firm, f.street[firm]
             f.units[key] = set(([lead] if lead else []) + co)
             f.lead[key] = lead
+        # job fairs: one organised by no street with fA1 and fB1, one by street B alone;
+        # a hiring need of fA1 and of fB1
+        fair = JobFair(name="权限夹具招聘会", held_on=dt.date(2026, 3, 1))
+        fair_b = JobFair(name="大石坝夹具招聘会", held_on=dt.date(2026, 4, 1),
+                         street_id=streets[B])
+        s.add_all([fair, fair_b])
+        s.flush()
+        f.ids["fair"], f.ids["fair_b"], f.street["fair_b"] = fair.id, fair_b.id, streets[B]
+        for firm in ("fA1", "fB1"):
+            part = FairParticipation(fair_id=fair.id, enterprise_id=f.ids[firm])
+            part.positions.append(FairPosition(title="普工", headcount=2))
+            need = HiringNeed(enterprise_id=f.ids[firm], requested_on=dt.date(2026, 2, 1))
+            s.add_all([part, need])
+            s.flush()
+            for key, rid in ((f"part:{firm}", part.id), (f"pos:{firm}", part.positions[0].id),
+                             (f"need:{firm}", need.id)):
+                f.ids[key], f.firm[key], f.street[key] = rid, firm, f.street[firm]
         for key, firm, cadre in (("v1", "fA1", "cadre_a"), ("v2", "fB1", "cadre_b")):
             visit = Visit(enterprise_id=f.ids[firm], person_id=f.ids[f"person:{cadre}"],
                           visited_on=dt.date(2026, 5, 1), way="onsite")
@@ -557,6 +578,14 @@ DOORS: dict[str, Door] = {
 
 
 # Lists: what comes back is exactly the records the table lets the role read.
+def _refused_empty(fn, s, a) -> set:
+    """A list a role without the capability is refused outright: it reads nothing."""
+    try:
+        return _ids(fn(s, actor=a))
+    except Forbidden:
+        return set()
+
+
 def _ids(rows, key="id"):
     return {getattr(r, key, None) if not isinstance(r, dict) else r[key] for r in rows}
 
@@ -573,6 +602,10 @@ LISTS: dict[str, tuple[object, str, tuple[str, ...]]] = {
     "appeal_queries.count_appeals": (None, "appeal.read", APPEALS),
     "visits.list_visits": (lambda s, a: _ids(visits.list_visits(s, actor=a)), "firm.read",
                            ("v1", "v2")),
+    "jobfairs.list_fairs": (lambda s, a: _refused_empty(jobfairs.list_fairs, s, a),
+                            "jobfair.read", ("fair_b",)),
+    "hiring.list_hiring_needs": (lambda s, a: _refused_empty(hiring.list_hiring_needs, s, a),
+                                 "hiring.read", ("need:fA1", "need:fB1")),
     "assignment_queries.list_assignments": (lambda s, a: _ids(
         assignment_queries.list_assignments(s, actor=a)), "assignment.read",
         ("asg:fA1", "asg:fB1")),
@@ -699,7 +732,9 @@ def test_lists_hold_exactly_what_the_table_lets_the_role_read(engine, district, 
 # --- the twins: one record in Python, many in SQL ---------------------------------------------
 
 TWIN_MODELS = {Enterprise: FIRMS, Appeal: APPEALS, Visit: ("v1", "v2"),
-               Assignment: ("asg:fA1", "asg:fB1"), Person: PEOPLE}
+               Assignment: ("asg:fA1", "asg:fB1"), Person: PEOPLE,
+               JobFair: ("fair", "fair_b"), FairParticipation: ("part:fA1", "part:fB1"),
+               FairPosition: ("pos:fA1", "pos:fB1"), HiringNeed: ("need:fA1", "need:fB1")}
 
 
 @pytest.mark.parametrize("scope", access.SCOPES)

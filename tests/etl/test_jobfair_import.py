@@ -108,3 +108,22 @@ def test_the_results_sheet_dates_each_update_and_refuses_one_out_of_order(engine
         end = jobfair_report.fair_report(s, fair.id, actor=SYSTEM, as_of=dt.date(2026, 6, 1))
         assert end["totals"]["retained_90d"] == 2 and end["totals"]["hired"] == 5
         assert s.scalar(select(func.count()).select_from(FairPositionUpdate)) == 4
+
+
+def test_a_job_fair_batch_rolls_back_whole(engine, firms, tmp_path):
+    from etl.app import rollback
+
+    signup = run_import(engine, "job-fair", xlsx(tmp_path / "signup.xlsx", SIGN_UP))
+    results = run_import(engine, "job-fair", xlsx(tmp_path / "week1.xlsx", [
+        RESULTS_HEADER,
+        ["春风行动", "2026-03-01", A, "装配工", "2026-03-01", 40, 20, 5, 4, None]]))
+    with session_factory(engine).begin() as s:
+        rollback(s, results.batch_id, actor=SYSTEM)
+    with session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(FairPositionUpdate)) == 0
+        assert set(s.scalars(select(FairParticipation.status))) == {"signed_up"}
+    with session_factory(engine).begin() as s:
+        rollback(s, signup.batch_id, actor=SYSTEM)
+    with session_factory(engine)() as s:
+        for model in (JobFair, FairParticipation, FairPosition):
+            assert s.scalar(select(func.count()).select_from(model)) == 0, model
