@@ -102,6 +102,7 @@ st.divider()
 parts = {f["participation_id"]: f for f in board["firms"]}
 # A radio, not tabs: the chosen section survives the rerun a form submission makes, so a
 # refusal shows next to the form that was refused.
+st.subheader(tr("jobfair.work"))
 sections = {k: tr(f"jobfair.tab.{k}") for k in ("sign_up", "position", "result")}
 section = st.radio(tr("jobfair.section"), list(sections), format_func=sections.get,
                    horizontal=True, key="fair_section")

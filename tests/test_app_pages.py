@@ -291,7 +291,7 @@ EXPECTED = {
     ("admin", "jobfairs"): ["各场招聘会对比", "2022年春风行动招聘会"],
     ("liaison", "jobfairs"): ["招聘会"],
     ("employment", "jobfair"): ["2022年春风行动招聘会", "招满率", "40.0%", "招聘漏斗",
-                                "各环节流失", "装配工", "登记招聘结果"],
+                                "各环节流失", "装配工", "办理招聘会"],
     ("official", "jobfair"): ["2022年春风行动招聘会", "招满率", "40.0%", "装配工"],
     ("admin", "jobfair"): ["2022年春风行动招聘会", "招满率"],
     ("liaison", "jobfair"): ["招聘会看板"],
@@ -315,7 +315,7 @@ UNEXPECTED = {
     ("cadre", "my_firms"): [TECH, LIGHTING],
     ("liaison", "jobfairs"): ["2022年春风行动招聘会"],
     ("liaison", "jobfair"): ["2022年春风行动招聘会"],
-    ("official", "jobfair"): ["登记招聘结果"],
+    ("official", "jobfair"): ["办理招聘会"],
 }
 
 
@@ -730,3 +730,30 @@ def test_the_reference_page_lists_unknown_category_words_to_map(world):
     at.run()
     assert_healthy(at)
     assert any("绿化" in table.value.to_string() for table in at.dataframe)
+
+
+def test_employment_records_a_dated_update_on_the_board_and_a_refusal_keeps_the_input(world):
+    """The results form refuses intents above applicants with both stages and numbers and
+    keeps what was typed; the corrected update moves the funnel as of its day only."""
+    at = logged_in(world, "employment")
+    at.switch_page("pages/jobfair.py").run()
+    assert_healthy(at)
+    with session_factory(world)() as session:
+        pid = session.scalar(select(FairPosition.id).where(FairPosition.title == "装配工"))
+    at.radio(key="fair_section").set_value("result").run()
+    at.date_input(key="upd_day").set_value(dt.date(2022, 4, 1))
+    at.number_input(key=f"upd_intents_{pid}").set_value(35)
+    at.number_input(key=f"upd_hired_{pid}").set_value(9)
+    _button(at, "登记").click().run()
+    assert_healthy(at)
+    assert any("“达成意向”35 人多于“投递简历”30 人" in e.value for e in at.error)
+    assert at.number_input(key=f"upd_intents_{pid}").value == 35
+    at.number_input(key=f"upd_intents_{pid}").set_value(12)
+    _button(at, "登记").click().run()
+    assert_healthy(at)
+    assert "已登记 2022-04-01 的招聘结果。" in [s.value for s in at.success]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["入职"] == "9" and metrics["招满率"] == "45.0%"
+    at.date_input(key="fair_as_of").set_value(dt.date(2022, 3, 31)).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["入职"] == "8" and metrics["招满率"] == "40.0%"
