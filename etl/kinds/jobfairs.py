@@ -117,13 +117,14 @@ class JobFairs(Kind):
         """The latest funnel on or before `day`: stored, or planned by an earlier row."""
         if position_id is None:
             return None
-        planned = ctx.cache.setdefault("planned", {})  # (position, day) -> counts
-        best = None
-        for source in (updates, planned):
-            for (pid, when), found in source.items():
-                if pid == position_id and when <= day and (best is None or when >= best[0]):
-                    best = (when, found[1] if isinstance(found, tuple) else found)
-        return None if best is None else best[1]
+        by_position = ctx.cache.get("updates_by_position")
+        if by_position is None:  # stored updates per position, indexed once per import
+            by_position = ctx.cache["updates_by_position"] = {}
+            for (pid, when), (_, values) in updates.items():
+                by_position.setdefault(pid, {})[when] = values
+        known = by_position.get(position_id, {})
+        earlier = [when for when in known if when <= day]
+        return known[max(earlier)] if earlier else None
 
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         fid, _ = find_firm(ctx, rec)
@@ -190,7 +191,8 @@ class JobFairs(Kind):
         if found is None and ctx.actor is not None and ctx.actor.id is not None:
             values["actor_id"] = ctx.actor.id
         ctx.upsert(FairPositionUpdate.__table__, update_key, values, row, found)
-        ctx.cache.setdefault("planned", {})[update_key] = counts
+        self._previous(ctx, updates, pos_id, day)  # make sure the index exists
+        ctx.cache["updates_by_position"].setdefault(pos_id, {})[day] = counts
 
     def tables_in_order(self):
         return [JobFair.__table__, self.table, FairPosition.__table__,
