@@ -7,8 +7,9 @@ and the scope they act in), and guards: named conditions on the record that
 must hold as well (a callback that went badly, an extension request pending).
 
 Services call `machine.check(...)` before changing a record; pages show only
-what `machine.allowed(...)` returns. The financing pipeline and the job-fair
-funnel are further machines of the same type.
+what `machine.allowed(...)` returns. A firm's sign-up to a job fair
+(PARTICIPATION) and a hiring need (HIRING_NEED) are machines of the same type; the
+job-fair funnel's order is a rule (crm.rules.funnel_problem), not a lifecycle.
 """
 
 from __future__ import annotations
