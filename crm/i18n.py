@@ -1031,8 +1031,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "headcount."),
     "jobfair.open": ("打开招聘会", "Open a fair"),
     "jobfair.open_board": ("打开看板", "Open the board"),
-    "jobfair.facts": ("{day} · {place} · {street} · {kind}", "{day} · {place} · {street} · "
-                                                               "{kind}"),
+    "jobfair.facts": ("举办日期 {day} · 地点 {place} · 组织镇街 {street} · 形式 {kind}",
+                      "Held {day} · {place} · organised by {street} · {kind}"),
     "jobfair.retention_from": ("在岗90天人数自 {day} 起统计，此前显示“待满90天”。",
                                "Still employed after 90 days is counted from {day}; pending "
                                "until then."),
