@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from crm.lifecycle import HIRING_NEED, PARTICIPATION
 from crm.services import access_admin
-from crm.ui.actions import load, read
+from crm.ui.actions import load
 from crm.ui.state import labeller, require_page, tr
 
 require_page("access")
@@ -31,12 +30,13 @@ st.dataframe([{tr("access.col.action"): tr(f"cap.{row['capability']}"),
 
 # The job-fair machines: a firm's sign-up to a fair and a hiring need (用工需求).
 st.subheader(tr("access.jobfair_lifecycles"))
-for machine, action_key, state_kind in ((PARTICIPATION, "jobfair.action", "participation"),
-                                        (HIRING_NEED, "hiring.action", "hiring_status")):
+machines = load(access_admin.job_fair_lifecycles)
+for name, action_key, state_kind in (("fair_participation", "jobfair.action", "participation"),
+                                     ("hiring_need", "hiring.action", "hiring_status")):
     state_label = labeller(state_kind)
     st.dataframe([{tr("access.col.action"): tr(f"{action_key}.{row['action']}"),
                    tr("access.col.from"): "、".join(state_label(s) for s in row["sources"]),
                    tr("access.col.to"): state_label(row["target"]) if row["target"] else "—",
                    tr("access.col.capability"): tr(f"cap.{row['capability']}")}
-                  for row in read(access_admin.lifecycle, machine=machine)],
-                 hide_index=True, width="stretch", key=f"access_{machine.name}")
+                  for row in machines[name]],
+                 hide_index=True, width="stretch", key=f"access_{name}")

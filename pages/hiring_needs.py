@@ -3,8 +3,6 @@ directly; open ones head the next fair's invitation list."""
 
 import streamlit as st
 
-from crm.lifecycle import HIRING_NEED
-from crm.models.jobfair import HIRING_NEED_STATUSES
 from crm.services import hiring, visits
 from crm.services.firm_search import search_firms
 from crm.ui.actions import load, read, run_action
@@ -14,7 +12,7 @@ from crm.ui.widgets import records_table
 actor = require_page("hiring_needs")
 st.title(tr("nav.hiring_needs"))
 status_names = {None: tr("hiring.all"),
-                **{s: labeller("hiring_status")(s) for s in HIRING_NEED_STATUSES}}
+                **{s: labeller("hiring_status")(s) for s in hiring.HIRING_NEED_STATUSES}}
 status = st.selectbox(tr("col.status"), list(status_names), key="needs_status",
                       format_func=status_names.get)
 needs = load(hiring.list_hiring_needs, status=status)
@@ -34,7 +32,7 @@ if needs:
                   for i, n in by_id.items()}
     need = st.selectbox(tr("hiring.pick"), list(by_id), key="needs_pick",
                         format_func=need_names.get)
-    actions = [a.name for a in HIRING_NEED.from_state(by_id[need]["status"])]
+    actions = hiring.need_actions(by_id[need]["status"])
     for col, action in zip(st.columns(max(len(actions), 1)), actions, strict=False):
         if col.button(tr(f"hiring.action.{action}"), key=f"needs_{action}") and run_action(
                 hiring.move_hiring_need, need, action,

@@ -4,9 +4,6 @@ up, add positions and record the funnel here; the report downloads as Excel."""
 
 import streamlit as st
 
-from crm.lifecycle import PARTICIPATION
-from crm.models.jobfair import FAIR_KINDS
-from crm.rules import FUNNEL
 from crm.services import hiring, jobfair_report, jobfairs, visits
 from crm.services.firm_search import search_firms
 from crm.ui import jobfair_view as jv
@@ -64,7 +61,7 @@ st.download_button(tr("jobfair.download"),
 
 st.subheader(tr("jobfair.drill"))
 measures = list(jobfair_report.MEASURES)
-measure_names = {m: tr(f"stage.{m}") if m in FUNNEL else
+measure_names = {m: tr(f"stage.{m}") if m in jobfairs.STAGES else
                  tr({"firms": "col.firms", "positions": "jobfair.col.positions",
                      "headcount": "jobfair.headcount"}[m]) for m in measures}
 measure = st.selectbox(tr("jobfair.drill_measure"), measures, key="fair_drill",
@@ -91,7 +88,8 @@ if picked is not None:
     st.markdown(f"**{tr('jobfair.history')}**")
     records_table(load(jobfairs.position_history, picked),
                   {"as_of": "jobfair.col.updated_on",
-                   **{s: f"stage.{s}" for s in FUNNEL}, "recorded_at": "jobfair.recorded_at"},
+                   **{s: f"stage.{s}" for s in jobfairs.STAGES},
+                   "recorded_at": "jobfair.recorded_at"},
                   key="fair_history", dates=("as_of",), datetimes=("recorded_at",))
 
 if not manage:
@@ -133,8 +131,7 @@ if section == "sign_up":
                       for p, f in parts.items()}
         who = st.selectbox(tr("jobfair.participation"), list(parts), key="fair_part_status",
                            format_func=part_names.get)
-        allowed = [a.name for a in PARTICIPATION.from_state(parts[who]["status"])
-                   if a.name != "record"]  # the figures are recorded below
+        allowed = jobfairs.participation_actions(parts[who]["status"])
         cols = st.columns(max(len(allowed), 1))
         for col, action in zip(cols, allowed, strict=False):
             if col.button(tr(f"jobfair.action.{action}"), key=f"fair_part_{action}") \
@@ -180,7 +177,7 @@ else:
                                 min_value=fair["held_on"], key="upd_day")
             cols = st.columns(5)
             values = {}
-            for col, stage in zip(cols, FUNNEL, strict=True):
+            for col, stage in zip(cols, jobfairs.STAGES, strict=True):
                 values[stage] = col.number_input(
                     tr(f"stage.{stage}"), min_value=0, step=1, key=f"upd_{stage}_{pid}",
                     value=current[stage] if stage != "retained_90d" else None)
@@ -197,8 +194,9 @@ with st.expander(tr("jobfair.edit")), st.form("fair_edit"):
     name = st.text_input(tr("jobfair.name"), value=fair["name"], key="edit_name")
     a, b = st.columns(2)
     held_on = a.date_input(tr("col.held_on"), value=fair["held_on"], key="edit_day")
-    kind = b.selectbox(tr("jobfair.col.kind"), FAIR_KINDS, index=FAIR_KINDS.index(fair["kind"])
-                       if fair["kind"] in FAIR_KINDS else 0,
+    kinds = jobfairs.FAIR_KINDS
+    kind = b.selectbox(tr("jobfair.col.kind"), kinds,
+                       index=kinds.index(fair["kind"]) if fair["kind"] in kinds else 0,
                        format_func=labeller("fair_kind"), key="edit_kind")
     place = st.text_input(tr("col.place"), value=fair["place"] or "", key="edit_place")
     note = st.text_area(tr("jobfair.note"), value=fair["note"] or "", key="edit_note")

@@ -3,7 +3,6 @@ opening to its board; employment staff create a fair here."""
 
 import streamlit as st
 
-from crm.models.jobfair import FAIR_KINDS
 from crm.services import jobfair_report, jobfairs, visits
 from crm.ui import jobfair_view as jv
 from crm.ui.actions import load, read, run_action
@@ -25,7 +24,7 @@ if can("jobfair.manage"):
         name = st.text_input(tr("jobfair.name"), key="fair_new_name", max_chars=100)
         left, mid, right = st.columns(3)
         held_on = left.date_input(tr("col.held_on"), value=today, key="fair_new_day")
-        kind = mid.selectbox(tr("jobfair.col.kind"), FAIR_KINDS,
+        kind = mid.selectbox(tr("jobfair.col.kind"), jobfairs.FAIR_KINDS,
                              format_func=labeller("fair_kind"), key="fair_new_kind")
         street_names = {None: tr("jobfair.district"), **streets}
         street = right.selectbox(tr("jobfair.street"), list(street_names),

@@ -572,6 +572,9 @@ DOORS: dict[str, Door] = {
                              (None,), lambda r: [("kpi.bulletin", None)]),
     "app.jobfair_xlsx": Door(lambda s, a, f, r: etl_app.jobfair_xlsx(
         s, _fair(s, f, r)["fair"], actor=a), FIRMS, lambda r: [("jobfair.read", r)]),
+    "access_admin.job_fair_lifecycles": Door(
+        lambda s, a, f, r: access_admin.job_fair_lifecycles(s, actor=a), (None,),
+        lambda r: [("access.view", None)]),
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
 }

@@ -21,10 +21,17 @@ from crm.db import today
 from crm.errors import Conflict, NotFound, ValidationError
 from crm.lifecycle import HIRING_NEED
 from crm.models import Appeal, Category, Enterprise, FairParticipation, HiringNeed, Street
+from crm.models.jobfair import HIRING_NEED_STATUSES
 from crm.services.jobfairs import get_fair
 from crm.services.scope import enterprise_scope
 
 HIRING_CATEGORY = "用工"
+__all__ = ["HIRING_NEED_STATUSES"]  # re-exported for the pages (they import services only)
+
+
+def need_actions(status: str) -> list[str]:
+    """What may be done to a hiring need in this state (crm.lifecycle.HIRING_NEED)."""
+    return [a.name for a in HIRING_NEED.from_state(status)]
 
 
 def _firm(session: Session, enterprise_id: int, actor: Actor) -> Enterprise:

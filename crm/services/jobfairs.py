@@ -38,6 +38,14 @@ from crm.models.jobfair import FAIR_KINDS
 from crm.services.scope import enterprise_scope
 
 COUNT_FIELDS = rules.FUNNEL
+STAGES = rules.FUNNEL  # for the pages: applicants … retained_90d, in order
+__all__ = ["FAIR_KINDS", "STAGES"]  # re-exported for the pages (they import services only)
+
+
+def participation_actions(status: str) -> list[str]:
+    """What may be done to a firm's sign-up in this state (attend / withdraw / rejoin);
+    who may is crm.access's, checked by `move_participation`."""
+    return [a.name for a in PARTICIPATION.from_state(status) if a.name != "record"]
 
 
 # --- reading, within scope -----------------------------------------------------------------
