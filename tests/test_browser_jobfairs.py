@@ -75,6 +75,8 @@ def test_an_employment_login_runs_a_fair_from_creation_to_the_fill_rate(browser,
         assert _metric(page, "入职") == "8"
         assert _metric(page, "在岗90天") == "待满90天"
         expect(page.get_by_role("heading", name="招聘漏斗")).to_be_visible()
+        page.get_by_role("heading", name=name).scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / "jobfair-board.png", full_page=True)
     finally:

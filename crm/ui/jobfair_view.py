@@ -52,7 +52,8 @@ def drop_off_table(rows: list[dict]) -> None:
                    tr("jobfair.col.to"): stage_name(r["to"]),
                    tr("jobfair.col.value"): r["to_count"],
                    tr("jobfair.col.lost"): r["lost"],
-                   tr("jobfair.col.kept"): fmt_rate(r["kept"])} for r in rows],
+                   tr("jobfair.col.kept"): fmt_rate(r["kept"])}
+                  for r in rows if r["to_count"] is not None],  # retention: once counted
                  hide_index=True, width="stretch", key="fair_drop_off")
 
 
