@@ -1015,6 +1015,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "jobfair.retention_too_early": ("在岗90天人数须在 {day} 以后登记（招聘会后满90天）。",
                                     "still employed after 90 days can be counted from {day} "
                                     "(90 days after the fair)."),
+    "jobfair.moved_past": ("已有 {day} 的招聘结果，招聘会不能改到更晚的日期（结果不能早于招聘会，"
+                           "在岗90天须满90天）。",
+                           "Results dated {day} are on file: the fair cannot move later than "
+                           "they allow (no results before the fair, retention after 90 days)."),
     "jobfair.withdrawn": ("该企业已退出这场招聘会，不能登记招聘结果。",
                           "The firm withdrew from this fair: no results can be recorded."),
     "jobfair.list_title": ("招聘会", "Job fairs"),

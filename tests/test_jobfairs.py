@@ -179,6 +179,10 @@ def test_fairs_and_positions_refuse_bad_input_and_stale_edits(session, fair):
     jobfairs.edit_fair(session, f.id, actor=SYSTEM, version=f.version, name=f.name,
                        held_on=f.held_on, place="鱼嘴镇鱼复工业园区", kind="onsite")
     session.commit()
+    _update(session, fair["pos"], HELD + dt.timedelta(days=3), applicants=4)
+    _refused("jobfair.moved_past", jobfairs.edit_fair, session, f.id, actor=SYSTEM,
+             version=f.version, name=f.name, held_on=HELD + dt.timedelta(days=5))
+    session.rollback()
     with pytest.raises(Conflict):
         jobfairs.edit_fair(session, f.id, actor=SYSTEM, version=1, name=f.name,
                            held_on=f.held_on)

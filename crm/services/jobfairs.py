@@ -156,10 +156,25 @@ def edit_fair(session: Session, fair_id: int, *, actor: Actor, version: int, nam
         raise Conflict(f"fair {fair_id} changed since version {version}", key="error.conflict")
     values = _fair_fields(session, name, held_on, place, street_id, kind, note)
     _unique_fair(session, values["name"], held_on, but=fair.id)
+    if held_on > fair.held_on:
+        _no_figures_before(session, fair.id, held_on)
     for key, value in values.items():
         setattr(fair, key, value)
     session.flush()
     return fair
+
+
+def _no_figures_before(session: Session, fair_id: int, held_on: dt.date) -> None:
+    """A fair moved later may not leave results dated before it, nor retention counted
+    before its 90 days (the rules an update is held to)."""
+    dated = (select(FairPositionUpdate.as_of, FairPositionUpdate.retained_90d)
+             .join(FairPosition, FairPosition.id == FairPositionUpdate.position_id)
+             .join(FairParticipation, FairParticipation.id == FairPosition.participation_id)
+             .where(FairParticipation.fair_id == fair_id))
+    for as_of, retained in session.execute(dated):
+        if as_of < held_on or (retained is not None and rules.retention_pending(held_on, as_of)):
+            raise ValidationError("results dated before the new day", key="jobfair.moved_past",
+                                  day=as_of.isoformat())
 
 
 # --- firms signing up ----------------------------------------------------------------------
