@@ -39,10 +39,13 @@ from crm.models import (
     Appeal,
     AppealUnit,
     Assignment,
+    BankMeeting,
     Building,
     Enterprise,
     FairParticipation,
     FairPosition,
+    FinancingMatch,
+    FinancingNeed,
     HiringNeed,
     ImportBatch,
     JobFair,
@@ -103,9 +106,14 @@ GRANTS: dict[str, dict[str, str]] = {
     "kpi.breakdown": _READERS,
     "kpi.bulletin": _READERS,
     # financing and job fairs
-    "financing.read": {"chamber": CHAMBER, **_READERS},
-    "financing.manage": {"chamber": CHAMBER, "admin": ALL},   # needs of member firms
-    "financing.catalogue": {"chamber": ALL, "admin": ALL},    # the bank product catalogue
+    "financing.read": {"chamber": CHAMBER, "liaison": STREET, "cadre": OWN_FIRMS,
+                       **_READERS},                           # needs, matches and loans
+    "financing.raise": {"liaison": STREET, "cadre": OWN_FIRMS, "chamber": CHAMBER,
+                        "admin": ALL},                        # put a firm's need on file
+    "financing.manage": {"chamber": CHAMBER, "admin": ALL},   # match, pipeline, meetings
+    "financing.catalogue": {"chamber": ALL, "admin": ALL},    # banks and the product catalogue
+    "chamber.manage": _ADMIN,                                 # create, rename, confirm chambers
+    "chamber.members": {"chamber": CHAMBER, "admin": ALL},    # a clerk: their own chamber's roll
     # job fairs: a liaison sees their street's firms' participation (and the fairs their
     # street organised or its firms went to); hiring needs between fairs (用工需求)
     "jobfair.read": {"employment": ALL, "liaison": STREET, **_READERS},
@@ -120,6 +128,9 @@ GRANTS: dict[str, dict[str, str]] = {
     "user.manage": _ADMIN,
     "account.password": {role: SELF for role in ROLES},     # one's own password
     "access.view": _ADMIN,
+    # Odoo sync (crm.odoo): run it and read its runs; change its settings
+    "odoo.sync": _ADMIN,
+    "odoo.configure": _ADMIN,
 }
 CAPABILITIES: tuple[str, ...] = tuple(GRANTS)
 
@@ -131,6 +142,10 @@ PAGE_CAPABILITY: dict[str, str] = {
     "kpi": "kpi.read", "kpi_breakdown": "kpi.breakdown", "kpi_bulletin": "kpi.bulletin",
     "users": "user.manage", "access": "access.view", "reference": "reference.manage",
     "imports": "import.run",
+    # financing pages (finui): the board, the catalogue, meetings, the KPIs
+    "financing": "financing.read", "bank_products": "financing.catalogue",
+    "meetings": "financing.read", "financing_kpi": "financing.read",
+    "odoo": "odoo.sync",
     "jobfairs": "jobfair.read", "jobfair": "jobfair.read", "hiring_needs": "hiring.read",
 }
 
@@ -183,6 +198,8 @@ def _chamber_has(session: Session, chamber_id: int | None, enterprise_id: int | 
 def _firm_id(record) -> int | None:
     if isinstance(record, Enterprise):
         return record.id
+    if isinstance(record, FinancingMatch):
+        return record.need.enterprise_id
     return getattr(record, "enterprise_id", None)
 
 
@@ -197,7 +214,9 @@ def _street_id(session: Session | None, record) -> int | None:
         return session.scalar(select(Enterprise.street_id).join(
             FairParticipation, FairParticipation.enterprise_id == Enterprise.id)
             .where(FairParticipation.id == record.participation_id))
-    if isinstance(record, (Assignment, Visit)):
+    if isinstance(record, BankMeeting):
+        return None  # a meeting belongs to a chamber, not to a street
+    if isinstance(record, (Assignment, Visit, FinancingNeed)):
         if record.enterprise_id is not None:
             return session.scalar(select(Enterprise.street_id)
                                   .where(Enterprise.id == record.enterprise_id))
@@ -239,6 +258,8 @@ def in_scope(actor: Actor, scope: str, record) -> bool:
         return isinstance(record, Appeal) and bool(actor.unit_id) \
             and record.lead_unit_id == actor.unit_id
     if scope == CHAMBER:
+        if isinstance(record, BankMeeting):
+            return bool(actor.chamber_id) and record.chamber_id == actor.chamber_id
         return session is not None and _chamber_has(session, actor.chamber_id, _firm_id(record))
     if scope == SELF:
         if isinstance(record, User):
@@ -298,6 +319,7 @@ def _street_firms(actor: Actor):
 def _firm_column(model):
     return {Enterprise: Enterprise.id, Appeal: Appeal.enterprise_id,
             Visit: Visit.enterprise_id, Assignment: Assignment.enterprise_id,
+            FinancingNeed: FinancingNeed.enterprise_id,
             FairParticipation: FairParticipation.enterprise_id,
             HiringNeed: HiringNeed.enterprise_id}.get(model)
 
@@ -313,7 +335,7 @@ def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
             return model.street_id == actor.street_id
         if model is Person:
             return or_(Person.street_id == actor.street_id, Person.street_id.is_(None))
-        if model in (Visit, FairParticipation, HiringNeed):
+        if model in (Visit, FinancingNeed, FairParticipation, HiringNeed):
             return model.enterprise_id.in_(_street_firms(actor))
         if model is FairPosition:
             return FairPosition.participation_id.in_(select(FairParticipation.id).where(
@@ -333,6 +355,8 @@ def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
         if column is not None:
             return column.in_(_served_firms(actor)) if actor.person_id else false()
     if scope == CHAMBER:
+        if model is BankMeeting:
+            return BankMeeting.chamber_id == actor.chamber_id if actor.chamber_id else false()
         column = _firm_column(model)
         if column is not None:
             return column.in_(_member_firms(actor)) if actor.chamber_id else false()

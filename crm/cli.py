@@ -197,6 +197,31 @@ def cmd_kpi(args) -> int:
     return 0
 
 
+def cmd_financing_match(args) -> int:
+    from crm.services.financing import match_needs
+
+    if args.top is not None and args.top < 1:
+        raise CrmError("--top must be at least 1")
+    with session_factory(make_engine())() as session:
+        needs = match_needs(session, actor=SYSTEM, need_id=args.need, chamber=args.chamber,
+                            top=args.top, lang=args.lang)
+    if args.json:
+        # one string (json's C encoder), not json.dump's chunk-by-chunk Python encoder
+        sys.stdout.write(json.dumps({"needs": needs}, ensure_ascii=False,
+                                    separators=(",", ":")) + "\n")
+        return 0
+    for need in needs:
+        print(f"#{need['need_id']} {need['firm']} ({need['uscc']}) {need['amount']:g} 万元"
+              f" term {_fmt(need['term_months'])} collateral {_fmt(need['collateral'])}")
+        if not need["matches"]:
+            print("    (no product passes the filters)")
+        for m in need["matches"]:
+            print(f"    {m['score']:6.2f}  {m['bank']} · {m['product']}"
+                  f" (product {m['product_id']}): {'；'.join(m['reasons'])}")
+    print(f"{len(needs)} open needs")
+    return 0
+
+
 def cmd_kpi_rollups(args) -> int:
     import time
 
@@ -291,6 +316,26 @@ def cmd_jobfair_report(args) -> int:
         print(f"{fair['held_on']:<10}  " + " ".join(f"{_fmt(fair[c]):>9}" for c in columns)
               + f"  {fair['fair']}")
     return 0
+
+
+def cmd_odoo_sync(args) -> int:
+    from crm.services.odoo_admin import run_now
+
+    # The run commits in batches through its own sessions; this one reads the settings.
+    with session_factory(make_engine())() as session:
+        result = run_now(session, actor=SYSTEM, only=args.only, dry_run=args.dry_run,
+                         progress=None if args.quiet else _progress_printer())
+    s = result.summary
+    print(f"odoo sync run {result.run_id} {result.status}"
+          + (" (dry run: nothing written)" if result.dry_run else "")
+          + f": created {s['created']}, updated {s['updated']}, unchanged {s['unchanged']}, "
+          f"conflicts {s['conflicts']}, errors {s['errors']}")
+    for issue in result.issues[:args.show]:
+        where = " ".join(f"{k} {issue[k]}" for k in ("local_id", "remote_id") if issue[k])
+        print(f"  {issue['kind']}: {issue['entity']} {where}: {issue['message']}")
+    if len(result.issues) > args.show:
+        print(f"  … {len(result.issues) - args.show} more (see the Odoo page)")
+    return 0 if result.status == "ok" else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -412,6 +457,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=20, metavar="N",
                    help="rejected rows to print without --json (default 20)")
     p.set_defaults(func=cmd_import)
+
+    financing = sub.add_parser("financing", help="chamber financing (银企对接)",
+                               description="Chamber financing: needs matched to bank products.")
+    fsub = financing.add_subparsers(dest="financing_command", required=True)
+    p = fsub.add_parser("match", help="rank bank products for open financing needs",
+                        description="Each open need (or the one named) with the products that "
+                                    "pass its hard filters, best first, and the reasons.")
+    p.add_argument("--need", type=int, metavar="ID", help="one need, by its id")
+    p.add_argument("--chamber", metavar="NAME",
+                   help="needs of this chamber's member firms and those raised through it")
+    p.add_argument("--top", type=int, metavar="N", help="at most N products per need")
+    p.add_argument("--json", action="store_true", help='print {"needs": [...]} as JSON')
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the reasons")
+    p.set_defaults(func=cmd_financing_match)
+
+    odoo = sub.add_parser("odoo", help="Odoo sync (firms ↔ res.partner, appeals → tickets)",
+                          description="Sync with the Odoo named by CRM_ODOO_* (or the Odoo "
+                                      "page's settings).")
+    osub = odoo.add_subparsers(dest="odoo_command", required=True, metavar="ACTION")
+    p = osub.add_parser("sync", help="sync firms and appeals with Odoo, safe to re-run",
+                        description="Firms both ways with res.partner (matched by USCC), "
+                                    "appeals to helpdesk.ticket (else crm.lead or project."
+                                    "task) with Odoo's stage and replies back on the "
+                                    "timeline. Prints a summary: created, updated, "
+                                    "unchanged, conflicts, errors, then the issues. Exit 0 "
+                                    "when the run finished (conflicts are listed, not "
+                                    "failures), 1 when some records were refused, 2 with a "
+                                    "one-line message when it stopped (wrong password, Odoo "
+                                    "unreachable or too slow, a batch refused).")
+    p.add_argument("--dry-run", action="store_true",
+                   help="count what would change; write nothing on either side")
+    p.add_argument("--only", choices=("firms", "appeals"), help="sync only firms or appeals")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--show", type=int, default=20, metavar="N",
+                   help="issues to print (default 20)")
+    p.set_defaults(func=cmd_odoo_sync)
 
     p = sub.add_parser("export", help="export a kind to .xlsx or .csv with the import headers",
                        description="Write every record of KIND with the headers the importer "

@@ -33,6 +33,7 @@ class Settings:
     odoo_db: str | None = None
     odoo_user: str | None = None
     odoo_password: str | None = None
+    odoo_protocol: str = "xmlrpc"
 
 
 def database_url() -> str:
@@ -61,4 +62,5 @@ def get_settings() -> Settings:
         odoo_db=os.environ.get("CRM_ODOO_DB"),
         odoo_user=os.environ.get("CRM_ODOO_USER"),
         odoo_password=os.environ.get("CRM_ODOO_PASSWORD"),
+        odoo_protocol=os.environ.get("CRM_ODOO_PROTOCOL", "xmlrpc").strip().lower() or "xmlrpc",
     )

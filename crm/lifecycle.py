@@ -180,3 +180,59 @@ HIRING_NEED = StateMachine(
         _j("reopen", {"met", "closed"}, "open", "hiring.manage"),
     )},
 )
+
+
+# --- the financing pipeline: one match of a need with a bank product ---------------------------
+
+MATCH_STATES = ("recommended", "contacted", "applied", "approved", "rejected", "disbursed")
+
+
+def _need_not_withdrawn(match, _context) -> bool:
+    return match.need.withdrawn_on is None
+
+
+def _f(name: str, sources: set[str], target: str) -> Action:
+    return Action(name, frozenset(sources), target, "financing.manage", ("need_not_withdrawn",))
+
+
+FINANCING = StateMachine(
+    name="financing",
+    states=MATCH_STATES,
+    initial="recommended",
+    actions={a.name: a for a in (
+        _f("contact", {"recommended"}, "contacted"),               # 对接: the chamber links them
+        _f("apply", {"recommended", "contacted"}, "applied"),      # the firm applies to the bank
+        _f("approve", {"applied"}, "approved"),                    # the bank approves (amount)
+        _f("reject", {"contacted", "applied"}, "rejected"),        # the bank declines (reason)
+        _f("disburse", {"approved"}, "disbursed"),                 # the money arrives
+    )},
+    guards={
+        "need_not_withdrawn": Guard(_need_not_withdrawn, "financing.need_withdrawn",
+                                    "the firm has withdrawn this need"),
+    },
+)
+
+# A need's status is not kept by hand: it follows from its matches (and a withdrawal), by
+# the first rule that holds, top to bottom. `crm.services.financing.need_status_sql` is the
+# SQL twin of `need_status`, tested against it.
+NEED_STATUSES = ("withdrawn", "funded", "approved", "in_progress", "proposed", "declined", "open")
+OPEN_NEED_STATUSES = ("open", "proposed", "in_progress", "declined")  # still looking for money
+NEED_STATUS_RULES: tuple[tuple[str, frozenset[str]], ...] = (
+    # (status, the match statuses any one of which gives it)
+    ("funded", frozenset({"disbursed"})),
+    ("approved", frozenset({"approved"})),
+    ("in_progress", frozenset({"contacted", "applied"})),
+    ("proposed", frozenset({"recommended"})),
+    ("declined", frozenset({"rejected"})),
+)
+
+
+def need_status(withdrawn: bool, match_statuses) -> str:
+    """The status of a need: withdrawn, else the first rule one of its matches meets, else open."""
+    if withdrawn:
+        return "withdrawn"
+    present = set(match_statuses)
+    for status, gives in NEED_STATUS_RULES:
+        if present & gives:
+            return status
+    return "open"

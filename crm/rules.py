@@ -46,8 +46,15 @@ FIELD_LIMITS: dict[tuple[str, str], int] = {
     ("chamber", "name"): 60,
     ("financing_need", "purpose"): 200,
     ("financing_need", "note"): LONG_TEXT,
+    ("financing_need", "withdrawn_reason"): 200,
+    ("financing_match", "rejected_reason"): 200,
+    ("financing_match", "note"): LONG_TEXT,
+    ("bank", "name"): 60,
     ("bank_product", "bank"): 60,
     ("bank_product", "name"): 80,
+    ("bank_meeting", "title"): 100,
+    ("bank_meeting", "place"): 100,
+    ("bank_meeting", "note"): LONG_TEXT,
     ("job_fair", "name"): 100,
     ("job_fair", "place"): 100,
     ("fair_position", "title"): 60,
@@ -115,7 +122,7 @@ IMPORT_CHANNEL = "import"           # an appeal imported from a ledger without o
 DEFAULT_PRIORITY = "normal"
 DEFAULT_VISIT_WAY = "onsite"        # a visit log without a 方式 column: 实地走访
 DEFAULT_URGENCY = "normal"
-NEW_NEED_STATUS = "open"
+FINANCING_CATEGORY = "融资"         # an appeal of this category may become a financing need
 PRODUCT_ACTIVE = True               # a bank product is offered until someone says not
 AMOUNT_PLACES = Decimal("0.01")     # 万元 to the yuan's hundred: Numeric(14, 2)
 RATE_PLACES = Decimal("0.0001")     # a rate as a fraction: Numeric(6, 4)
@@ -169,7 +176,21 @@ def need_key(enterprise_id: int, requested_on: dt.date, purpose: str | None) -> 
 
 
 def product_key(bank: str, name: str) -> tuple:
+    """A bank product: the bank's name and the product's (the importer's key; the store
+    keeps the bank as a record, `bank_product` unique on bank_id + name)."""
     return (bank, name)
+
+
+# --- financing amounts -------------------------------------------------------------------
+def loan_amount_problem(action: str, amount: Decimal | None, approved: Decimal | None
+                        ) -> str | None:
+    """What is wrong with the amount of an approval or a disbursement, or None: it must be
+    more than zero, and no more money arrives than the bank approved."""
+    if amount is None or amount <= 0:
+        return "financing.amount_needed"
+    if action == "disburse" and approved is not None and amount > approved:
+        return "financing.disbursed_over_approved"
+    return None
 
 
 def assignment_key(enterprise_id: int, person_id: int, start_date: dt.date) -> tuple:

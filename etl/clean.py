@@ -359,8 +359,13 @@ def count(raw: object) -> int:
     return value
 
 
-def number_range(raw: object) -> tuple[Decimal, Decimal]:
-    """'50-500', '50～500万', '3.85%-6%', '12', '最高500' -> (low, high) as written."""
+_UP_TO = ("最高", "不超过", "不高于", "以下", "以内", "≤")
+_FROM = ("最低", "不低于", "以上", "起", "≥")
+
+
+def number_range(raw: object) -> tuple[Decimal | None, Decimal | None]:
+    """'50-500', '50～500万', '3.85%-6%', '12', '最高500', '50以上', '3.85%起' -> (low, high)
+    as written; a one-sided range ('最高500': up to 500) leaves the other end open (None)."""
     s = _number_text(raw).replace("%", "")
     numbers = [Decimal(n) for n in _NUMBER.findall(s)]
     if isinstance(raw, int | float) and not isinstance(raw, bool):
@@ -368,9 +373,11 @@ def number_range(raw: object) -> tuple[Decimal, Decimal]:
     if not numbers or len(numbers) > 2:
         raise Bad("etl.bad_range")
     low, high = (numbers[0], numbers[-1])
-    if any(w in s for w in ("最高", "不超过", "以下", "以内")) and len(numbers) == 1:
-        low = Decimal(0)
-    if low > high:
+    if len(numbers) == 1 and any(w in s for w in _UP_TO):
+        low = None
+    elif len(numbers) == 1 and any(w in s for w in _FROM):
+        high = None
+    if low is not None and high is not None and low > high:
         raise Bad("etl.bad_range")
     return low, high
 

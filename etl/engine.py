@@ -139,6 +139,8 @@ class Context:
         # columns that differ), found by `settle`
         self.repeats: list[tuple[int, int, list[str]]] = []
         self.unknown: dict[str, dict[str, int]] = {}  # Report.unknown
+        self.links: dict[str, tuple[Table, list[dict]]] = {}  # link rows to insert, by table
+        self.bulk_links: list[tuple[Table, dict[str, list], list[int]]] = []  # link_bulk's
 
     def plan_as_row(self, j: int, fn: Callable, *args) -> object:
         """Run a row planner's helper (`unit_id`, say) for the column-wise planner, for the
@@ -170,6 +172,21 @@ class Context:
         self._row_intents.append((table, ("#new", rid), {**values, "id": rid}, row, None,
                                   False, rid))
         return rid
+
+    def link(self, table: Table, key: dict, row: int) -> None:
+        """Add a link row (a table with no id of its own: chamber_member) that is not stored
+        yet; the kind has looked. The first row of the file naming it adds it (and counts
+        as updated when nothing else of it changed); its provenance keeps `key` (the first
+        column's value as its record_id), so a rollback removes it."""
+        self._row_intents.append((table, ("#link", tuple(sorted(key.items()))), key, row, None,
+                                  False, None))
+
+    def link_bulk(self, table: Table, columns: dict[str, list], rows: list[int]) -> None:
+        """Link rows planned column-wise (`Kind.plan_bulk`), one per Excel row in `rows`
+        (repeated when a row adds several); the kind vouches that none is stored and
+        none repeats. Provenance as `link`'s."""
+        if rows:
+            self.bulk_links.append((table, columns, rows))
 
     def add_bulk(self, table: Table, columns: dict[str, list], rows: list[int]) -> list[int]:
         """Insert new records planned column-wise (`Kind.plan_bulk`): one value per record
@@ -246,10 +263,17 @@ class Context:
             if rank[action] > rank[old]:
                 row_action[row] = action
 
-        for (tname, _), intents in groups.items():
+        for (tname, key), intents in groups.items():
             table, existing, versioned, rid = (intents[0][0], intents[0][4], intents[0][5],
                                                intents[0][6])
             main = tname == self.main_table
+            if key.__class__ is tuple and key and key[0] == "#link":  # see `link`
+                values, row = intents[0][2], intents[0][3]
+                mark(row, "inserted", False)
+                self.records.append((tname, next(iter(values.values())), row, "inserted",
+                                     values))
+                self.links.setdefault(tname, (table, []))[1].append(values)
+                continue
             if len(intents) > 1:
                 self._note_repeats(intents)
             if existing is None and len(intents) == 1:  # the common case: one new row
@@ -749,6 +773,10 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
     # whatever happens, it has stopped before the caller commits or rolls back.
     try:
         kind.write(ctx)
+        for table, links in ctx.links.values():  # after the records they point at
+            ctx.writer.insert(table, links)
+        for table, columns, _ in ctx.bulk_links:
+            ctx.writer.insert(table, [], columns=[columns])
         batch_id, sheet = batch.id, ctx.sheet
         # Provenance column-wise: the row-planned records, then the column-wise blocks.
         # Each column-wise block goes in as runs: one row per stretch of consecutive
@@ -760,6 +788,14 @@ def _write(session: Session, ctx: Context, kind: Kind, report: Report, *, actor,
             rows.append(row)
             actions.append(action)
             previous.append(None if before is None else json.dumps(before, ensure_ascii=False))
+        for table, columns, block_rows in ctx.bulk_links:  # each link's key, as `link`'s
+            names = list(columns)
+            entities.extend(itertools.repeat(str(table.name), len(block_rows)))
+            ids.extend(columns[names[0]])
+            rows.extend(block_rows)
+            actions.extend(itertools.repeat("inserted", len(block_rows)))
+            previous.extend(json.dumps(dict(zip(names, key, strict=True)))
+                            for key in zip(*columns.values(), strict=True))
         spans = [1] * len(ids)
         for entity, block_ids, block_rows in ctx.bulk_records:
             first_ids, first_rows, lengths = runs(block_ids, block_rows)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from crm.models import (
     Appeal,
     Assignment,
+    Bank,
     BankProduct,
     Building,
     Category,
@@ -35,6 +36,7 @@ from crm.models import (
     Street,
     Unit,
     Visit,
+    chamber_member,
 )
 from etl.headers import canonical_headers, synonyms
 
@@ -57,6 +59,11 @@ def _enterprises(session: Session) -> Iterable[dict]:
             select(Contact.enterprise_id, Contact.name, Contact.phone, Contact.is_primary)
             .order_by(Contact.is_primary.desc(), Contact.id)):
         primary.setdefault(fid, (name, phone))
+    member_of: dict[int, list[str]] = {}
+    for fid, name in session.execute(
+            select(chamber_member.c.enterprise_id, Chamber.name)
+            .join(Chamber, Chamber.id == chamber_member.c.chamber_id).order_by(Chamber.name)):
+        member_of.setdefault(fid, []).append(name)
     stmt = (select(Enterprise, Street.name).outerjoin(Street, Street.id == Enterprise.street_id)
             .order_by(Enterprise.id))
     for firm, street in session.execute(stmt):
@@ -67,7 +74,8 @@ def _enterprises(session: Session) -> Iterable[dict]:
                "registered_capital": firm.registered_capital, "legal_rep": firm.legal_rep,
                "business_scope": firm.business_scope,
                "is_above_scale": yes_no(firm.is_above_scale), "contact_name": contact[0],
-               "contact_phone": contact[1]}
+               "contact_phone": contact[1],
+               "chamber": "、".join(member_of.get(firm.id, ())) or None}
 
 
 def _appeals(session: Session) -> Iterable[dict]:
@@ -125,12 +133,19 @@ def _financing_needs(session: Session) -> Iterable[dict]:
                "chamber": chamber, "note": n.note}
 
 
-def _range(low, high, scale: Decimal = Decimal(1)) -> str | None:
+def _range(low, high, scale: Decimal = Decimal(1), unit: str = "",
+           open_ends: bool = False) -> str | None:
+    """A range as people write it; with `open_ends`, a missing end is said in words
+    ('最高500', '50以上'), as the importer reads them, else the one end stands for both."""
     if low is None and high is None:
         return None
+    if open_ends and low is None:
+        return f"最高{_plain(high * scale)}{unit}"
+    if open_ends and high is None:
+        return f"{_plain(low * scale)}{unit}以上"
     low = (low if low is not None else high) * scale
     high = (high if high is not None else low) * scale
-    return _plain(low) if low == high else f"{_plain(low)}-{_plain(high)}"
+    return (_plain(low) if low == high else f"{_plain(low)}-{_plain(high)}") + unit
 
 
 def _plain(value: Decimal) -> str:
@@ -139,12 +154,13 @@ def _plain(value: Decimal) -> str:
 
 
 def _bank_products(session: Session) -> Iterable[dict]:
-    for p in session.scalars(select(BankProduct).order_by(BankProduct.id)):
-        yield {"bank": p.bank, "name": p.name, "amount": _range(p.amount_min, p.amount_max),
-               "rate": None if p.rate_min is None and p.rate_max is None else
-               _range(p.rate_min, p.rate_max, Decimal(100)) + "%",
+    stmt = select(BankProduct, Bank.name).join(Bank, Bank.id == BankProduct.bank_id)
+    for p, bank in session.execute(stmt.order_by(BankProduct.id)):
+        yield {"bank": bank, "name": p.name,
+               "amount": _range(p.amount_min, p.amount_max, open_ends=True),
+               "rate": _range(p.rate_min, p.rate_max, Decimal(100), "%", open_ends=True),
                "term": _range(*(None if v is None else Decimal(v)
-                                for v in (p.term_min, p.term_max))),
+                                for v in (p.term_min, p.term_max)), open_ends=True),
                "collateral": "、".join(word("collateral", c) for c in p.collateral or []) or None,
                "industries": "、".join(p.industries or []) or None,
                "sizes": "、".join(word("size", s) for s in p.sizes or []) or None,

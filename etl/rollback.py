@@ -4,6 +4,11 @@ Refused, with the reason, when later work depends on the batch: a later batch
 touched the same records, someone changed a record since (its version moved,
 e.g. an appeal was dispatched or replied), or other records now point at a
 record the batch inserted (an appeal logged against an imported firm).
+
+A link row the batch added (a firm's chamber membership: a table with no id of its
+own) is recorded as inserted with its key in `previous`, and removed by that key.
+Nothing points at a link and no later batch adds the same one, so links never
+refuse a rollback.
 """
 
 from __future__ import annotations
@@ -65,6 +70,11 @@ def batch_records(session: Session, batch_id: int | None = None) -> list[Record]
     return out
 
 
+def _links() -> list[str]:
+    """Tables of link rows, with no id of their own (chamber_member)."""
+    return [t.name for t in Base.metadata.sorted_tables if "id" not in t.c]
+
+
 def rollback_batch(session: Session, batch_id: int) -> dict[str, int]:
     """Undo batch `batch_id` inside the caller's transaction; returns counts per action."""
     batch = session.get(ImportBatch, batch_id)
@@ -84,18 +94,27 @@ def rollback_batch(session: Session, batch_id: int) -> dict[str, int]:
         .join(mine, and_(mine.entity == theirs.entity, theirs.record_id >= mine.record_id,
                          theirs.record_id < mine.record_id + mine.span))
         .where(mine.batch_id == batch_id, theirs.batch_id > batch_id,
-               ImportBatch.status == "done")
+               ImportBatch.status == "done", mine.entity.not_in(_links()))
         .limit(1)).scalar()
     if later is not None:
         raise Conflict(f"batch {later} changed the same records later",
                        key="import.rollback_later", id=later)
     tables = Base.metadata.tables
+    links = [r for r in records if "id" not in tables[r.entity].c]
+    records = [r for r in records if "id" in tables[r.entity].c]
     inserted = {(r.entity, r.record_id) for r in records if r.action == "inserted"}
     _check_versions(session, tables, records, inserted)
     counts = {"deleted": 0, "restored": 0}
     # The KPI rollups follow the appeals this undoes (crm.services.kpi_facts).
     appeal_ids = [r.record_id for r in records if r.entity == "appeal"]
     kpi_before = kpi_facts.snapshot(session, appeal_ids)
+    for r in links:  # first: nothing points at a link
+        table = tables[r.entity]
+        key = [c.name for c in table.primary_key.columns]
+        if sorted(r.previous or {}) != sorted(key):
+            raise RuntimeError(f"batch {batch_id}: a {r.entity} record without its key")
+        session.execute(delete(table).where(*(table.c[c] == r.previous[c] for c in key)))
+        counts["deleted"] += 1
     try:
         for r in records:
             if r.action == "updated" and (r.entity, r.record_id) not in inserted:
@@ -146,6 +165,8 @@ _NAMES = {"enterprise": ("企业", "firms"), "appeal": ("诉求", "appeals"),
           "chamber_member": ("商会会员", "chamber memberships"),
           "appeal_unit": ("诉求承办单位", "appeal handling units"),
           "appeal_event": ("诉求办理记录", "appeal events"), "unit": ("单位", "units"),
+          "chamber": ("商会", "chambers"), "bank": ("银行", "banks"),
+          "bank_product": ("银行产品", "bank products"),
           "person": ("人员", "people"), "app_user": ("用户", "users")}
 
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from crm.services import appeal_queries, appeals, hiring
+from crm.services import appeal_queries, appeals, financing, hiring
+from crm.services.vocab import COLLATERAL
 from crm.ui.actions import read, run_action
 from crm.ui.state import can, labeller, lbl, require_page, tr
 from crm.ui.widgets import facts_list, fmt_date
@@ -127,6 +128,29 @@ if seen["actions"]:
                     fn = {"archive": appeals.archive, "reopen": appeals.reopen,
                           "note": appeals.add_note}[name]
                     act(fn, note=note)
+
+# financing pages (finui): an appeal about financing (融资) becomes a financing need
+if financing.is_financing_appeal(a["category"]) and can("financing.raise"):
+    with st.expander(tr("fin.from_appeal")), st.form("fin_from_appeal"):
+        st.caption(tr("fin.from_appeal_hint"))
+        left, mid, right = st.columns(3)
+        amount = left.number_input(tr("fin.amount"), min_value=0.0, value=None, step=10.0,
+                                   format="%.2f", key="fin_appeal_amount")
+        term = mid.number_input(tr("col.term_months"), min_value=0, value=None, step=6,
+                                key="fin_appeal_term")
+        collateral = right.selectbox(tr("col.collateral"), COLLATERAL, index=None,
+                                     format_func=labeller("collateral"),
+                                     key="fin_appeal_collateral",
+                                     placeholder=tr("fin.not_said"))
+        if st.form_submit_button(tr("fin.from_appeal"), type="primary", key="fin_appeal_go"):
+            if amount is None:
+                st.error(tr("financing.amount_needed"))
+            else:
+                need = run_action(financing.need_from_appeal, appeal_id=a["id"], amount=amount,
+                                  term_months=int(term) if term else None,
+                                  collateral=collateral)
+                if need is not None:
+                    st.success(tr("fin.from_appeal_done", need_id=need.id))
 
 st.subheader(tr("detail.timeline"))
 st.dataframe([{

@@ -74,13 +74,20 @@ with tabs[2]:
                                    "person": "col.person", "notes": "col.notes"},
                   key="ent_visits", dates=("visited_on",), labels={"way": "visit_way"})
 with tabs[3]:
-    records_table(firm["financing"], {"requested_on": "col.requested_on",
-                                      "amount": "col.amount_wan", "purpose": "col.purpose",
-                                      "term_months": "col.term_months",
-                                      "collateral": "col.collateral", "status": "col.status",
-                                      "chamber": "col.chamber"},
-                  key="ent_financing", dates=("requested_on",),
-                  labels={"collateral": "collateral", "status": "need_status"})
+    st.subheader(tr("enterprises.needs"))
+    records_table(firm["financing"]["needs"], {
+        "requested_on": "col.requested_on", "amount": "col.amount_wan",
+        "purpose": "col.purpose", "term_months": "col.term_months",
+        "collateral": "col.collateral", "status": "col.status", "chamber": "col.chamber"},
+        key="ent_financing", dates=("requested_on",),
+        labels={"collateral": "collateral", "status": "need_status"})
+    st.subheader(tr("enterprises.loans"))
+    records_table(firm["financing"]["loans"], {
+        "bank": "col.bank", "product": "col.product", "status": "col.status",
+        "approved_amount": "col.approved_wan", "approved_on": "col.approved_on",
+        "disbursed_amount": "col.disbursed_wan", "disbursed_on": "col.disbursed_on"},
+        key="ent_loans", dates=("approved_on", "disbursed_on"),
+        labels={"status": "match_status"})
 with tabs[4]:
     records_table([{**r, "fill_rate": fmt_rate(r["fill_rate"])} for r in firm["job_fairs"]],
                   {"fair": "col.fair", "held_on": "col.held_on", "title": "jobfair.col.title",

@@ -4,6 +4,7 @@ import streamlit as st
 
 from crm.services import admin, calendar_admin, category_words, policies
 from crm.ui.actions import read, run_action
+from crm.ui.financing_review import unconfirmed_banks, unconfirmed_chambers
 from crm.ui.firm_review import unconfirmed_firms
 from crm.ui.state import lbl, require_page, tr
 from crm.ui.widgets import edited_rows, flash, show_flash
@@ -75,6 +76,8 @@ else:
     st.info(tr("reference.no_category_words"))
 
 unconfirmed_firms("ref_firms")
+unconfirmed_chambers()
+unconfirmed_banks()
 
 st.subheader(tr("reference.policies"))
 st.caption(tr("reference.policies_help"))

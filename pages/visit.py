@@ -4,8 +4,9 @@ import streamlit as st
 
 from crm.services import appeal_queries, assignment_queries, dashboard, visits
 from crm.services.firm_search import search_firms
+from crm.services.vocab import COLLATERAL
 from crm.ui.actions import load, read, run_action
-from crm.ui.state import labeller, require_page, scope, tr
+from crm.ui.state import can, labeller, require_page, scope, tr
 
 actor = require_page("visit")
 st.title(tr("visit.title"))
@@ -56,6 +57,22 @@ with st.form("visit_form", clear_on_submit=True):
                             key="visit_category")
     title = st.text_input(tr("log.appeal_title"), key="visit_appeal_title", max_chars=200)
     description = st.text_area(tr("log.description"), key="visit_appeal_description")
+    need = {}
+    if can("financing.raise"):  # a need for money heard on the visit goes to the chamber
+        st.markdown(f"**{tr('visit.financing_heading')}**")
+        raise_need = st.checkbox(tr("visit.raise_need"), key="visit_need")
+        left, mid, right = st.columns(3)
+        amount = left.number_input(tr("col.amount_wan"), min_value=0.0, step=10.0,
+                                   key="visit_need_amount")
+        term = mid.number_input(tr("col.term_months"), min_value=0, step=6,
+                                key="visit_need_term")
+        collateral = right.selectbox(tr("col.collateral"), [None, *COLLATERAL],
+                                     format_func=lambda c: "—" if c is None
+                                     else labeller("collateral")(c), key="visit_need_collateral")
+        purpose = st.text_input(tr("col.purpose"), key="visit_need_purpose", max_chars=200)
+        if raise_need:
+            need = {"amount": amount, "term_months": int(term) or None,
+                    "collateral": collateral, "purpose": purpose}
     submitted = st.form_submit_button(tr("visit.submit"), type="primary")
 
 if submitted:
@@ -66,9 +83,11 @@ if submitted:
             if raise_appeal else []
         saved = run_action(visits.save_visit, enterprise_id=firm_id, way=way,
                            visited_on=visited_on, notes=notes, policy_ids=chosen_policies,
-                           person_id=person or None, appeals=raised)
+                           person_id=person or None, appeals=raised, financing=need or None)
         if saved is not None:
             st.success(tr("visit.saved"))
             for appeal in saved["appeals"]:
                 st.success(tr("log.saved", code=appeal["code"],
                               due=appeal["due_date"].isoformat()))
+            if saved["financing_needs"]:
+                st.success(tr("visit.need_saved"))

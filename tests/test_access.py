@@ -33,12 +33,17 @@ from crm.models import (
     Appeal,
     AppealUnit,
     Assignment,
+    Bank,
+    BankMeeting,
+    BankProduct,
     Building,
     Category,
     Chamber,
     Enterprise,
     FairParticipation,
     FairPosition,
+    FinancingMatch,
+    FinancingNeed,
     HiringNeed,
     ImportBatch,
     JobFair,
@@ -63,12 +68,15 @@ from crm.services import (
     dashboard,
     enterprises,
     financing,
+    financing_admin,
+    financing_kpi,
     firm_admin,
     firm_search,
     hiring,
     jobfair_report,
     jobfairs,
     kpi,
+    odoo_admin,
     policies,
     registration,
     users,
@@ -98,6 +106,7 @@ class Facts:
     ids: dict[str, int] = field(default_factory=dict)            # record -> id
     actors: dict[str, Actor] = field(default_factory=dict)       # login -> actor
     unit_of: dict[str, str] = field(default_factory=dict)        # handler login -> unit
+    chamber_id: int | None = None
 
 
 @pytest.fixture
@@ -218,6 +227,32 @@ def district(engine) -> Facts:
             s.flush()
             f.ids[key], f.firm[key], f.person_of[key] = visit.id, firm, cadre
             f.street[key] = f.street[firm]
+        # financing: one bank, two products, a need of each firm with a match under way
+        bank = Bank(name="权限测试银行")
+        s.add(bank)
+        s.flush()
+        for key in ("p1", "p2"):
+            product = BankProduct(bank_id=bank.id, name=f"测试贷{key}")
+            s.add(product)
+            s.flush()
+            f.ids[key] = product.id
+        f.ids["bank"] = bank.id
+        for firm in FIRMS:
+            need = FinancingNeed(enterprise_id=f.ids[firm], amount=50,
+                                 requested_on=dt.date(2026, 5, 1), purpose="周转")
+            s.add(need)
+            s.flush()
+            match = FinancingMatch(need_id=need.id, product_id=f.ids["p1"], status="applied")
+            s.add(match)
+            s.flush()
+            for key, record in ((f"n:{firm}", need), (f"m:{firm}", match)):
+                f.ids[key], f.firm[key], f.street[key] = record.id, firm, f.street[firm]
+        for key, chamber_id in (("meet:own", chamber.id), ("meet:none", None)):
+            meeting = BankMeeting(held_on=dt.date(2026, 5, 2), title=key, chamber_id=chamber_id)
+            s.add(meeting)
+            s.flush()
+            f.ids[key] = meeting.id
+        f.chamber_id = chamber.id
     return f
 
 
@@ -241,6 +276,8 @@ def expected(f: Facts, login: str, capability: str, record: str | None) -> bool:
             return record == f"person:{login}"
         return firm is not None and f.served_by.get(firm) == login
     if scope == "chamber":
+        if record.startswith("meet:"):
+            return record == "meet:own"
         return firm in f.members
     if scope == "unit":
         return f.unit_of.get(login) in f.units.get(record, set())
@@ -399,10 +436,45 @@ DOORS: dict[str, Door] = {
     "financing.add_financing_need": Door(lambda s, a, f, r: financing.add_financing_need(
         s, actor=a, enterprise_id=f.ids[r], amount=100, requested_on=dt.date(2026, 5, 5),
         purpose="流动资金"), FIRMS,
-        lambda r: [("financing.manage", None), ("firm.read", r), ("financing.manage", r)]),
+        lambda r: [("financing.raise", None), ("firm.read", r), ("financing.raise", r)]),
     "financing.save_bank_product": Door(lambda s, a, f, r: financing.save_bank_product(
         s, actor=a, bank="重庆银行", name="测试贷"), (None,),
         lambda r: [("financing.catalogue", None)]),
+    "financing.need_from_appeal": Door(lambda s, a, f, r: financing.need_from_appeal(
+        s, actor=a, appeal_id=f.ids[r], amount=30), ("a1", "a2"),
+        lambda r: [("financing.raise", None), ("financing.raise", r)]),
+    "financing.withdraw_need": Door(lambda s, a, f, r: financing.withdraw_need(
+        s, actor=a, need_id=f.ids[r], reason="已自筹"), ("n:fA1", "n:fA2", "n:fB1"),
+        lambda r: [("financing.manage", r)]),
+    "financing.get_need": Door(lambda s, a, f, r: financing.get_need(
+        s, actor=a, need_id=f.ids[r]), ("n:fA1", "n:fA2", "n:fB1"),
+        lambda r: [("financing.read", r)]),
+    "financing.propose": Door(lambda s, a, f, r: financing.propose(
+        s, actor=a, need_id=f.ids[r], product_id=f.ids["p2"]), ("n:fA1", "n:fA2", "n:fB1"),
+        lambda r: [("financing.manage", r)]),
+    "financing.move_match": Door(lambda s, a, f, r: financing.move_match(
+        s, actor=a, match_id=f.ids[r], action="approve", amount=40), ("m:fA1", "m:fA2", "m:fB1"),
+        lambda r: [("financing.manage", r)]),
+    "financing.save_meeting": Door(lambda s, a, f, r: financing.save_meeting(
+        s, actor=a, held_on=dt.date(2026, 5, 3), title="银企对接会", bank_ids=[f.ids["bank"]],
+        enterprise_ids=[f.ids[r]]), FIRMS,
+        lambda r: [("financing.manage", None), ("firm.read", r), ("financing.manage", r)]),
+    "financing.save_bank": Door(lambda s, a, f, r: financing.save_bank(
+        s, actor=a, name="又一银行"), (None,), lambda r: [("financing.catalogue", None)]),
+    "financing.save_chamber": Door(lambda s, a, f, r: financing.save_chamber(
+        s, actor=a, name="又一商会"), (None,), lambda r: [("chamber.manage", None)]),
+    "financing.set_member": Door(lambda s, a, f, r: financing.set_member(
+        s, actor=a, enterprise_id=f.ids[r], chamber_id=f.chamber_id), FIRMS,
+        lambda r: [("chamber.members", None)]),
+    "financing.firm_by_uscc": Door(lambda s, a, f, r: financing.firm_by_uscc(
+        s, actor=a, uscc="X"), (None,), lambda r: [("chamber.members", None)]),
+    **{f"financing.{name}": Door(call, (None,), lambda r: [("financing.read", None)])
+       for name, call in (
+           ("list_chambers", lambda s, a, f, r: financing.list_chambers(s, actor=a)),
+           ("list_banks", lambda s, a, f, r: financing.list_banks(s, actor=a)),
+           ("list_products", lambda s, a, f, r: financing.list_products(s, actor=a)),
+           ("board", lambda s, a, f, r: financing.board(s, actor=a)),
+           ("loans", lambda s, a, f, r: financing.loans(s, actor=a)))},
     # job fairs: a fair firm `r` signed up to (set up as SYSTEM inside the door's session)
     **{f"jobfairs.{name}": Door(call, FIRMS, needs) for name, call, needs in (
         ("get_fair", lambda s, a, f, r: jobfairs.get_fair(s, _fair(s, f, r)["fair"], actor=a),
@@ -577,7 +649,47 @@ DOORS: dict[str, Door] = {
         lambda r: [("access.view", None)]),
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
+    # financing import/admin (finimport): chambers and banks a sheet created unconfirmed
+    "financing_admin.unconfirmed_chambers": Door(
+        lambda s, a, f, r: financing_admin.unconfirmed_chambers(s, actor=a), (None,),
+        lambda r: [("chamber.manage", None)]),
+    "financing_admin.unconfirmed_banks": Door(
+        lambda s, a, f, r: financing_admin.unconfirmed_banks(s, actor=a), (None,),
+        lambda r: [("financing.catalogue", None)]),
+    "financing_admin.merge_chamber": Door(lambda s, a, f, r: financing_admin.merge_chamber(
+        s, _unconfirmed(s, Chamber(name="待确认测试商会", confirmed=False)), f.chamber_id,
+        actor=a), (None,), lambda r: [("chamber.manage", None)]),
+    "financing_admin.merge_bank": Door(lambda s, a, f, r: financing_admin.merge_bank(
+        s, _unconfirmed(s, Bank(name="待确认测试银行", confirmed=False)), f.ids["bank"],
+        actor=a), (None,), lambda r: [("financing.catalogue", None)]),
+    # financing pages (finui)
+    **{f"financing_kpi.{name}": Door(call, (None,), lambda r: [("financing.read", None)])
+       for name, call in (
+           ("summary", lambda s, a, f, r: financing_kpi.summary(
+               s, actor=a, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 12, 31))),
+           ("drill", lambda s, a, f, r: financing_kpi.drill(s, "amount_approved", actor=a)))},
+    "financing.industries": Door(lambda s, a, f, r: financing.industries(s, actor=a), (None,),
+                                 lambda r: [("financing.catalogue", None)]),
+    # odoo (odoo): no Odoo is configured here, so an allowed run or check stops at that
+    **{f"odoo_admin.{name}": Door(call, (None,), lambda r, cap=cap: [(cap, None)])
+       for name, call, cap in (
+           ("odoo_settings_view", lambda s, a, f, r: odoo_admin.odoo_settings_view(s, actor=a),
+            "odoo.configure"),
+           ("save_odoo_settings", lambda s, a, f, r: odoo_admin.save_odoo_settings(
+               s, actor=a, conflict_winner="qifu"), "odoo.configure"),
+           ("recent_runs", lambda s, a, f, r: odoo_admin.recent_runs(s, actor=a), "odoo.sync"),
+           ("check_connection", lambda s, a, f, r: odoo_admin.check_connection(s, actor=a),
+            "odoo.sync"),
+           ("run_now", lambda s, a, f, r: odoo_admin.run_now(s, actor=a, dry_run=True),
+            "odoo.sync"))},
 }
+
+
+def _unconfirmed(session, record) -> int:
+    """A chamber or bank as an import leaves it, for a merge door (rolled back after)."""
+    session.add(record)
+    session.flush()
+    return record.id
 
 
 # Lists: what comes back is exactly the records the table lets the role read.
@@ -612,6 +724,18 @@ LISTS: dict[str, tuple[object, str, tuple[str, ...]]] = {
     "assignment_queries.list_assignments": (lambda s, a: _ids(
         assignment_queries.list_assignments(s, actor=a)), "assignment.read",
         ("asg:fA1", "asg:fB1")),
+    "financing.list_needs": (lambda s, a: _ids(financing.list_needs(s, actor=a), "need_id"),
+                             "financing.read", ("n:fA1", "n:fA2", "n:fB1")),
+    "financing.match_needs": (lambda s, a: _ids(financing.match_needs(s, actor=a), "need_id"),
+                              "financing.read", ("n:fA1", "n:fA2", "n:fB1")),
+    "financing.list_meetings": (lambda s, a: _ids(financing.list_meetings(s, actor=a),
+                                                  "meeting_id"),
+                                "financing.read", ("meet:own", "meet:none")),
+    # financing pages (finui)
+    # (a role without financing.read is refused outright: the door above proves it)
+    "financing_kpi.drill": (lambda s, a: _ids(financing_kpi.drill(
+        s, "needs", actor=a)["rows"], "need_id") if access.holds(a, "financing.read") else set(),
+        "financing.read", ("n:fA1", "n:fA2", "n:fB1")),
 }
 
 # Functions that take an actor but are no door of their own, each with the reason.
@@ -736,6 +860,8 @@ def test_lists_hold_exactly_what_the_table_lets_the_role_read(engine, district, 
 
 TWIN_MODELS = {Enterprise: FIRMS, Appeal: APPEALS, Visit: ("v1", "v2"),
                Assignment: ("asg:fA1", "asg:fB1"), Person: PEOPLE,
+               FinancingNeed: ("n:fA1", "n:fA2", "n:fB1"),
+               BankMeeting: ("meet:own", "meet:none"),
                JobFair: ("fair", "fair_b"), FairParticipation: ("part:fA1", "part:fB1"),
                FairPosition: ("pos:fA1", "pos:fB1"), HiringNeed: ("need:fA1", "need:fB1")}
 

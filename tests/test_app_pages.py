@@ -30,6 +30,7 @@ from crm.models import (
     AppealUnit,
     Assignment,
     AuditLog,
+    Bank,
     BankProduct,
     Category,
     Chamber,
@@ -142,13 +143,17 @@ def build_world(session, *, passwords: bool = False) -> None:
 
     need = FinancingNeed(enterprise_id=firms[LIGHTING].id, chamber_id=chamber.id,
                          amount=Decimal("100"), purpose="采购原材料", term_months=12,
-                         collateral="credit", requested_on=day - dt.timedelta(days=30),
-                         status="funded")
-    product = BankProduct(bank="重庆农村商业银行", name="渝快贷", active=True)
+                         collateral="credit", requested_on=day - dt.timedelta(days=30))
+    bank = Bank(name="重庆农村商业银行")
+    session.add(bank)
+    session.flush()
+    product = BankProduct(bank_id=bank.id, name="渝快贷", active=True)
     session.add_all([need, product])
     session.flush()
     session.add(FinancingMatch(need_id=need.id, product_id=product.id, status="disbursed",
-                               approved_amount=Decimal("100"), disbursed_amount=Decimal("100"),
+                               approved_amount=Decimal("100"),
+                               approved_on=day - dt.timedelta(days=10),
+                               disbursed_amount=Decimal("100"),
                                disbursed_on=day - dt.timedelta(days=5)))
     fair = JobFair(name="2022年春风行动招聘会", held_on=dt.date(2022, 3, 1), place="鱼嘴镇",
                    street_id=by_name["鱼嘴镇"].id)
@@ -263,6 +268,7 @@ EXPECTED = {
     ("handler", "appeal"): ["诉求详情"],
     ("official", "appeal"): ["诉求详情"],
     ("admin", "appeal"): ["诉求详情"],
+    ("admin", "odoo"): ["Odoo 同步", "尚未同步过。", "连接与规则"],
     ("admin", "access"): ["权限表", "登记诉求（受理）", "本街道", "诉求流程", "回访不满意或未解决",
                           "招聘会报名与用工需求流程", "已退出", "已满足"],
     ("admin", "reference"): ["诉求类别与办理时限", "责任单位", "政策目录（送政策）",
@@ -301,6 +307,26 @@ EXPECTED = {
     ("admin", "hiring_needs"): ["用工需求", "由用工类诉求生成"],
     ("liaison", "hiring_needs"): ["用工需求", "直接登记用工需求"],
     ("liaison", "imports"): ["表格导入导出", "空白模板", "导入记录"],
+    # financing pages (finui); more in tests/test_financing_pages.py
+    ("chamber", "financing"): ["融资对接", "大石坝街道商会", "100.0 万元", "登记融资需求"],
+    ("official", "financing"): ["融资对接", "只读"],
+    ("admin", "financing"): ["融资对接", "登记融资需求"],
+    ("chamber", "bank_products"): ["银行产品目录", "重庆农村商业银行", "渝快贷", "新增或修改产品"],
+    ("admin", "bank_products"): ["银行产品目录", "渝快贷"],
+    ("chamber", "meetings"): ["银企对接会", "记录一次对接会"],
+    ("official", "meetings"): ["银企对接会"],
+    ("admin", "meetings"): ["银企对接会", "记录一次对接会"],
+    ("chamber", "financing_kpi"): ["融资成效", "放款金额 100.0 万元", LIGHTING],
+    ("official", "financing_kpi"): ["融资成效", "放款金额 100.0 万元", "大石坝街道商会",
+                                    "重庆农村商业银行"],
+    ("admin", "financing_kpi"): ["融资成效", "获批率"],
+    # liaisons and cadres read their own firms' financing (street / the firms they serve)
+    ("liaison", "financing"): ["融资对接", "只读", "登记融资需求"],
+    ("cadre", "financing"): ["融资对接", "只读", "登记融资需求"],
+    ("liaison", "meetings"): ["银企对接会"],
+    ("cadre", "meetings"): ["银企对接会"],
+    ("liaison", "financing_kpi"): ["融资成效", "获批率"],
+    ("cadre", "financing_kpi"): ["融资成效", "获批率"],
 }
 # What each role must NOT see (scope is enforced by the services, not by hiding).
 UNEXPECTED = {
@@ -314,6 +340,12 @@ UNEXPECTED = {
     ("liaison", "coverage"): ["大石坝街道"],
     ("liaison", "assignments"): [LIGHTING],
     ("cadre", "my_firms"): [TECH, LIGHTING],
+    ("official", "financing"): ["登记融资需求"],  # reads, does not act
+    ("official", "meetings"): ["记录一次对接会"],
+    ("liaison", "financing"): ["100.0 万元"],  # 江北城街道's firms have no financing
+    ("liaison", "financing_kpi"): ["大石坝街道商会", LIGHTING],
+    ("cadre", "financing_kpi"): ["大石坝街道商会", LIGHTING],
+    ("liaison", "meetings"): ["记录一次对接会"],
     ("liaison", "jobfairs"): ["2022年春风行动招聘会"],
     ("liaison", "jobfair"): ["2022年春风行动招聘会"],
     ("official", "jobfair"): ["办理招聘会"],

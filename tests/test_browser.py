@@ -8,6 +8,7 @@ works with a mouse and keyboard, Chinese renders, and the developer chrome
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,17 +79,20 @@ def _seed(path: Path) -> str:
     return "world"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    """A `streamlit run` of the app on a free port, on its own seeded SQLite file."""
+def require_browser() -> None:
+    """Skip (fail under CI) without Debian's Chromium or the playwright package."""
     if not CHROMIUM.exists():
         skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         skip_or_fail("the playwright package is not installed (pip install playwright)")
-    path = tmp_path_factory.mktemp("browser") / "qifu.db"
-    _seed(path)
+
+
+@contextmanager
+def run_app(path: Path) -> Iterator[str]:
+    """`streamlit run` of the app on a free port over the SQLite file at `path`; yields
+    the base URL and stops the server afterwards."""
     url = f"sqlite:///{path}"
     port = _free_port()
     env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_DEMO_MODE": "1", "CRM_LANG": "zh"}
@@ -107,6 +112,16 @@ def server(tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """A `streamlit run` of the app on a free port, on its own seeded SQLite file."""
+    require_browser()
+    path = tmp_path_factory.mktemp("browser") / "qifu.db"
+    _seed(path)
+    with run_app(path) as base:
+        yield base
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen) -> None:
@@ -393,3 +408,31 @@ def test_an_admin_uploads_a_roster_and_sees_what_landed_and_what_was_refused(pag
         io.BytesIO(Path(info.value.path()).read_bytes())).active.iter_rows(values_only=True)]
     refused = [row for row in cells if bad in row]
     assert len(refused) == 1 and any("校验码" in str(c) for c in refused[0]), cells
+
+
+def test_an_admin_points_the_app_at_odoo_and_runs_the_sync(page):
+    """The Odoo page end to end: the settings typed in (the password never shown back),
+    "run now" against a live Odoo stand-in, the run with its counts in the history."""
+    from playwright.sync_api import expect
+
+    from tests.odoo_server import OdooTestServer
+
+    with OdooTestServer() as odoo_server:
+        odoo = odoo_server.odoo
+        _log_in(page, "admin")
+        page.get_by_role("button", name=re.compile(r"View \d+ more")).click()  # folded menu
+        page.get_by_role("link", name="Odoo 同步").click()
+        expect(page.get_by_text("尚未同步过。")).to_be_visible(timeout=WAIT_MS)
+        page.get_by_label("Odoo 地址").fill(odoo_server.url)
+        page.get_by_label("数据库").fill(odoo.db)
+        page.get_by_label("登录名").fill(odoo.login)
+        page.get_by_role("textbox", name="密码或 API 密钥").fill(odoo.password)
+        page.get_by_role("button", name="保存设置").click()
+        expect(page.get_by_text("已保存 4 项设置。")).to_be_visible()
+        expect(page.get_by_role("textbox", name="密码或 API 密钥")).to_have_value("")
+        _settle(page)
+        page.get_by_role("button", name="立即同步").click()
+        expect(page.get_by_text("同步结束（成功）", exact=False)).to_be_visible(timeout=120_000)
+        _settle(page)
+        assert odoo.records["res.partner"], "no partner reached Odoo"
+        assert odoo.password not in page.content()

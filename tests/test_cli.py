@@ -70,7 +70,8 @@ def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
 
 COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-rollups",),
             ("users",), ("users", "add"), ("users", "list"), ("users", "set-password"),
-            ("import",), ("export",), ("jobfair",), ("jobfair", "report")]
+            ("import",), ("export",), ("financing",), ("financing", "match"),
+            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report")]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -129,6 +130,74 @@ def test_import_of_an_unreadable_file_is_one_line_and_nonzero(fresh_url, tmp_pat
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
     missing = crm("import", "appeals", str(tmp_path / "nope.csv"), url=fresh_url)
     assert missing.returncode != 0 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_financing_match_prints_each_open_need_with_its_ranked_products(fresh_url):
+    """`financing match --json`: one object {"needs": [...]}, an entry per open need in
+    scope with the published keys, products best first, never one failing a filter."""
+    import datetime as dt
+
+    from crm.access import SYSTEM
+    from crm.db import make_engine, session_factory
+    from crm.models import Chamber, Enterprise, chamber_member
+    from crm.services import financing
+    from crm.uscc import complete
+
+    assert crm("init-db", url=fresh_url).returncode == 0
+    engine = make_engine(fresh_url)
+    with session_factory(engine).begin() as s:
+        firms = []
+        for n, size in ((1, "small"), (2, "large")):
+            firm = Enterprise(uscc=complete(f"91500105MA{n:06d}"), name=f"重庆命令行{n}有限公司",
+                              industry="制造业", size=size)
+            s.add(firm)
+            firms.append(firm)
+        chamber = Chamber(name="命令行商会")
+        s.add(chamber)
+        s.flush()
+        s.execute(chamber_member.insert().values(chamber_id=chamber.id,
+                                                 enterprise_id=firms[0].id))
+        ids = {}
+        for name, bank, rate, sizes in (("快贷", "甲银行", 0.04, ["small"]),
+                                        ("好贷", "乙银行", 0.035, []),
+                                        ("大额贷", "丙银行", 0.03, ["large"])):
+            ids[name] = financing.save_bank_product(
+                s, actor=SYSTEM, bank=bank, name=name, amount_min=10, amount_max=500,
+                rate_min=rate, sizes=sizes).id
+        needs = [financing.add_financing_need(s, actor=SYSTEM, enterprise_id=f.id, amount=100,
+                                              requested_on=dt.date(2026, 5, 1),
+                                              collateral="credit").id for f in firms]
+    engine.dispose()
+    result = crm("financing", "match", "--top", "2", "--json", url=fresh_url)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert list(out) == ["needs"] and [n["need_id"] for n in out["needs"]] == needs
+    small, large = out["needs"]
+    assert list(small) == ["need_id", "uscc", "firm", "amount", "term_months", "collateral",
+                           "matches"]
+    assert (small["uscc"], small["firm"], small["amount"], small["term_months"],
+            small["collateral"]) == (complete("91500105MA000001"), "重庆命令行1有限公司", 100.0,
+                                     None, "credit")
+    # the small firm: 好贷 (cheaper) before 快贷; 大额贷 serves large firms only
+    assert [m["product_id"] for m in small["matches"]] == [ids["好贷"], ids["快贷"]]
+    assert [m["product_id"] for m in large["matches"]] == [ids["大额贷"], ids["好贷"]]
+    for m in small["matches"] + large["matches"]:
+        assert list(m) == ["product_id", "bank", "product", "score", "reasons"]
+        assert m["reasons"] and all(isinstance(r, str) and r for r in m["reasons"])
+    assert small["matches"][0]["score"] > small["matches"][1]["score"]
+    assert "利率最低（3.5%起）" in small["matches"][0]["reasons"]
+
+    one = json.loads(crm("financing", "match", "--need", str(needs[1]), "--json",
+                         url=fresh_url).stdout)
+    assert [n["need_id"] for n in one["needs"]] == [needs[1]]
+    assert len(one["needs"][0]["matches"]) == 2  # no --top: every passing product
+    member = json.loads(crm("financing", "match", "--chamber", "命令行商会", "--json",
+                            url=fresh_url).stdout)
+    assert [n["need_id"] for n in member["needs"]] == [needs[0]]
+    text = crm("financing", "match", url=fresh_url)
+    assert text.returncode == 0 and "好贷" in text.stdout and "2 open needs" in text.stdout
+    bad = crm("financing", "match", "--chamber", "没有这个商会", "--json", url=fresh_url)
+    assert bad.returncode != 0 and bad.stdout == "" and len(bad.stderr.splitlines()) == 1
 
 
 def test_jobfair_report_prints_the_published_keys_as_of_a_date(fresh_url, tmp_path):

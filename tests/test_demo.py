@@ -23,6 +23,7 @@ from crm.db import make_engine
 from crm.demo import DEMO_PASSWORD, seed_demo
 from crm.demo.context import AS_OF
 from crm.errors import ValidationError
+from crm.lifecycle import need_status
 from crm.models import (
     Appeal,
     AppealEvent,
@@ -231,10 +232,14 @@ def test_qixiang_got_over_a_million_through_the_dashiba_chamber(session):
         Enterprise.name == "重庆齐祥灯饰有限公司"))
     chamber = session.get(Chamber, need.chamber_id)
     assert chamber.name == "大石坝街道商会"
-    assert need.amount == 100 and need.amount_approx and need.status == "funded"
+    assert need.amount == 100 and need.amount_approx
+    assert need_status(need.withdrawn_on is not None, [m.status for m in need.matches]) \
+        == "funded"
     match = session.scalar(select(FinancingMatch).where(FinancingMatch.need_id == need.id))
     assert match.status == "disbursed" and match.disbursed_amount > 100
-    assert "渝融通" in match.product.name
+    assert "渝融通" in match.product.name and match.approved_on is not None
+    assert match.reasons[0] == "通过“渝融通”平台对接"  # the story's words, then the engine's
+    assert {r["key"] for r in match.reasons[1:]} >= {"match.reason.amount", "match.reason.term"}
     assert [e.to_status for e in match.events] == ["recommended", "contacted", "applied",
                                                    "approved", "disbursed"]
     member = session.execute(select(chamber_member).where(

@@ -3,8 +3,10 @@
 Matches follow the pipeline the chamber works through (recommended → contacted
 → applied → approved/rejected → disbursed), each step an event, stopping at
 the as-of date, so "needed vs approved vs disbursed" and "days from need to
-money" have something true to show. 齐祥灯饰's 100余万元 through 大石坝街道商会
-and 渝融通 is always there.
+money" have something true to show. Which products a need is matched to, with their
+scores and reasons, is the app's own engine (`crm.matching`), learning from the
+outcomes of the needs before it, month by month. 齐祥灯饰's 100余万元 through
+大石坝街道商会 and 渝融通 is always there.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from crm import matching
 from crm.demo import stories
 from crm.demo.context import AS_OF, Demo
 from crm.models import (
+    Bank,
     BankProduct,
     FinancingMatch,
     FinancingMatchEvent,
@@ -65,11 +69,11 @@ URGENCY = (("low", 20), ("normal", 60), ("high", 20))
 REJECT_REASONS = ["企业征信存在逾期记录", "经营流水不足，暂不满足准入条件", "抵押物估值不足",
                   "企业成立年限不足", "负债率偏高"]
 NEED_COLS = ("id", "enterprise_id", "chamber_id", "amount", "amount_approx", "purpose",
-             "term_months", "collateral", "urgency", "requested_on", "status", "note",
-             "created_at")
+             "term_months", "collateral", "urgency", "requested_on", "note", "created_by",
+             "created_at", "version")
 MATCH_COLS = ("id", "need_id", "product_id", "score", "reasons", "status", "approved_amount",
-              "rejected_reason", "disbursed_amount", "disbursed_on", "version", "created_at",
-              "updated_at")
+              "approved_on", "rejected_reason", "disbursed_amount", "disbursed_on", "version",
+              "created_at", "updated_at")
 EVENT_COLS = ("id", "match_id", "from_status", "to_status", "amount", "note", "actor_id", "at")
 DAY = 86400
 
@@ -93,7 +97,11 @@ def add_chamber_members(demo: Demo) -> dict[int, int]:
 
 
 def add_products(demo: Demo) -> list[BankProduct]:
-    products = [BankProduct(bank=b, name=n, amount_min=Decimal(a0), amount_max=Decimal(a1),
+    banks = {name: Bank(name=name) for name in dict.fromkeys(row[0] for row in PRODUCTS)}
+    demo.session.add_all(banks.values())
+    demo.session.flush()
+    products = [BankProduct(bank_id=banks[b].id, name=n, amount_min=Decimal(a0),
+                            amount_max=Decimal(a1),
                             rate_min=Decimal(str(r0)), rate_max=Decimal(str(r1)), term_min=t0,
                             term_max=t1, collateral=c, industries=ind, sizes=sz, active=True)
                 for b, n, a0, a1, r0, r1, t0, t1, c, ind, sz in PRODUCTS]
@@ -125,17 +133,17 @@ def add_financing(demo: Demo, members: dict[int, int], products: list[BankProduc
     if qixiang is not None:
         plans.append((clock.day(stories.QIXIANG_NEED["requested"]), qixiang))
     plans.sort()
+    engine = _Engine(products)
     for day, pos in plans:
         chamber = members.get(pos)
         actor = chamber_user if chamber == dsb_chamber else finance_clerk
         if pos == qixiang:
-            need, matched = _qixiang_need(demo, products, day)
+            need, matched = _qixiang_need(demo, engine, day)
         else:
-            need, matched = _random_need(demo, pos, day, products)
-        status = "open"
+            need, matched = _random_need(demo, engine, pos, day)
         for rank, (product, score, reasons) in enumerate(matched):
             steps = need["story_steps"] if "story_steps" in need else \
-                _pipeline(demo, day, need["amount"], rank)
+                _pipeline(demo, day, need["amount"], rank, engine.approval[product.bank_id])
             state = _match_row(match_id, need_id, product.id, score, reasons, steps, clock)
             matches.append(state)
             prev = None
@@ -144,11 +152,14 @@ def add_financing(demo: Demo, members: dict[int, int], products: list[BankProduc
                                demo.ts(at)))
                 event_id += 1
                 prev = to
-            status = _need_status(status, steps[-1][0], day, today)
+                if to in ("approved", "rejected"):
+                    engine.decided.append((at // DAY, product.bank_id, firms.industry[pos],
+                                           firms.size[pos], int(to == "approved")))
             match_id += 1
         needs.append((need_id, firms.ids[pos], chamber, need["amount"], int(need["approx"]),
                       need["purpose"], need["term"], need["collateral"], need["urgency"],
-                      clock.date(day), status, need.get("note"), demo.ts(day * DAY + 10 * 3600)))
+                      clock.date(day), need.get("note"), actor,
+                      demo.ts(day * DAY + 10 * 3600), 1))
         need_id += 1
     for table, cols, rows in ((FinancingNeed.__table__, NEED_COLS, needs),
                               (FinancingMatch.__table__, MATCH_COLS, matches),
@@ -158,7 +169,39 @@ def add_financing(demo: Demo, members: dict[int, int], products: list[BankProduc
     return len(needs)
 
 
-def _random_need(demo: Demo, pos: int, day: int, products: list[BankProduct]):
+class _Engine:
+    """The app's matching engine over the demo catalogue, re-learnt each month from the
+    outcomes decided before it (as a chamber running the app would see them)."""
+
+    def __init__(self, products: list[BankProduct]) -> None:
+        names = {}
+        for bank, name, *_ in PRODUCTS:
+            names[name] = bank
+        self.products = products
+        self.facts = [matching.Product(
+            p.id, p.bank_id, names[p.name], p.name, float(p.amount_min), float(p.amount_max),
+            float(p.rate_min), float(p.rate_max), p.term_min, p.term_max,
+            tuple(p.collateral or ()), tuple(p.industries or ()), tuple(p.sizes or ()),
+            bool(p.active)) for p in products]
+        banks = sorted({p.bank_id for p in products})
+        # each bank's own appetite: what the engine has to learn
+        self.approval = {b: 0.55 + 0.35 * ((b * 7919) % 11) / 10 for b in banks}
+        self.decided: list[tuple[int, int, str | None, str | None, int]] = []
+        self._month: int | None = None
+        self._catalogue: matching.Catalogue | None = None
+
+    def propose(self, day: int, need: matching.Need, top: int) -> list:
+        month = day // 30
+        if month != self._month:
+            rows = [(b, i, s, a, 1) for d, b, i, s, a in self.decided if d < day]
+            self._catalogue = matching.Catalogue(self.facts, matching.History.from_rows(rows))
+            self._month = month
+        by_id = {p.id: p for p in self.products}
+        return [(by_id[x.product_id], x.score, [r.as_dict() for r in x.reasons])
+                for x in self._catalogue.match([need], top)[need.need_id]]
+
+
+def _random_need(demo: Demo, engine: _Engine, pos: int, day: int):
     rng, firms = demo.rng, demo.firms
     lo, hi = NEED_AMOUNT[firms.size[pos]]
     amount = round(lo * (hi / lo) ** rng.random() / 5) * 5 or 5
@@ -168,35 +211,18 @@ def _random_need(demo: Demo, pos: int, day: int, products: list[BankProduct]):
                 collateral=rng.choices([c for c, _ in COLLATERAL], [w for _, w in COLLATERAL])[0],
                 urgency=rng.choices([u for u, _ in URGENCY], [w for _, w in URGENCY])[0],
                 note=f"{amount}余万元" if approx else None)
-    scored = sorted(((p, *_score(p, need, firms.industry[pos], firms.size[pos]))
-                     for p in products), key=lambda x: (-x[1], x[0].id))
-    matched = [x for x in scored if x[1] >= 0.6][: rng.choice((1, 1, 2, 3))]
+    fact = matching.Need(0, need["amount"], need["term"], need["collateral"],
+                         firms.industry[pos], firms.size[pos])
+    matched = engine.propose(day, fact, rng.choice((1, 1, 2, 3)))
     return need, matched
 
 
-def _score(product: BankProduct, need: dict, industry: str, size: str):
-    reasons, score = [], 0.0
-    if float(product.amount_min) <= need["amount"] <= float(product.amount_max):
-        score += 0.4
-        reasons.append("需求金额在产品额度内")
-    if not product.sizes or size in product.sizes:
-        score += 0.2
-        reasons.append("企业规模符合准入")
-    if not product.industries or industry in product.industries:
-        score += 0.2
-        reasons.append("行业符合产品投向")
-    if need["collateral"] in product.collateral:
-        score += 0.2
-        reasons.append("担保方式匹配")
-    return round(score, 2), reasons
-
-
-def _pipeline(demo: Demo, day: int, amount: float, rank: int) -> list[tuple]:
+def _pipeline(demo: Demo, day: int, amount: float, rank: int, approval: float) -> list[tuple]:
     """The steps one match went through by the as-of date: (status, at, amount, note)."""
     rng = demo.rng
     end = demo.as_of_t
     t = day * DAY + 10 * 3600 + rng.randrange(3 * DAY)
-    steps = [("recommended", t, None, "系统按额度、行业、规模和担保方式推荐")]
+    steps = [("recommended", t, None, "按额度、期限、担保方式、行业和规模匹配推荐")]
     chain = [("contacted", 0.8 if rank == 0 else 0.35, (1, 7), "商会组织银企对接"),
              ("applied", 0.75 if rank == 0 else 0.3, (3, 14), "企业提交贷款申请")]
     for status, p, (lo, hi), note in chain:
@@ -207,7 +233,7 @@ def _pipeline(demo: Demo, day: int, amount: float, rank: int) -> list[tuple]:
     t += rng.randint(7, 30) * DAY
     if t > end:
         return steps
-    if rng.random() < 0.25:
+    if rng.random() >= approval:
         steps.append(("rejected", t, None, rng.choice(REJECT_REASONS)))
         return steps
     approved = float(max(5, round(amount * rng.uniform(0.6, 1.2) / 5) * 5))
@@ -221,27 +247,19 @@ def _pipeline(demo: Demo, day: int, amount: float, rank: int) -> list[tuple]:
 
 def _match_row(mid, need_id, product_id, score, reasons, steps, clock) -> tuple:
     status, last_at = steps[-1][0], steps[-1][1]
-    approved = next((a for s, _, a, _ in steps if s == "approved"), None)
+    approved = next(((a, at) for s, at, a, _ in steps if s == "approved"), None)
     rejected = next((n for s, _, _, n in steps if s == "rejected"), None)
     disbursed = next(((a, at) for s, at, a, _ in steps if s == "disbursed"), None)
     return (mid, need_id, product_id, score, json.dumps(reasons, ensure_ascii=False), status,
-            approved, rejected, disbursed and disbursed[0],
+            approved and approved[0], approved and clock.date(approved[1] // DAY),
+            rejected, disbursed and disbursed[0],
             disbursed and clock.date(disbursed[1] // DAY), len(steps), clock.ts(steps[0][1]),
             clock.ts(last_at))
 
 
-def _need_status(current: str, match_status: str, day: int, today: int) -> str:
-    order = ["open", "closed", "matched", "funded"]
-    new = {"disbursed": "funded", "approved": "matched", "applied": "matched",
-           "contacted": "matched", "recommended": "open",
-           "rejected": "closed" if today - day > 60 else "open"}[match_status]
-    return max(current, new, key=order.index)
-
-
-def _qixiang_need(demo: Demo, products: list[BankProduct], day: int):
+def _qixiang_need(demo: Demo, engine: _Engine, day: int):
     s, clock = stories.QIXIANG_NEED, demo.clock
-    bank, name = stories.YURONGTONG_PRODUCT
-    product = next(p for p in products if p.bank == bank and p.name == name)
+    _bank, name = stories.YURONGTONG_PRODUCT
     at = day * DAY + 10 * 3600
     paid = clock.day(s["disbursed_on"]) * DAY + 15 * 3600
     steps = [("recommended", at + 3600, None, "商会推荐“渝融通”银企融资对接服务平台产品"),
@@ -253,8 +271,14 @@ def _qixiang_need(demo: Demo, products: list[BankProduct], day: int):
     need = dict(amount=float(s["amount"]), approx=s["approx"], purpose=s["purpose"],
                 term=s["term"], collateral=s["collateral"], urgency=s["urgency"],
                 note="100余万元；经商会联系“渝融通”平台对接", story_steps=steps)
-    return need, [(product, 1.0, ["通过“渝融通”平台对接", "需求金额在产品额度内",
-                                  "企业规模符合准入", "担保方式匹配"])]
+    firms = demo.firms
+    pos = firms.story["qixiang"]
+    fact = matching.Need(0, need["amount"], need["term"], need["collateral"],
+                         firms.industry[pos], firms.size[pos])
+    # the platform's product, as the engine scores it (it passes every filter)
+    product, score, reasons = next(m for m in engine.propose(day, fact, None)
+                                   if m[0].name == name)
+    return need, [(product, score, ["通过“渝融通”平台对接", *reasons])]
 
 
 

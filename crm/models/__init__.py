@@ -6,12 +6,16 @@ from crm.models.assignment import Assignment, Policy, Visit, visit_policy
 from crm.models.audit import AuditLog
 from crm.models.enterprise import Contact, Enterprise, EnterpriseAlias, Tag, enterprise_tag
 from crm.models.financing import (
-                                  BankProduct,
-                                  Chamber,
-                                  FinancingMatch,
-                                  FinancingMatchEvent,
-                                  FinancingNeed,
-                                  chamber_member,
+    Bank,
+    BankMeeting,
+    BankProduct,
+    Chamber,
+    FinancingMatch,
+    FinancingMatchEvent,
+    FinancingNeed,
+    chamber_member,
+    meeting_bank,
+    meeting_firm,
 )
 from crm.models.imports import CategoryWord, HeaderMapping, ImportBatch, ImportRecord
 from crm.models.jobfair import (
@@ -25,16 +29,17 @@ from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.models.org import Building, Community, Street, Unit
 from crm.models.people import Person, User
 from crm.models.settings import CalendarDay, Setting
-from crm.models.sync import OdooMapping
+from crm.models.sync import OdooMapping, OdooRun
 
 __all__ = [
-    "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "BankProduct", "Base",
+    "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "Bank", "BankMeeting",
+    "BankProduct", "Base",
     "Building", "CalendarDay", "Category", "CategoryWord", "Chamber", "Community", "Contact",
     "Enterprise", "EnterpriseAlias",
     "Extension", "FairParticipation", "FairPosition", "FairPositionUpdate", "FinancingMatch",
-    "FinancingMatchEvent",
-    "FinancingNeed", "HeaderMapping", "HiringNeed", "ImportBatch", "ImportRecord", "JobFair",
-    "OdooMapping", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User", "Visit",
+    "FinancingMatchEvent", "FinancingNeed", "HeaderMapping", "HiringNeed", "ImportBatch",
+    "ImportRecord", "JobFair", "OdooMapping", "OdooRun", "Person", "Policy", "Setting", "Street",
+    "Tag", "Unit", "User", "Visit",
     "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
-    "visit_policy",
+    "meeting_bank", "meeting_firm", "visit_policy",
 ]

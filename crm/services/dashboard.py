@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from crm.access import require
+from crm.access import condition, require
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.lifecycle import FINAL_STATUSES, OPEN_STATUSES
@@ -188,22 +188,25 @@ def cadre_firms(session: Session, *, actor: Actor, today: dt.date | None = None)
 
 
 def chamber_summary(session: Session, *, actor: Actor) -> dict:
-    """Member firms and financing needs of the actor's chamber, in counts and 万元."""
+    """Member firms and financing needs in the actor's scope (a clerk: their chamber's
+    member firms), in counts and 万元; a need's status follows from its matches."""
+    from crm.services.financing import need_status_sql
+
     require(actor, "financing.read")
     chamber_id = actor.chamber_id
     name = session.scalar(select(Chamber.name).where(Chamber.id == chamber_id)) \
         if chamber_id else None
     members = session.scalar(select(func.count()).select_from(chamber_member)
                              .where(chamber_member.c.chamber_id == chamber_id)) or 0
+    in_scope = condition(actor, "financing.read", FinancingNeed)
+    status = need_status_sql()
     needs = session.execute(
-        select(FinancingNeed.status, func.count(), func.coalesce(func.sum(FinancingNeed.amount), 0))
-        .where(FinancingNeed.chamber_id == chamber_id).group_by(FinancingNeed.status)
-    ).all()
+        select(status, func.count(), func.coalesce(func.sum(FinancingNeed.amount), 0))
+        .where(in_scope).group_by(status)).all()
     money = session.execute(
         select(func.coalesce(func.sum(FinancingMatch.approved_amount), 0),
                func.coalesce(func.sum(FinancingMatch.disbursed_amount), 0))
-        .join(FinancingNeed, FinancingMatch.need_id == FinancingNeed.id)
-        .where(FinancingNeed.chamber_id == chamber_id)
+        .join(FinancingNeed, FinancingMatch.need_id == FinancingNeed.id).where(in_scope)
     ).one()
     by_status = [{"status": s, "count": n, "amount": float(a)} for s, n, a in needs]
     return {"chamber": name, "members": members,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from crm.access import CHAMBER, allows, scope_of
+from crm.access import allows
 from crm.auth import Actor
 from crm.errors import NotFound
 from crm.models import (
@@ -23,7 +23,6 @@ from crm.models import (
     Community,
     Contact,
     Enterprise,
-    FinancingNeed,
     Person,
     Street,
     Tag,
@@ -156,18 +155,16 @@ def _visits(session: Session, enterprise_id: int) -> list[dict]:
     return [dict(row._mapping) for row in rows]
 
 
-def _financing(session: Session, enterprise_id: int, actor: Actor) -> list[dict]:
-    """The firm's financing needs; chamber staff see only those raised through their chamber."""
-    query = (select(FinancingNeed.requested_on, FinancingNeed.amount, FinancingNeed.amount_approx,
-                    FinancingNeed.purpose, FinancingNeed.term_months, FinancingNeed.collateral,
-                    FinancingNeed.status, Chamber.name.label("chamber"))
-             .outerjoin(Chamber, FinancingNeed.chamber_id == Chamber.id)
-             .where(FinancingNeed.enterprise_id == enterprise_id)
-             .order_by(FinancingNeed.requested_on.desc(), FinancingNeed.id.desc()))
-    if scope_of(actor.role, "financing.read") == CHAMBER:
-        query = query.where(FinancingNeed.chamber_id == actor.chamber_id)
-    return [{**dict(row._mapping), "amount": float(row.amount)}
-            for row in session.execute(query)]
+def _financing(session: Session, enterprise_id: int, actor: Actor) -> dict:
+    """The firm's financing needs (status from their matches) and its loans (approved or
+    disbursed matches), for those who may read financing."""
+    from crm.services.financing import list_needs, loans
+
+    if not allows(actor, "financing.read"):
+        return {"needs": [], "loans": []}
+    needs = [{**n, "amount": float(n["amount"])}
+             for n in list_needs(session, actor=actor, enterprise_id=enterprise_id)]
+    return {"needs": needs, "loans": loans(session, actor=actor, enterprise_id=enterprise_id)}
 
 
 def _job_fairs(session: Session, enterprise_id: int, actor: Actor) -> list[dict]:

@@ -24,7 +24,16 @@ from crm.auth import Actor
 from crm.db import today as _today
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.i18n import label
-from crm.models import Appeal, Enterprise, Person, Policy, Street, Visit, visit_policy
+from crm.models import (
+    Appeal,
+    Enterprise,
+    FinancingNeed,
+    Person,
+    Policy,
+    Street,
+    Visit,
+    visit_policy,
+)
 from crm.models.assignment import VISIT_WAYS
 from crm.services import appeals as appeal_service
 from crm.services.scope import enterprise_scope
@@ -78,11 +87,14 @@ def _policies(session: Session, policy_ids: Sequence[int]) -> list[Policy]:
 def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str,
                  visited_on: dt.date | None = None, notes: str = "",
                  policy_ids: Sequence[int] = (), person_id: int | None = None,
-                 appeals: Sequence[dict] = ()) -> Visit:
-    """Record a visit; each dict in `appeals` becomes an appeal linked to it.
+                 appeals: Sequence[dict] = (), financing: dict | None = None) -> Visit:
+    """Record a visit; each dict in `appeals` becomes an appeal linked to it, and
+    `financing` (if given) a financing need the firm raised, dated the visit's day.
 
     An appeal dict carries `category_id`, `title` and optionally `description`,
-    `priority`, `contact_name`, `contact_phone` (see appeals.log_appeal).
+    `priority`, `contact_name`, `contact_phone` (see appeals.log_appeal). The
+    financing dict carries `amount` and optionally `purpose`, `term_months`,
+    `collateral`, `urgency`, `note` (see financing.add_financing_need).
     """
     _require_visitor(actor)
     if way not in VISIT_WAYS:
@@ -106,6 +118,11 @@ def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str
     session.flush()
     for spec in appeals:
         raise_appeal(session, visit.id, actor=actor, **spec)
+    if financing:
+        from crm.services.financing import add_financing_need
+
+        add_financing_need(session, actor=actor, enterprise_id=firm.id, requested_on=day,
+                           visit_id=visit.id, **financing)
     return visit
 
 
@@ -122,7 +139,9 @@ def save_visit(session: Session, *, actor: Actor, **fields) -> dict:
     visit = record_visit(session, actor=actor, **fields)
     raised = session.execute(select(Appeal.code, Appeal.due_date)
                              .where(Appeal.visit_id == visit.id).order_by(Appeal.id)).all()
-    return {"visit_id": visit.id, "appeals": [{"code": c, "due_date": d} for c, d in raised]}
+    needs = session.scalars(select(FinancingNeed.id).where(FinancingNeed.visit_id == visit.id))
+    return {"visit_id": visit.id, "appeals": [{"code": c, "due_date": d} for c, d in raised],
+            "financing_needs": list(needs)}
 
 
 def raise_appeal(session: Session, visit_id: int, *, actor: Actor, category_id: int, title: str,

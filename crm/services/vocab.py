@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from crm.models.enterprise import SIZES
+from crm.models.financing import COLLATERAL, URGENCY
 from crm.models.imports import IMPORT_KINDS
 from crm.models.people import ROLES
 
-__all__ = ["IMPORT_KINDS", "ROLES"]
+__all__ = ["COLLATERAL", "IMPORT_KINDS", "ROLES", "SIZES", "URGENCY"]

@@ -4,7 +4,10 @@ A firm's street may be missing (registries do not have it): it is taken from
 the street column, else from the address when the address names a street or
 town, else left unassigned with a note. A name is unique in the district, so
 a name already used by another code is refused. The contact (联系人/联系电话)
-becomes the firm's contact, matched by name.
+becomes the firm's contact, matched by name. The chambers a firm belongs to
+(所属商会, several in one cell separated by 、，,;) become memberships; a chamber the
+system does not know is created unconfirmed, with a note (etl.kinds.chambers). A
+roster adds memberships, never removes one.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from collections import Counter
 from sqlalchemy import select
 
 from crm import rules
-from crm.models import Contact, Enterprise
+from crm.models import Chamber, Contact, Enterprise, chamber_member
 from etl import clean
 from etl.engine import MISSING, Context, Kind, RowError
 from etl.headers import header_unit
+from etl.kinds.chambers import chamber_id, chamber_names, chambers, join
 from etl.kinds.common import initials, stored_keys, street_cleaner, street_from_address, words
 
 COLUMNS = ("uscc", "name", "street_id", "address", "industry", "size", "registered_on",
@@ -29,7 +33,7 @@ class Enterprises(Kind):
     table = Enterprise.__table__
     required = ("uscc", "name")
     cached = frozenset({"street", "industry", "size", "registered_on", "registered_capital",
-                        "is_above_scale"})
+                        "is_above_scale", "chamber"})
     soft = frozenset({"registered_on", "registered_capital", "size", "is_above_scale",
                       "industry"})
 
@@ -47,7 +51,7 @@ class Enterprises(Kind):
                                                 multiline=True),
                 "is_above_scale": clean.boolean,
                 "contact_name": clean.limited(lim("contact", "name")),
-                "contact_phone": clean.phone}
+                "contact_phone": clean.phone, "chamber": chamber_names}
 
     def plan_bulk(self, ctx, columns, rows, numbers, notes):
         """The rows `plan` would make a new firm of with no question asked, planned
@@ -90,14 +94,20 @@ class Enterprises(Kind):
                 street = scope
             easy.append(j)
             streets.append(street)
+        creates: list[tuple[int, str]] = []
+        if "chamber" in columns:
+            easy, streets, creates = self._bulk_chambers(ctx, columns["chamber"], rows, easy,
+                                                         streets, rest)
         if not easy:
-            return rest
+            return sorted(rest)
         capital = columns.get("registered_capital")
         for j, street in zip(easy, streets, strict=True):  # `plan`'s notes, in its order
             if capital is not None and capital[j] is not None and capital[j][1]:
                 ctx.bulk_warnings.append((j, "registered_capital", "etl.amount_approx", {}))
             if street is None:
                 ctx.bulk_warnings.append((j, "address", "etl.street_unassigned", {}))
+        for j, name in creates:  # after the row's other notes, as `plan` notes it
+            ctx.plan_as_row(j, chamber_id, name, numbers[j], "chamber")
         out: dict[str, list] = {"uscc": [codes[j] for j in easy],
                                 "name": [names[j] for j in easy]}
         for fld in ("address", "industry", "size", "registered_on", "legal_rep",
@@ -125,7 +135,47 @@ class Enterprises(Kind):
                     contacts["phone"] = [phones[easy[k]] for k in with_contact]
                 ctx.add_bulk(Contact.__table__, contacts,
                              [sheet_rows[k] for k in with_contact])
-        return rest
+        if "chamber" in columns:  # new firms: none is a member of anything yet
+            known, named = chambers(ctx), columns["chamber"]
+            links: dict[str, list] = {"enterprise_id": [], "chamber_id": []}
+            link_rows = []
+            for fid, j, row in zip(ids, easy, sheet_rows, strict=True):
+                for name in named[j] or ():
+                    links["enterprise_id"].append(fid)
+                    links["chamber_id"].append(known[name])
+                    link_rows.append(row)
+            ctx.link_bulk(chamber_member, links, link_rows)
+        return sorted(rest)
+
+    @staticmethod
+    def _bulk_chambers(ctx, named, rows, easy, streets, rest):
+        """The new firms naming chambers: a chamber the system does not know is created by
+        the first row naming it, as `plan` does. When that row is a new firm planned
+        column-wise, it is created on that row (the returned (row, name) pairs) and the
+        later new firms naming it stay column-wise; otherwise (the first row naming it
+        goes to `plan`) the new firms naming it go to `plan` too, after it."""
+        known = chambers(ctx)
+        first: dict[str, int] = {}
+        for j in rows:
+            for name in named[j] or ():
+                if name not in known:
+                    first.setdefault(name, j)
+        if not first:
+            return easy, streets, []
+        kept, kept_streets, creates = [], [], []
+        created: set[str] = set()
+        for j, street in zip(easy, streets, strict=True):
+            new = [name for name in named[j] or () if name not in known]
+            if any(first[name] != j and name not in created for name in new):
+                rest.append(j)
+                continue
+            for name in new:
+                if first[name] == j:
+                    creates.append((j, name))
+                    created.add(name)
+            kept.append(j)
+            kept_streets.append(street)
+        return kept, kept_streets, creates
 
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
         stored = stored_keys(ctx, self.table.c.uscc, [r["uscc"] for r in recs])
@@ -192,6 +242,8 @@ class Enterprises(Kind):
         owners[name] = code
         if rec.get("contact_name"):
             self._contact(ctx, fid, rec, row)
+        for chamber in rec.get("chamber") or ():
+            join(ctx, fid, chamber_id(ctx, chamber, row, "chamber"), row)
 
     def _contact(self, ctx: Context, fid: int, rec: dict, row: int) -> None:
         """The firm's contact of that name; the first contact a firm gets is its primary."""
@@ -206,7 +258,10 @@ class Enterprises(Kind):
         ctx.upsert(Contact.__table__, (fid, name), values, row, existing)
 
     def tables_in_order(self):
-        return [self.table, Contact.__table__]
+        return [Chamber.__table__, self.table, Contact.__table__]
+
+    def side_tables(self):
+        return [chamber_member]
 
 
 def _parts(values: list, size: int = 900):

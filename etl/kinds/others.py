@@ -21,16 +21,19 @@ from crm import rules
 from crm.db import today
 from crm.models import (
     Assignment,
+    Bank,
     BankProduct,
     Chamber,
     FinancingNeed,
     Visit,
+    chamber_member,
 )
 from etl import clean
 from etl.clean import Bad
 from etl.engine import Context, Kind, RowError
 from etl.headers import synonyms
 from etl.kinds import assignment_kinds
+from etl.kinds.chambers import bank_id, banks, chamber_id, join
 from etl.kinds.common import find_firm, person_id, person_street, words
 from etl.kinds.jobfairs import JobFairs
 
@@ -146,12 +149,6 @@ class Assignments(Kind):
             del active[fid]
 
 
-def _chambers(ctx: Context) -> dict[str, int]:
-    if "chambers" not in ctx.cache:
-        ctx.cache["chambers"] = dict(ctx.session.execute(select(Chamber.name, Chamber.id)).all())
-    return ctx.cache["chambers"]
-
-
 class FinancingNeeds(Kind):
     name = "financing-needs"
     table = FinancingNeed.__table__
@@ -161,7 +158,7 @@ class FinancingNeeds(Kind):
                             "chamber"}
     soft = frozenset({"term_months", "urgency"})
     COLUMNS = ("enterprise_id", "chamber_id", "amount", "amount_approx", "purpose",
-               "term_months", "collateral", "urgency", "requested_on", "note")
+               "term_months", "collateral", "urgency", "requested_on", "note", "version")
 
     def cleaners(self, ctx, mapping):
         from etl.headers import header_unit
@@ -190,13 +187,21 @@ class FinancingNeeds(Kind):
         for fld in ("purpose", "term_months", "collateral", "urgency", "note"):
             if fld in rec:
                 values[fld] = rec[fld]
-        if rec.get("chamber"):
-            cid = _chambers(ctx).get(rec["chamber"])
-            if cid is None:
-                ctx.warn("chamber", "etl.chamber_unknown", name=rec["chamber"])
-            else:
-                values["chamber_id"] = cid
-        ctx.upsert(t, key, values, row, existing.get(key))
+        found = existing.get(key)
+        if found is None and key not in ctx.seen.get(t.name, {}) and ctx.actor is not None:
+            values["created_by"] = ctx.actor.id  # as the app records who put it on file
+        cid = chamber_id(ctx, rec["chamber"], row, "chamber") if rec.get("chamber") else None
+        if cid is not None:
+            values["chamber_id"] = cid
+        ctx.upsert(t, key, values, row, found, versioned=True)
+        if cid is not None:  # the firm is the chamber's member from now on (a need's
+            join(ctx, fid, cid, row)  # chamber is the one it came through)
+
+    def tables_in_order(self):
+        return [Chamber.__table__, self.table]
+
+    def side_tables(self):
+        return [chamber_member]
 
 
 _LIST_SPLIT = re.compile(r"[、,，;；/\s]+")
@@ -245,50 +250,70 @@ def _codes(vocabulary: str):
     return fn
 
 
-def _percent_range(raw: object) -> tuple[Decimal, Decimal]:
+def _percent_range(raw: object) -> tuple[Decimal | None, Decimal | None]:
     low, high = clean.number_range(raw)
-    if high > 1 or "%" in str(raw):  # 3.85%-6% or 3.85-6: percent; 0.0385: a fraction
-        low, high = low / 100, high / 100
+    top = high if high is not None else low
+    if top > 1 or "%" in str(raw):  # 3.85%-6% or 3.85-6: percent; 0.0385: a fraction
+        low, high = (None if v is None else v / 100 for v in (low, high))
     return low, high
 
 
 class BankProducts(Kind):
+    """The catalogue by bank and product name. The bank is a record: a name no bank has is
+    created unconfirmed, with a note (the app's catalogue form creates it confirmed: a
+    person chose it there)."""
+
     name = "bank-products"
     table = BankProduct.__table__
     required = ("bank", "name")
     cached = frozenset({"bank", "amount", "rate", "term", "collateral", "industries", "sizes",
                         "active"})
-    COLUMNS = ("bank", "name", "amount_min", "amount_max", "rate_min", "rate_max", "term_min",
-               "term_max", "collateral", "industries", "sizes", "active")
+    COLUMNS = ("bank_id", "name", "amount_min", "amount_max", "rate_min", "rate_max",
+               "term_min", "term_max", "collateral", "industries", "sizes", "active", "version")
 
     def cleaners(self, ctx, mapping):
-        return {"bank": clean.limited(rules.limit("bank_product", "bank")),
+        return {"bank": clean.limited(rules.limit("bank", "name")),
                 "name": clean.limited(rules.limit("bank_product", "name")),
                 "amount": clean.number_range, "rate": _percent_range,
                 "term": clean.number_range, "collateral": _codes("collateral"),
                 "industries": industries, "sizes": _codes("size"),
                 "active": clean.boolean}
 
+    def _existing(self, ctx: Context) -> dict:
+        """Stored products by (bank name, product name)."""
+        if "products" not in ctx.cache:
+            t = self.table
+            names = {bid: name for name, bid in banks(ctx).items()}
+            ctx.cache["products"] = {
+                rules.product_key(names[v["bank_id"]], v["name"]): (v.pop("id"), v)
+                for v in map(dict, ctx.session.execute(
+                    select(t.c.id, *[t.c[c] for c in self.COLUMNS])).mappings())}
+        return ctx.cache["products"]
+
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         t = self.table
-        existing = _load(ctx, "products", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
-                         lambda v: rules.product_key(v["bank"], v["name"]))
+        existing = self._existing(ctx)
         key = rules.product_key(rec["bank"], rec["name"])
-        values = {"bank": rec["bank"], "name": rec["name"]}
+        values = {"name": rec["name"]}
         if "amount" in rec:
-            values["amount_min"], values["amount_max"] = (v.quantize(rules.AMOUNT_PLACES)
-                                                          for v in rec["amount"])
+            values["amount_min"], values["amount_max"] = (
+                None if v is None else v.quantize(rules.AMOUNT_PLACES) for v in rec["amount"])
         if "rate" in rec:
-            values["rate_min"], values["rate_max"] = (v.quantize(rules.RATE_PLACES)
-                                                      for v in rec["rate"])
+            values["rate_min"], values["rate_max"] = (
+                None if v is None else v.quantize(rules.RATE_PLACES) for v in rec["rate"])
         if "term" in rec:
-            values["term_min"], values["term_max"] = (int(v) for v in rec["term"])
+            values["term_min"], values["term_max"] = (
+                None if v is None else int(v) for v in rec["term"])
         for fld in ("collateral", "industries", "sizes"):
             if fld in rec:
                 values[fld] = list(rec[fld])
         if "active" in rec:
             values["active"] = rec["active"]
-        ctx.upsert(t, key, values, row, existing.get(key))
+        values["bank_id"] = bank_id(ctx, rec["bank"], row, "bank")
+        ctx.upsert(t, key, values, row, existing.get(key), versioned=True)
+
+    def tables_in_order(self):
+        return [Bank.__table__, self.table]
 
 
 OTHER_KINDS = {"visits": Visits, "assignments": Assignments, "financing-needs": FinancingNeeds,

@@ -124,7 +124,7 @@ def test_each_kind_imports_its_hand_made_file_with_the_right_rejections(engine, 
         # A section name with a 、 in it stays one industry; 汽车制造业 is not 制造业.
         assert product.industries == ["制造业", "信息传输、软件和信息技术服务业", "汽车制造业"]
         other = s.scalar(select(BankProduct).where(BankProduct.name == "科创贷"))
-        assert (other.amount_min, other.amount_max, other.active) == (0, 1000, False)
+        assert (other.amount_min, other.amount_max, other.active) == (None, 1000, False)
         fair = s.execute(select(JobFair.name, JobFair.held_on, Street.name)
                          .join(Street, Street.id == JobFair.street_id)).one()
         assert tuple(fair) == ("春风行动招聘会", dt.date(2022, 3, 1), "鱼嘴镇")
