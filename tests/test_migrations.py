@@ -265,14 +265,14 @@ def test_0007_banks_become_records_and_a_needs_status_is_derived_both_ways(engin
         assert "bank" not in inspect(conn).get_table_names()
 
 
-def test_0008_moves_each_firms_funnel_counts_to_dated_position_updates(engine):
+def test_0009_moves_each_firms_funnel_counts_to_dated_position_updates(engine):
     """Existing databases keep their numbers: a participation's counts go to its only
     position, or to a position 未分岗位 (headcount 0) when it has none or several,
     dated the fair's day (retention 90 days later); the downgrade sums them back."""
     from crm.access import SYSTEM
     from crm.services import jobfair_report
 
-    migrate.downgrade(engine, "0007")
+    migrate.downgrade(engine, "0008")
     with engine.begin() as conn:
         for n in (1, 2, 3):
             conn.execute(text("INSERT INTO enterprise (uscc, name, is_above_scale, active, "
@@ -310,7 +310,7 @@ def test_0008_moves_each_firms_funnel_counts_to_dated_position_updates(engine):
         t = jobfair_report.report(s, actor=SYSTEM, as_of=dt.date(2022, 6, 1))[0]
         assert (t["firms"], t["positions"], t["headcount"], t["applicants"], t["hired"],
                 t["retained_90d"]) == (3, 5, 35, 70, 13, 8)
-    migrate.downgrade(engine, "0007")
+    migrate.downgrade(engine, "0008")
     with engine.connect() as conn:
         back = conn.execute(text("SELECT applicants, intents, medical_checks, hired, "
                                  "retained_90d FROM fair_participation ORDER BY id")).all()

@@ -18,7 +18,7 @@ from crm.db import Base
 from crm.models._types import created_at, intpk
 from crm.models.enterprise import Enterprise
 
-# Stored as plain VARCHARs (checked by crm.rules / crm.lifecycle): migration 0007 adds
+# Stored as plain VARCHARs (checked by crm.rules / crm.lifecycle): migration 0009 adds
 # them to existing tables in place, where SQLite cannot add a CHECK constraint.
 FAIR_KINDS = ("onsite", "online", "special")                   # 现场 / 网络 / 专场
 PARTICIPATION_STATUSES = ("signed_up", "attended", "withdrawn")  # crm.lifecycle.PARTICIPATION

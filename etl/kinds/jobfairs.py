@@ -5,7 +5,7 @@ and usually a position (participation + title) with headcount, pay (面议 = no 
 negotiable) and requirements: that is the sign-up sheet. A row that also gives funnel
 counts is a dated update of the position's funnel (position + 统计日期; the fair's
 day when the sheet has no date column): the results sheet. Counts without a
-position go to the firm's position "未分岗位" (headcount 0), as migration 0007 did
+position go to the firm's position "未分岗位" (headcount 0), as migration 0009 did
 with the old per-firm counts.
 
 The funnel rule is the app's (crm.services.jobfairs.update_problem over

@@ -11,8 +11,8 @@ marked attended (they have results). `hiring_need`: firms asking for workers bet
 fairs. SQLite: ADD / DROP COLUMN in place and new tables (no batch copy of a table
 others point at).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 17:30:00
 """
 import datetime as dt
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008'
-down_revision: str | None = '0007'
+revision: str = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
