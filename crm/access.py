@@ -42,9 +42,13 @@ from crm.models import (
     BankMeeting,
     Building,
     Enterprise,
+    FairParticipation,
+    FairPosition,
     FinancingMatch,
     FinancingNeed,
+    HiringNeed,
     ImportBatch,
+    JobFair,
     Person,
     Unit,
     User,
@@ -110,8 +114,12 @@ GRANTS: dict[str, dict[str, str]] = {
     "financing.catalogue": {"chamber": ALL, "admin": ALL},    # banks and the product catalogue
     "chamber.manage": _ADMIN,                                 # create, rename, confirm chambers
     "chamber.members": {"chamber": CHAMBER, "admin": ALL},    # a clerk: their own chamber's roll
-    "jobfair.read": {"employment": ALL, **_READERS},
+    # job fairs: a liaison sees their street's firms' participation (and the fairs their
+    # street organised or its firms went to); hiring needs between fairs (用工需求)
+    "jobfair.read": {"employment": ALL, "liaison": STREET, **_READERS},
     "jobfair.manage": {"employment": ALL, "admin": ALL},
+    "hiring.read": {"employment": ALL, "liaison": STREET, **_READERS},
+    "hiring.manage": {"employment": ALL, "liaison": STREET, "admin": ALL},
     # spreadsheets
     "import.run": {"liaison": STREET, "admin": ALL},
     "import.export": _ADMIN,
@@ -138,6 +146,7 @@ PAGE_CAPABILITY: dict[str, str] = {
     "financing": "financing.read", "bank_products": "financing.catalogue",
     "meetings": "financing.read", "financing_kpi": "financing.read",
     "odoo": "odoo.sync",
+    "jobfairs": "jobfair.read", "jobfair": "jobfair.read", "hiring_needs": "hiring.read",
 }
 
 
@@ -198,6 +207,13 @@ def _street_id(session: Session | None, record) -> int | None:
     """The street a record belongs to (its own, or its firm's or building's)."""
     if isinstance(record, (Enterprise, Appeal, Building, Unit, ImportBatch, Person, User)):
         return record.street_id
+    if isinstance(record, (FairParticipation, HiringNeed)):
+        return session.scalar(select(Enterprise.street_id)
+                              .where(Enterprise.id == record.enterprise_id))
+    if isinstance(record, FairPosition):
+        return session.scalar(select(Enterprise.street_id).join(
+            FairParticipation, FairParticipation.enterprise_id == Enterprise.id)
+            .where(FairParticipation.id == record.participation_id))
     if isinstance(record, BankMeeting):
         return None  # a meeting belongs to a chamber, not to a street
     if isinstance(record, (Assignment, Visit, FinancingNeed)):
@@ -219,6 +235,12 @@ def in_scope(actor: Actor, scope: str, record) -> bool:
     if scope == STREET:
         if not actor.street_id:
             return False
+        if isinstance(record, JobFair):  # organised by the street, or its firms went
+            return record.street_id == actor.street_id or session.scalar(
+                select(FairParticipation.id).join(
+                    Enterprise, Enterprise.id == FairParticipation.enterprise_id)
+                .where(FairParticipation.fair_id == record.id,
+                       Enterprise.street_id == actor.street_id).limit(1)) is not None
         street = _street_id(session, record)
         if isinstance(record, Person) and street is None:
             return True  # district-wide people (leaders of no street) serve any street
@@ -297,7 +319,9 @@ def _street_firms(actor: Actor):
 def _firm_column(model):
     return {Enterprise: Enterprise.id, Appeal: Appeal.enterprise_id,
             Visit: Visit.enterprise_id, Assignment: Assignment.enterprise_id,
-            FinancingNeed: FinancingNeed.enterprise_id}.get(model)
+            FinancingNeed: FinancingNeed.enterprise_id,
+            FairParticipation: FairParticipation.enterprise_id,
+            HiringNeed: HiringNeed.enterprise_id}.get(model)
 
 
 def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
@@ -311,8 +335,15 @@ def scope_condition(actor: Actor, scope: str, model) -> ColumnElement[bool]:
             return model.street_id == actor.street_id
         if model is Person:
             return or_(Person.street_id == actor.street_id, Person.street_id.is_(None))
-        if model in (Visit, FinancingNeed):
+        if model in (Visit, FinancingNeed, FairParticipation, HiringNeed):
             return model.enterprise_id.in_(_street_firms(actor))
+        if model is FairPosition:
+            return FairPosition.participation_id.in_(select(FairParticipation.id).where(
+                FairParticipation.enterprise_id.in_(_street_firms(actor))))
+        if model is JobFair:
+            return or_(JobFair.street_id == actor.street_id,
+                       JobFair.id.in_(select(FairParticipation.fair_id).where(
+                           FairParticipation.enterprise_id.in_(_street_firms(actor)))))
         if model is Assignment:
             return or_(Assignment.enterprise_id.in_(_street_firms(actor)),
                        Assignment.building_id.in_(select(Building.id).where(

@@ -295,6 +295,29 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_jobfair_report(args) -> int:
+    from crm.services import jobfair_report
+
+    as_of = _iso_date(args.as_of)
+    with session_factory(make_engine())() as session:
+        rows = jobfair_report.report(session, actor=SYSTEM, fair_name=args.fair, as_of=as_of)
+    fairs = [{key: row[key] for key in jobfair_report.REPORT_KEYS} for row in rows]
+    for fair in fairs:
+        fair["held_on"] = fair["held_on"].isoformat()
+    if args.json:
+        print(json.dumps({"fairs": fairs}, ensure_ascii=False))
+        return 0
+    if not fairs:
+        print("no job fairs" + (f" named {args.fair}" if args.fair else ""))
+        return 0
+    columns = jobfair_report.REPORT_KEYS[3:]
+    print(f"{'held_on':<10}  " + " ".join(f"{c[:9]:>9}" for c in columns) + "  fair")
+    for fair in fairs:
+        print(f"{fair['held_on']:<10}  " + " ".join(f"{_fmt(fair[c]):>9}" for c in columns)
+              + f"  {fair['fair']}")
+    return 0
+
+
 def cmd_odoo_sync(args) -> int:
     from crm.services.odoo_admin import run_now
 
@@ -392,6 +415,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--street", help="only this street/town, e.g. 江北城街道 or 江北城")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_kpi)
+
+    jobfair = sub.add_parser("jobfair", help="job fairs (春风行动)",
+                             description="Job fair reports.")
+    jsub = jobfair.add_subparsers(dest="jobfair_command", required=True, metavar="ACTION")
+    p = jsub.add_parser("report", help="each fair's firms, positions, funnel and fill rate",
+                        description="Per fair: firms, positions, headcount, the funnel "
+                                    "(applicants, intents, medical checks, hired, still "
+                                    "employed after 90 days) as of a date, and the fill rate "
+                                    "(hired / headcount, a fraction; null without headcount). "
+                                    "Counts run over the fair's stored positions; retention "
+                                    "is null until 90 days after the fair.")
+    p.add_argument("--fair", metavar="NAME", help="only the fair(s) of this name")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="the funnel as it stood on this day, YYYY-MM-DD (default: today)")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object: {"fairs": [{fair, held_on, street, firms, '
+                        'positions, headcount, applicants, intents, medical_checks, hired, '
+                        'retained_90d, fill_rate}]}')
+    p.set_defaults(func=cmd_jobfair_report)
 
     p = sub.add_parser("import", help="import a spreadsheet (.xlsx, .xls, .csv)",
                        description="Import one sheet in one transaction: the header row is "

@@ -7,8 +7,9 @@ and the scope they act in), and guards: named conditions on the record that
 must hold as well (a callback that went badly, an extension request pending).
 
 Services call `machine.check(...)` before changing a record; pages show only
-what `machine.allowed(...)` returns. The financing pipeline and the job-fair
-funnel are further machines of the same type.
+what `machine.allowed(...)` returns. A firm's sign-up to a job fair
+(PARTICIPATION) and a hiring need (HIRING_NEED) are machines of the same type; the
+job-fair funnel's order is a rule (crm.rules.funnel_problem), not a lifecycle.
 """
 
 from __future__ import annotations
@@ -144,6 +145,41 @@ APPEAL = StateMachine(
     },
 )
 ACTIONS = APPEAL.actions
+
+
+# --- job fairs ---------------------------------------------------------------------------------
+
+def _j(name: str, sources: set[str], target: str | None, capability: str) -> Action:
+    return Action(name, frozenset(sources), target, capability)
+
+
+# A firm signed up to a fair comes (its first funnel figures mark it attended) or withdraws
+# (its positions then count for nothing); a withdrawn firm may sign up again.
+PARTICIPATION = StateMachine(
+    name="fair_participation",
+    states=("signed_up", "attended", "withdrawn"),
+    initial="signed_up",
+    actions={a.name: a for a in (
+        _j("attend", {"signed_up"}, "attended", "jobfair.manage"),
+        _j("withdraw", {"signed_up", "attended"}, "withdrawn", "jobfair.manage"),
+        _j("rejoin", {"withdrawn"}, "signed_up", "jobfair.manage"),
+        _j("record", {"signed_up", "attended"}, None, "jobfair.manage"),  # funnel figures
+    )},
+)
+
+# 用工需求: asked for → invited to a fair → met (hired enough) or closed (given up, or
+# answered otherwise); a need met or closed too early may be opened again.
+HIRING_NEED = StateMachine(
+    name="hiring_need",
+    states=("open", "invited", "met", "closed"),
+    initial="open",
+    actions={a.name: a for a in (
+        _j("invite", {"open"}, "invited", "hiring.manage"),
+        _j("meet", {"open", "invited"}, "met", "hiring.manage"),
+        _j("close", {"open", "invited"}, "closed", "hiring.manage"),
+        _j("reopen", {"met", "closed"}, "open", "hiring.manage"),
+    )},
+)
 
 
 # --- the financing pipeline: one match of a need with a bank product ---------------------------

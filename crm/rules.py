@@ -58,6 +58,10 @@ FIELD_LIMITS: dict[tuple[str, str], int] = {
     ("job_fair", "name"): 100,
     ("job_fair", "place"): 100,
     ("fair_position", "title"): 60,
+    ("fair_position", "requirements"): 2_000,
+    ("job_fair", "note"): LONG_TEXT,
+    ("hiring_need", "positions"): 2_000,
+    ("hiring_need", "note"): LONG_TEXT,
 }
 
 
@@ -122,7 +126,8 @@ FINANCING_CATEGORY = "融资"         # an appeal of this category may become a 
 PRODUCT_ACTIVE = True               # a bank product is offered until someone says not
 AMOUNT_PLACES = Decimal("0.01")     # 万元 to the yuan's hundred: Numeric(14, 2)
 RATE_PLACES = Decimal("0.0001")     # a rate as a fraction: Numeric(6, 4)
-FUNNEL = ("applicants", "intents", "medical_checks", "hired")
+FUNNEL = ("applicants", "intents", "medical_checks", "hired", "retained_90d")
+FAIR_KIND = "onsite"                # 现场 unless the form or the sheet says 网络 / 专场
 
 
 # --- due dates ---------------------------------------------------------------------------
@@ -204,17 +209,67 @@ def assignment_dates_problem(start: dt.date, end: dt.date | None,
 
 
 # --- job-fair funnel ---------------------------------------------------------------------
-def funnel_break(counts: dict[str, int | None]) -> str | None:
-    """The first funnel stage (of those given) larger than an earlier given one, else None:
-    applicants ≥ intents ≥ medical checks ≥ hired. A record out of order is kept with a
-    note (the importer's warning, the form's), not refused."""
+RETENTION_DAYS = 90  # 在岗90天: counted from the fair's day
+
+
+def funnel_break(counts: dict[str, int | None]) -> tuple[str, int, str, int] | None:
+    """The first pair of funnel stages out of order, else None, as (earlier stage, its
+    number, later stage, its number): applicants ≥ intents ≥ medical checks ≥ hired ≥
+    still employed after 90 days. Stages not given (None) are skipped; a later stage is
+    compared with the nearest earlier one given. The service, the importer and the form
+    all refuse an update that breaks it (`funnel_message`)."""
     last = None
     for stage in FUNNEL:
         value = counts.get(stage)
         if value is None:
             continue
-        if last is not None and value > last:
-            return stage
-        last = value
+        if last is not None and value > last[1]:
+            return (last[0], last[1], stage, value)
+        last = (stage, value)
     return None
 
+
+def funnel_problem(counts: dict[str, int | None]) -> tuple[str, str | None, dict] | None:
+    """What refuses a funnel update, else None: (message key, the stage to point at,
+    params). A negative number, or two stages out of order (the key names both stages
+    and their numbers)."""
+    for stage in FUNNEL:
+        value = counts.get(stage)
+        if value is not None and value < 0:
+            return ("jobfair.negative", stage, {**stage_names("stage", stage), "value": value})
+    broken = funnel_break(counts)
+    if broken is None:
+        return None
+    first, a, later, b = broken
+    return ("jobfair.funnel_order", later, {**stage_names("first", first), "a": a,
+                                            **stage_names("later", later), "b": b})
+
+
+def stage_names(param: str, stage: str) -> dict[str, str]:
+    """A stage named in a message, in both languages (`param` and `param_en`, as
+    crm.i18n.error_text and the importer's report read them)."""
+    from crm.i18n import t
+
+    return {param: t(f"stage.{stage}", "zh"), f"{param}_en": t(f"stage.{stage}", "en")}
+
+
+def retention_due(held_on: dt.date) -> dt.date:
+    """The first day a fair's 在岗90天 figure may be counted."""
+    return held_on + dt.timedelta(days=RETENTION_DAYS)
+
+
+def retention_pending(held_on: dt.date, as_of: dt.date) -> bool:
+    """Before this, retention is "pending" (None), never 0."""
+    return as_of < retention_due(held_on)
+
+
+def fill_rate(hired: int | None, headcount: int | None) -> float | None:
+    """hired ÷ headcount, None without a headcount."""
+    if not headcount:
+        return None
+    return (hired or 0) / headcount
+
+
+def position_key(participation_id: int, title: str) -> tuple:
+    """A position: one title per firm per fair."""
+    return (participation_id, title)

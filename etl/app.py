@@ -155,3 +155,14 @@ def bulletin_csv(session: Session, *, actor: Actor | None = None, month: str,
     """The month's bulletin as CSV."""
     return bulletin_writer.to_csv(
         bulletin(session, actor=actor, month=month, as_of=as_of, lang=lang), lang)
+
+
+def jobfair_xlsx(session: Session, fair_id: int, *, actor: Actor | None = None,
+                 as_of: dt.date | None = None, lang: str = "zh") -> bytes:
+    """A fair's report (crm.services.jobfair_report) as a formatted workbook."""
+    from crm.access import SYSTEM
+    from crm.services.jobfair_report import fair_report
+    from etl import jobfair_report
+
+    board = fair_report(session, fair_id, actor=actor or SYSTEM, as_of=as_of)
+    return jobfair_report.to_xlsx(board, lang)

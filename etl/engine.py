@@ -54,8 +54,8 @@ class Issue:
 
     def message(self, lang: str = "zh") -> str:
         params = dict(self.params)
-        if self.key == "etl.bad_uscc" and lang == "en":
-            params["reason"] = params.get("reason_en", params.get("reason"))
+        if lang == "en":  # a parameter may come in both languages: reason / reason_en
+            params.update({k[:-3]: v for k, v in self.params.items() if k.endswith("_en")})
         return t(self.key, lang, **params)
 
     def as_dict(self, lang: str = "zh") -> dict:

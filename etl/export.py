@@ -29,6 +29,7 @@ from crm.models import (
     Enterprise,
     FairParticipation,
     FairPosition,
+    FairPositionUpdate,
     FinancingNeed,
     JobFair,
     Person,
@@ -167,6 +168,8 @@ def _bank_products(session: Session) -> Iterable[dict]:
 
 
 def _job_fair(session: Session) -> Iterable[dict]:
+    """One row per funnel update (the results sheet), and one per position without any
+    (the sign-up sheet); a firm without positions, one row of its own."""
     street = aliased(Street)
     stmt = (select(JobFair, street.name, FairParticipation, Enterprise.uscc, Enterprise.name)
             .join(FairParticipation, FairParticipation.fair_id == JobFair.id)
@@ -176,21 +179,29 @@ def _job_fair(session: Session) -> Iterable[dict]:
     positions: dict[int, list[FairPosition]] = {}
     for pos in session.scalars(select(FairPosition).order_by(FairPosition.id)):
         positions.setdefault(pos.participation_id, []).append(pos)
+    updates: dict[int, list[FairPositionUpdate]] = {}
+    for upd in session.scalars(select(FairPositionUpdate).order_by(FairPositionUpdate.as_of)):
+        updates.setdefault(upd.position_id, []).append(upd)
     for fair, street_name, part, code, firm in session.execute(stmt):
         base = {"fair": fair.name, "held_on": fair.held_on, "place": fair.place,
-                "street": street_name, "uscc": code, "firm_name": firm,
-                "applicants": part.applicants, "intents": part.intents,
-                "medical_checks": part.medical_checks, "hired": part.hired,
-                "retained_90d": part.retained_90d}
+                "street": street_name, "kind": word("fair_kind", fair.kind), "uscc": code,
+                "firm_name": firm}
         for pos in positions.get(part.id) or [None]:
             row = dict(base)
             if pos is not None:
-                pay = None
+                pay = "面议" if pos.pay_negotiable else None
                 if pos.pay_min is not None or pos.pay_max is not None:
                     pay = _range(*(None if v is None else Decimal(v)
                                    for v in (pos.pay_min, pos.pay_max)))
-                row.update(position=pos.title, headcount=pos.headcount, pay=pay)
-            yield row
+                row.update(position=pos.title, headcount=pos.headcount, pay=pay,
+                           requirements=pos.requirements)
+            for upd in (updates.get(pos.id) if pos is not None else None) or [None]:
+                if upd is None:
+                    yield row
+                    continue
+                yield {**row, "as_of": upd.as_of, "applicants": upd.applicants,
+                       "intents": upd.intents, "medical_checks": upd.medical_checks,
+                       "hired": upd.hired, "retained_90d": upd.retained_90d}
 
 
 EXPORTERS: dict[str, Exporter] = {

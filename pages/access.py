@@ -27,3 +27,16 @@ st.dataframe([{tr("access.col.action"): tr(f"cap.{row['capability']}"),
                or "—"}
               for row in load(access_admin.lifecycle)],
              hide_index=True, width="stretch")
+
+# The job-fair machines: a firm's sign-up to a fair and a hiring need (用工需求).
+st.subheader(tr("access.jobfair_lifecycles"))
+machines = load(access_admin.job_fair_lifecycles)
+for name, action_key, state_kind in (("fair_participation", "jobfair.action", "participation"),
+                                     ("hiring_need", "hiring.action", "hiring_status")):
+    state_label = labeller(state_kind)
+    st.dataframe([{tr("access.col.action"): tr(f"{action_key}.{row['action']}"),
+                   tr("access.col.from"): "、".join(state_label(s) for s in row["sources"]),
+                   tr("access.col.to"): state_label(row["target"]) if row["target"] else "—",
+                   tr("access.col.capability"): tr(f"cap.{row['capability']}")}
+                  for row in machines[name]],
+                 hide_index=True, width="stretch", key=f"access_{name}")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm.services import appeal_queries, appeals, financing
+from crm.services import appeal_queries, appeals, financing, hiring
 from crm.services.vocab import COLLATERAL
 from crm.ui.actions import read, run_action
 from crm.ui.state import can, labeller, lbl, require_page, tr
@@ -51,6 +51,11 @@ if a["satisfaction"]:
                solved=tr("detail.yes") if a["callback_solved"] else tr("detail.no")))
 if a["pending_extension"]:
     st.warning(tr("detail.pending_extension", **a["pending_extension"]))
+# 用工: the firm asks for workers; it can become a hiring need (用工需求) for the next fair.
+if a["category"] == "用工" and can("hiring.manage") and st.button(
+        tr("hiring.make"), key="detail_hiring_need") and run_action(
+        hiring.hiring_need_from_appeal, a["id"]) is not None:
+    st.success(tr("hiring.saved"))
 
 # The forms are built from the appeal as the user last saw it, and act with that version:
 # if someone changed it since, the service refuses with a conflict instead of overwriting.

@@ -6,7 +6,7 @@ from crm.services import enterprises
 from crm.ui.actions import load
 from crm.ui.firm_review import unconfirmed_firms
 from crm.ui.state import can, lbl, require_page, tr
-from crm.ui.widgets import facts_list, fmt_amount, fmt_date, records_table
+from crm.ui.widgets import facts_list, fmt_amount, fmt_date, fmt_rate, records_table
 
 actor = require_page("enterprises")
 st.title(tr("enterprises.title"))
@@ -89,8 +89,18 @@ with tabs[3]:
         key="ent_loans", dates=("approved_on", "disbursed_on"),
         labels={"status": "match_status"})
 with tabs[4]:
-    records_table(firm["job_fairs"], {"name": "col.fair", "held_on": "col.held_on",
-                                      "applicants": "col.applicants", "intents": "col.intents",
-                                      "medical_checks": "col.medical_checks",
-                                      "hired": "col.hired"},
-                  key="ent_fairs", dates=("held_on",))
+    records_table([{**r, "fill_rate": fmt_rate(r["fill_rate"])} for r in firm["job_fairs"]],
+                  {"fair": "col.fair", "held_on": "col.held_on", "title": "jobfair.col.title",
+                   "headcount": "jobfair.headcount", "applicants": "stage.applicants",
+                   "intents": "stage.intents", "medical_checks": "stage.medical_checks",
+                   "hired": "stage.hired", "retained_90d": "stage.retained_90d",
+                   "fill_rate": "jobfair.fill_rate", "status": "col.status"},
+                  key="ent_fairs", dates=("held_on",), labels={"status": "participation"})
+    if firm["hiring_needs"]:
+        st.subheader(tr("nav.hiring_needs"))
+        records_table(firm["hiring_needs"], {"requested_on": "col.requested_on",
+                                             "headcount": "jobfair.headcount",
+                                             "positions": "jobfair.col.title",
+                                             "status": "col.status", "appeal": "hiring.appeal"},
+                      key="ent_needs", dates=("requested_on",),
+                      labels={"status": "hiring_status"})

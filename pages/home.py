@@ -58,10 +58,12 @@ def chamber() -> None:
 
 def employment() -> None:
     st.subheader(tr("home.job_fairs"))
-    records_table(load(dashboard.job_fairs),
-                  {"name": "col.fair", "held_on": "col.held_on", "place": "col.place",
-                   "street": "col.street", "firms": "col.firms", "headcount": "col.headcount",
-                   "applicants": "col.applicants", "hired": "col.hired"},
+    records_table([{**r, "fill_rate": fmt_rate(r["fill_rate"])}
+                   for r in load(dashboard.job_fairs)],
+                  {"fair": "col.fair", "held_on": "col.held_on", "street": "col.street",
+                   "firms": "col.firms", "headcount": "jobfair.headcount",
+                   "applicants": "col.applicants", "hired": "col.hired",
+                   "fill_rate": "jobfair.fill_rate"},
                   key="home_fairs", dates=("held_on",), empty="home.no_fairs")
 
 

@@ -40,9 +40,13 @@ from crm.models import (
     Category,
     Chamber,
     Enterprise,
+    FairParticipation,
+    FairPosition,
     FinancingMatch,
     FinancingNeed,
+    HiringNeed,
     ImportBatch,
+    JobFair,
     Person,
     Street,
     Unit,
@@ -68,6 +72,8 @@ from crm.services import (
     financing_kpi,
     firm_admin,
     firm_search,
+    hiring,
+    jobfair_report,
     jobfairs,
     kpi,
     odoo_admin,
@@ -197,6 +203,23 @@ def district(engine) -> Facts:
             f.ids[key], f.firm[key], f.street[key] = appeal.id, firm, f.street[firm]
             f.units[key] = set(([lead] if lead else []) + co)
             f.lead[key] = lead
+        # job fairs: one organised by no street with fA1 and fB1, one by street B alone;
+        # a hiring need of fA1 and of fB1
+        fair = JobFair(name="权限夹具招聘会", held_on=dt.date(2026, 3, 1))
+        fair_b = JobFair(name="大石坝夹具招聘会", held_on=dt.date(2026, 4, 1),
+                         street_id=streets[B])
+        s.add_all([fair, fair_b])
+        s.flush()
+        f.ids["fair"], f.ids["fair_b"], f.street["fair_b"] = fair.id, fair_b.id, streets[B]
+        for firm in ("fA1", "fB1"):
+            part = FairParticipation(fair_id=fair.id, enterprise_id=f.ids[firm])
+            part.positions.append(FairPosition(title="普工", headcount=2))
+            need = HiringNeed(enterprise_id=f.ids[firm], requested_on=dt.date(2026, 2, 1))
+            s.add_all([part, need])
+            s.flush()
+            for key, rid in ((f"part:{firm}", part.id), (f"pos:{firm}", part.positions[0].id),
+                             (f"need:{firm}", need.id)):
+                f.ids[key], f.firm[key], f.street[key] = rid, firm, f.street[firm]
         for key, firm, cadre in (("v1", "fA1", "cadre_a"), ("v2", "fB1", "cadre_b")):
             visit = Visit(enterprise_id=f.ids[firm], person_id=f.ids[f"person:{cadre}"],
                           visited_on=dt.date(2026, 5, 1), way="onsite")
@@ -290,6 +313,30 @@ PEOPLE = ("person:cadre_a", "person:cadre_b")
 
 def _reads_appeal(cap):
     return lambda r: [("appeal.read", r), (cap, r)]
+
+
+def _fair(s, f, firm):
+    """A fair (organised by no street) with firm `firm` signed up and one position."""
+    fair = jobfairs.create_fair(s, actor=SYSTEM, name=f"权限测试招聘会{firm}",
+                                held_on=dt.date(2026, 3, 1))
+    out = {"fair": fair.id}
+    if firm is not None:
+        part = jobfairs.sign_up(s, fair.id, f.ids[firm], actor=SYSTEM)
+        pos = jobfairs.save_position(s, part.id, actor=SYSTEM, title="普工", headcount=3)
+        out.update(part=part.id, pos=pos.id)
+    return out
+
+
+def _hiring_appeal(s, f, firm):
+    """An appeal of category 用工 of firm `firm`."""
+    category = s.scalar(select(Category.id).where(Category.name == "用工"))
+    appeal = Appeal(code=f"QF-T-hire-{firm}", enterprise_id=f.ids[firm],
+                    street_id=f.street[firm], category_id=category, channel="visit",
+                    priority="normal", title="招工20人", status="received", received_at=NOW,
+                    due_date=dt.date(2026, 6, 11))
+    s.add(appeal)
+    s.flush()
+    return appeal.id
 
 
 def _ext_pending(s, a, f, r):
@@ -428,11 +475,64 @@ DOORS: dict[str, Door] = {
            ("list_products", lambda s, a, f, r: financing.list_products(s, actor=a)),
            ("board", lambda s, a, f, r: financing.board(s, actor=a)),
            ("loans", lambda s, a, f, r: financing.loans(s, actor=a)))},
-    "jobfairs.record_fair_participation": Door(
-        lambda s, a, f, r: jobfairs.record_fair_participation(
-            s, actor=a, fair_name="测试招聘会", held_on=dt.date(2026, 3, 1),
-            enterprise_id=f.ids[r], applicants=3), FIRMS,
-        lambda r: [("jobfair.manage", None), ("firm.read", r)]),
+    # job fairs: a fair firm `r` signed up to (set up as SYSTEM inside the door's session)
+    **{f"jobfairs.{name}": Door(call, FIRMS, needs) for name, call, needs in (
+        ("get_fair", lambda s, a, f, r: jobfairs.get_fair(s, _fair(s, f, r)["fair"], actor=a),
+         lambda r: [("jobfair.read", r)]),
+        ("edit_fair", lambda s, a, f, r: jobfairs.edit_fair(
+            s, _fair(s, f, r)["fair"], actor=a, version=1, name="改名招聘会",
+            held_on=dt.date(2026, 3, 2)),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("sign_up", lambda s, a, f, r: jobfairs.sign_up(
+            s, _fair(s, f, None)["fair"], f.ids[r], actor=a),
+         lambda r: [("jobfair.manage", None), ("firm.read", r)]),
+        ("move_participation", lambda s, a, f, r: jobfairs.move_participation(
+            s, _fair(s, f, r)["part"], "withdraw", actor=a),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("save_position", lambda s, a, f, r: jobfairs.save_position(
+            s, _fair(s, f, r)["part"], actor=a, title="电工", headcount=2),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("record_update", lambda s, a, f, r: jobfairs.record_update(
+            s, _fair(s, f, r)["pos"], actor=a, as_of=dt.date(2026, 3, 1), applicants=5),
+         lambda r: [("jobfair.read", r), ("jobfair.manage", r)]),
+        ("position_history", lambda s, a, f, r: jobfairs.position_history(
+            s, _fair(s, f, r)["pos"], actor=a), lambda r: [("jobfair.read", r)]))},
+    "jobfairs.street_choices": Door(lambda s, a, f, r: jobfairs.street_choices(s, actor=a),
+                                    (None,), lambda r: [("jobfair.manage", None)]),
+    "jobfairs.create_fair": Door(lambda s, a, f, r: jobfairs.create_fair(
+        s, actor=a, name="新招聘会", held_on=dt.date(2026, 4, 1)), (None,),
+        lambda r: [("jobfair.manage", None)]),
+    **{f"jobfair_report.{name}": Door(call, FIRMS, lambda r: [("jobfair.read", r)])
+       for name, call in (
+           ("fair_report", lambda s, a, f, r: jobfair_report.fair_report(
+               s, _fair(s, f, r)["fair"], actor=a)),
+           ("drill", lambda s, a, f, r: jobfair_report.drill(
+               s, _fair(s, f, r)["fair"], "hired", actor=a)))},
+    **{name: Door(call, (None,), lambda r: [("jobfair.read", None)]) for name, call in (
+        ("jobfairs.list_fairs", lambda s, a, f, r: jobfairs.list_fairs(s, actor=a)),
+        ("jobfair_report.report", lambda s, a, f, r: jobfair_report.report(s, actor=a)),
+        ("jobfair_report.position_rows", lambda s, a, f, r: jobfair_report.position_rows(
+            s, [1], actor=a, as_of=dt.date(2026, 6, 1))),
+        ("jobfair_report.firm_history", lambda s, a, f, r: jobfair_report.firm_history(
+            s, f.ids["fA1"], actor=a)))},
+    # hiring needs (用工需求)
+    "hiring.add_hiring_need": Door(lambda s, a, f, r: hiring.add_hiring_need(
+        s, actor=a, enterprise_id=f.ids[r], headcount=5, requested_on=dt.date(2026, 5, 1)),
+        FIRMS, lambda r: [("hiring.manage", None), ("firm.read", r), ("hiring.manage", r)]),
+    "hiring.hiring_need_from_appeal": Door(lambda s, a, f, r: hiring.hiring_need_from_appeal(
+        s, _hiring_appeal(s, f, r), actor=a), FIRMS,
+        lambda r: [("hiring.manage", None), ("firm.read", r), ("hiring.manage", r)]),
+    "hiring.move_hiring_need": Door(lambda s, a, f, r: hiring.move_hiring_need(
+        s, hiring.add_hiring_need(s, actor=SYSTEM, enterprise_id=f.ids[r],
+                                  requested_on=dt.date(2026, 5, 1)).id, "close", actor=a),
+        FIRMS, lambda r: [("hiring.read", r), ("hiring.manage", r)]),
+    "hiring.invitation_list": Door(lambda s, a, f, r: hiring.invitation_list(
+        s, _fair(s, f, r)["fair"], actor=a), FIRMS,
+        lambda r: [("jobfair.manage", None), ("hiring.read", None), ("jobfair.read", r)]),
+    "hiring.list_hiring_needs": Door(lambda s, a, f, r: hiring.list_hiring_needs(s, actor=a),
+                                     (None,), lambda r: [("hiring.read", None)]),
+    "hiring.hiring_appeals": Door(lambda s, a, f, r: hiring.hiring_appeals(s, actor=a),
+                                  (None,), lambda r: [("hiring.manage", None)]),
     # unconfirmed firms (created by ledgers naming a firm no roster holds)
     "firm_admin.list_unconfirmed": Door(lambda s, a, f, r: firm_admin.list_unconfirmed(
         s, actor=a), (None,), lambda r: [("firm.review", None)]),
@@ -542,6 +642,11 @@ DOORS: dict[str, Door] = {
     "app.bulletin_csv": Door(lambda s, a, f, r: etl_app.bulletin_csv(s, actor=a,
                                                                     month="2026-06"),
                              (None,), lambda r: [("kpi.bulletin", None)]),
+    "app.jobfair_xlsx": Door(lambda s, a, f, r: etl_app.jobfair_xlsx(
+        s, _fair(s, f, r)["fair"], actor=a), FIRMS, lambda r: [("jobfair.read", r)]),
+    "access_admin.job_fair_lifecycles": Door(
+        lambda s, a, f, r: access_admin.job_fair_lifecycles(s, actor=a), (None,),
+        lambda r: [("access.view", None)]),
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
     # financing import/admin (finimport): chambers and banks a sheet created unconfirmed
@@ -588,6 +693,14 @@ def _unconfirmed(session, record) -> int:
 
 
 # Lists: what comes back is exactly the records the table lets the role read.
+def _refused_empty(fn, s, a) -> set:
+    """A list a role without the capability is refused outright: it reads nothing."""
+    try:
+        return _ids(fn(s, actor=a))
+    except Forbidden:
+        return set()
+
+
 def _ids(rows, key="id"):
     return {getattr(r, key, None) if not isinstance(r, dict) else r[key] for r in rows}
 
@@ -604,6 +717,10 @@ LISTS: dict[str, tuple[object, str, tuple[str, ...]]] = {
     "appeal_queries.count_appeals": (None, "appeal.read", APPEALS),
     "visits.list_visits": (lambda s, a: _ids(visits.list_visits(s, actor=a)), "firm.read",
                            ("v1", "v2")),
+    "jobfairs.list_fairs": (lambda s, a: _refused_empty(jobfairs.list_fairs, s, a),
+                            "jobfair.read", ("fair_b",)),
+    "hiring.list_hiring_needs": (lambda s, a: _refused_empty(hiring.list_hiring_needs, s, a),
+                                 "hiring.read", ("need:fA1", "need:fB1")),
     "assignment_queries.list_assignments": (lambda s, a: _ids(
         assignment_queries.list_assignments(s, actor=a)), "assignment.read",
         ("asg:fA1", "asg:fB1")),
@@ -744,7 +861,9 @@ def test_lists_hold_exactly_what_the_table_lets_the_role_read(engine, district, 
 TWIN_MODELS = {Enterprise: FIRMS, Appeal: APPEALS, Visit: ("v1", "v2"),
                Assignment: ("asg:fA1", "asg:fB1"), Person: PEOPLE,
                FinancingNeed: ("n:fA1", "n:fA2", "n:fB1"),
-               BankMeeting: ("meet:own", "meet:none")}
+               BankMeeting: ("meet:own", "meet:none"),
+               JobFair: ("fair", "fair_b"), FairParticipation: ("part:fA1", "part:fB1"),
+               FairPosition: ("pos:fA1", "pos:fB1"), HiringNeed: ("need:fA1", "need:fB1")}
 
 
 @pytest.mark.parametrize("scope", access.SCOPES)

@@ -38,6 +38,7 @@ from crm.models import (
     Enterprise,
     FairParticipation,
     FairPosition,
+    FairPositionUpdate,
     FinancingMatch,
     FinancingNeed,
     JobFair,
@@ -158,9 +159,12 @@ def build_world(session, *, passwords: bool = False) -> None:
                    street_id=by_name["鱼嘴镇"].id)
     session.add(fair)
     session.flush()
-    part = FairParticipation(fair_id=fair.id, enterprise_id=firms[LIGHTING].id, applicants=30,
-                             intents=12, medical_checks=10, hired=8)
-    part.positions.append(FairPosition(title="装配工", headcount=20, pay_min=4500, pay_max=6500))
+    part = FairParticipation(fair_id=fair.id, enterprise_id=firms[LIGHTING].id,
+                             status="attended")
+    position = FairPosition(title="装配工", headcount=20, pay_min=4500, pay_max=6500)
+    position.updates.append(FairPositionUpdate(as_of=dt.date(2022, 3, 1), applicants=30,
+                                                intents=12, medical_checks=10, hired=8))
+    part.positions.append(position)
     session.add(part)
     session.flush()
 
@@ -265,7 +269,8 @@ EXPECTED = {
     ("official", "appeal"): ["诉求详情"],
     ("admin", "appeal"): ["诉求详情"],
     ("admin", "odoo"): ["Odoo 同步", "尚未同步过。", "连接与规则"],
-    ("admin", "access"): ["权限表", "登记诉求（受理）", "本街道", "诉求流程", "回访不满意或未解决"],
+    ("admin", "access"): ["权限表", "登记诉求（受理）", "本街道", "诉求流程", "回访不满意或未解决",
+                          "招聘会报名与用工需求流程", "已退出", "已满足"],
     ("admin", "reference"): ["诉求类别与办理时限", "责任单位", "政策目录（送政策）",
                              "中小微企业稳岗返还政策"],
     ("cadre", "my_firms"): ["我的包联企业", SECURITIES, "了解停车难", PARKING],
@@ -288,6 +293,19 @@ EXPECTED = {
     ("official", "kpi_bulletin"): ["月度通报", "企业诉求办理情况通报", "注：综合成绩"],
     ("admin", "kpi_bulletin"): ["月度通报", "综合成绩"],
     ("admin", "imports"): ["表格导入导出", "空白模板", "导入记录"],
+    ("employment", "jobfairs"): ["各场招聘会对比", "2022年春风行动招聘会", "40.0%"],
+    ("official", "jobfairs"): ["各场招聘会对比", "2022年春风行动招聘会", "40.0%"],
+    ("admin", "jobfairs"): ["各场招聘会对比", "2022年春风行动招聘会"],
+    ("liaison", "jobfairs"): ["招聘会"],
+    ("employment", "jobfair"): ["2022年春风行动招聘会", "招满率", "40.0%", "招聘漏斗",
+                                "各环节流失", "装配工", "办理招聘会"],
+    ("official", "jobfair"): ["2022年春风行动招聘会", "招满率", "40.0%", "装配工"],
+    ("admin", "jobfair"): ["2022年春风行动招聘会", "招满率"],
+    ("liaison", "jobfair"): ["招聘会看板"],
+    ("employment", "hiring_needs"): ["用工需求", "直接登记用工需求"],
+    ("official", "hiring_needs"): ["用工需求"],
+    ("admin", "hiring_needs"): ["用工需求", "由用工类诉求生成"],
+    ("liaison", "hiring_needs"): ["用工需求", "直接登记用工需求"],
     ("liaison", "imports"): ["表格导入导出", "空白模板", "导入记录"],
     # financing pages (finui); more in tests/test_financing_pages.py
     ("chamber", "financing"): ["融资对接", "大石坝街道商会", "100.0 万元", "登记融资需求"],
@@ -328,6 +346,9 @@ UNEXPECTED = {
     ("liaison", "financing_kpi"): ["大石坝街道商会", LIGHTING],
     ("cadre", "financing_kpi"): ["大石坝街道商会", LIGHTING],
     ("liaison", "meetings"): ["记录一次对接会"],
+    ("liaison", "jobfairs"): ["2022年春风行动招聘会"],
+    ("liaison", "jobfair"): ["2022年春风行动招聘会"],
+    ("official", "jobfair"): ["办理招聘会"],
 }
 
 
@@ -742,3 +763,30 @@ def test_the_reference_page_lists_unknown_category_words_to_map(world):
     at.run()
     assert_healthy(at)
     assert any("绿化" in table.value.to_string() for table in at.dataframe)
+
+
+def test_employment_records_a_dated_update_on_the_board_and_a_refusal_keeps_the_input(world):
+    """The results form refuses intents above applicants with both stages and numbers and
+    keeps what was typed; the corrected update moves the funnel as of its day only."""
+    at = logged_in(world, "employment")
+    at.switch_page("pages/jobfair.py").run()
+    assert_healthy(at)
+    with session_factory(world)() as session:
+        pid = session.scalar(select(FairPosition.id).where(FairPosition.title == "装配工"))
+    at.radio(key="fair_section").set_value("result").run()
+    at.date_input(key="upd_day").set_value(dt.date(2022, 4, 1))
+    at.number_input(key=f"upd_intents_{pid}").set_value(35)
+    at.number_input(key=f"upd_hired_{pid}").set_value(9)
+    _button(at, "登记").click().run()
+    assert_healthy(at)
+    assert any("“达成意向”35 人多于“投递简历”30 人" in e.value for e in at.error)
+    assert at.number_input(key=f"upd_intents_{pid}").value == 35
+    at.number_input(key=f"upd_intents_{pid}").set_value(12)
+    _button(at, "登记").click().run()
+    assert_healthy(at)
+    assert "已登记 2022-04-01 的招聘结果。" in [s.value for s in at.success]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["入职"] == "9" and metrics["招满率"] == "45.0%"
+    at.date_input(key="fair_as_of").set_value(dt.date(2022, 3, 31)).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["入职"] == "8" and metrics["招满率"] == "40.0%"

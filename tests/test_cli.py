@@ -71,7 +71,7 @@ def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
 COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-rollups",),
             ("users",), ("users", "add"), ("users", "list"), ("users", "set-password"),
             ("import",), ("export",), ("financing",), ("financing", "match"),
-            ("odoo",), ("odoo", "sync")]
+            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report")]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -198,3 +198,41 @@ def test_financing_match_prints_each_open_need_with_its_ranked_products(fresh_ur
     assert text.returncode == 0 and "好贷" in text.stdout and "2 open needs" in text.stdout
     bad = crm("financing", "match", "--chamber", "没有这个商会", "--json", url=fresh_url)
     assert bad.returncode != 0 and bad.stdout == "" and len(bad.stderr.splitlines()) == 1
+
+
+def test_jobfair_report_prints_the_published_keys_as_of_a_date(fresh_url, tmp_path):
+    """The fair's funnel as of a day (two dated results sheets), fill rate a fraction,
+    retention null while pending; --fair filters by name."""
+    from crm.uscc import complete
+
+    assert crm("init-db", url=fresh_url).returncode == 0
+    firm = complete("91500105MA5UJ001")
+    header = "招聘会名称,举办日期,组织镇街,统一社会信用代码,企业名称,岗位名称,招聘人数,统计日期," \
+             "投递简历数,达成意向人数,体检人数,入职人数,在岗90天人数\n"
+    rows = ["春风行动,2022-03-01,鱼嘴镇,{f},韩泰轮胎,成型工,20,2022-03-01,58,32,10,,\n",
+            "春风行动,2022-03-01,鱼嘴镇,{f},韩泰轮胎,成型工,20,2022-04-01,58,32,10,9,\n",
+            "春风行动,2022-03-01,鱼嘴镇,{f},韩泰轮胎,成型工,20,2022-06-01,58,32,10,9,8\n",
+            "网络招聘会,2023-05-01,,{f},韩泰轮胎,质检员,0,,,,,,\n"]
+    path = tmp_path / "results.csv"
+    path.write_text(header + "".join(r.format(f=firm) for r in rows), encoding="utf-8")
+    assert crm("import", "enterprises", str(path), url=fresh_url).returncode == 0
+    imported = json.loads(crm("import", "job-fair", str(path), "--json", url=fresh_url).stdout)
+    assert imported["rejected"] == 0, imported["errors"]
+
+    def report(*args):
+        result = crm("jobfair", "report", *args, "--json", url=fresh_url)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    early = report("--fair", "春风行动", "--as-of", "2022-03-15")
+    assert list(early) == ["fairs"]
+    assert early["fairs"] == [{
+        "fair": "春风行动", "held_on": "2022-03-01", "street": "鱼嘴镇", "firms": 1,
+        "positions": 1, "headcount": 20, "applicants": 58, "intents": 32,
+        "medical_checks": 10, "hired": 0, "retained_90d": None, "fill_rate": 0.0}]
+    late = report("--fair", "春风行动", "--as-of", "2022-06-01")["fairs"][0]
+    assert (late["hired"], late["retained_90d"], late["fill_rate"]) == (9, 8, 0.45)
+    both = report("--as-of", "2023-06-01")["fairs"]
+    assert [(f["fair"], f["fill_rate"]) for f in both] == [("春风行动", 0.45), ("网络招聘会", None)]
+    bad = crm("jobfair", "report", "--as-of", "2022-13-01", url=fresh_url)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: not a date")

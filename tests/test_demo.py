@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm import uscc
+from crm import rules, uscc
+from crm.access import SYSTEM
 from crm.db import make_engine
 from crm.demo import DEMO_PASSWORD, seed_demo
+from crm.demo.context import AS_OF
 from crm.errors import ValidationError
 from crm.lifecycle import need_status
 from crm.models import (
@@ -31,8 +33,11 @@ from crm.models import (
     Enterprise,
     Extension,
     FairParticipation,
+    FairPosition,
+    FairPositionUpdate,
     FinancingMatch,
     FinancingNeed,
+    HiringNeed,
     JobFair,
     Street,
     Tag,
@@ -42,6 +47,7 @@ from crm.models import (
     enterprise_tag,
 )
 from crm.models.appeal import STATUSES
+from crm.services import jobfair_report
 from crm.services.users import authenticate
 from tests.conftest import _sa_url
 
@@ -245,12 +251,42 @@ def test_the_2022_spring_fair_had_56_firms_and_hankook_sent_10_to_checks(session
     fair = session.scalar(select(JobFair).where(JobFair.held_on == dt.date(2022, 3, 1)))
     assert "春风行动" in fair.name and fair.place and len(fair.participations) == 56
     firms = {p.enterprise.name: p for p in fair.participations}
-    hankook = firms["韩泰轮胎（重庆）有限公司"]
-    assert hankook.intents >= 30 and hankook.medical_checks == 10 and hankook.positions
     assert "重庆海尔制冷电器有限公司" in firms
-    for p in session.scalars(select(FairParticipation)):
-        assert p.applicants >= p.intents >= p.medical_checks >= p.hired
-        assert p.retained_90d is None or p.retained_90d <= p.hired
+    on_the_day = jobfair_report.fair_report(session, fair.id, actor=SYSTEM,
+                                            as_of=dt.date(2022, 3, 1))
+    hankook = next(f for f in on_the_day["firms"] if f["firm"] == "韩泰轮胎（重庆）有限公司")
+    assert hankook["intents"] >= 30 and hankook["medical_checks"] == 10
+    assert hankook["retained_90d"] is None  # pending on the day
+    # outcomes filled in to 90 days: hired and still employed, for every firm
+    later = jobfair_report.fair_report(session, fair.id, actor=SYSTEM,
+                                       as_of=dt.date(2022, 6, 1))
+    hankook = next(f for f in later["firms"] if f["firm"] == "韩泰轮胎（重庆）有限公司")
+    assert (hankook["hired"], hankook["retained_90d"]) == (9, 8)
+    t = later["totals"]
+    assert t["firms"] == 56 and t["retained_90d"] is not None
+    assert 0 < t["fill_rate"] <= 1 and t["hired"] >= t["retained_90d"]
+
+
+def test_every_demo_funnel_update_keeps_the_order_and_young_fairs_have_no_retention(session):
+    held = dict(session.execute(select(FairPosition.id, JobFair.held_on)
+                                .join(FairParticipation,
+                                      FairParticipation.id == FairPosition.participation_id)
+                                .join(JobFair, JobFair.id == FairParticipation.fair_id)).all())
+    updates = session.scalars(select(FairPositionUpdate)).all()
+    assert updates
+    for u in updates:
+        counts = {s: getattr(u, s) for s in rules.FUNNEL}
+        assert rules.funnel_problem(counts) is None, counts
+        if u.retained_90d is not None:
+            assert u.as_of >= rules.retention_due(held[u.position_id])
+    rows = {r["fair"]: r for r in jobfair_report.report(session, actor=SYSTEM,
+                                                        as_of=AS_OF)}
+    young = [r for r in rows.values() if (AS_OF - r["held_on"]).days < 90]
+    assert young and all(r["retained_90d"] is None for r in young)
+    coming = [r for r in rows.values() if r["held_on"] > AS_OF]
+    assert coming and all(r["applicants"] == 0 and r["firms"] > 0 for r in coming)
+    needs = session.scalars(select(HiringNeed)).all()
+    assert any(n.appeal_id for n in needs) and any(n.status == "open" for n in needs)
 
 
 def test_demo_logins_exist_for_every_role(session):

@@ -263,4 +263,58 @@ def test_0007_banks_become_records_and_a_needs_status_is_derived_both_ways(engin
             ("重庆农商行", "渝融通"), ("重庆农商行", "商户e贷"), ("重庆银行", "好企贷")]
         assert conn.execute(text("SELECT status FROM financing_need")).scalar() == "funded"
         assert "bank" not in inspect(conn).get_table_names()
+
+
+def test_0009_moves_each_firms_funnel_counts_to_dated_position_updates(engine):
+    """Existing databases keep their numbers: a participation's counts go to its only
+    position, or to a position 未分岗位 (headcount 0) when it has none or several,
+    dated the fair's day (retention 90 days later); the downgrade sums them back."""
+    from crm.access import SYSTEM
+    from crm.services import jobfair_report
+
+    migrate.downgrade(engine, "0008")
+    with engine.begin() as conn:
+        for n in (1, 2, 3):
+            conn.execute(text("INSERT INTO enterprise (uscc, name, is_above_scale, active, "
+                              "version, confirmed, created_at, updated_at) VALUES (:u, :n, "
+                              "false, true, 1, true, :t, :t)"),
+                         {"u": complete(f"91500105MA00007{n}"), "n": f"老企业{n}",
+                          "t": dt.datetime(2022, 1, 1)})
+        firms = conn.execute(text("SELECT id FROM enterprise ORDER BY id")).scalars().all()
+        conn.execute(text("INSERT INTO job_fair (name, held_on) VALUES ('老招聘会', :d)"),
+                     {"d": dt.date(2022, 3, 1)})
+        fair = conn.execute(text("SELECT id FROM job_fair")).scalar()
+        for firm, counts in zip(firms, ((50, 30, 10, 9, 8), (20, 10, 5, 4, None),
+                                        (0, 0, 0, 0, None)), strict=True):
+            conn.execute(text(
+                "INSERT INTO fair_participation (fair_id, enterprise_id, applicants, intents,"
+                " medical_checks, hired, retained_90d) VALUES (:f, :e, :a, :i, :m, :h, :r)"),
+                {"f": fair, "e": firm, "a": counts[0], "i": counts[1], "m": counts[2],
+                 "h": counts[3], "r": counts[4]})
+        parts = conn.execute(text("SELECT id FROM fair_participation ORDER BY id")).scalars()
+        p1, p2, p3 = parts.all()
+        for part, title, headcount in ((p1, "成型工", 20), (p2, "装配工", 10),
+                                       (p2, "质检员", 2), (p3, "普工", 3)):
+            conn.execute(text("INSERT INTO fair_position (participation_id, title, headcount)"
+                              " VALUES (:p, :t, :h)"), {"p": part, "t": title, "h": headcount})
+    migrate.upgrade(engine)
+    with session_factory(engine)() as s:
+        rows = s.execute(text(
+            "SELECT p.title, p.headcount, u.as_of, u.applicants, u.hired, u.retained_90d "
+            "FROM fair_position_update u JOIN fair_position p ON p.id = u.position_id "
+            "ORDER BY p.id, u.as_of")).all()
+        assert [(r[0], r[1], str(r[2])[:10], r[3], r[4], r[5]) for r in rows] == [
+            ("成型工", 20, "2022-03-01", 50, 9, None),
+            ("成型工", 20, "2022-05-30", 50, 9, 8),
+            ("未分岗位", 0, "2022-03-01", 20, 4, None)]
+        t = jobfair_report.report(s, actor=SYSTEM, as_of=dt.date(2022, 6, 1))[0]
+        assert (t["firms"], t["positions"], t["headcount"], t["applicants"], t["hired"],
+                t["retained_90d"]) == (3, 5, 35, 70, 13, 8)
+    migrate.downgrade(engine, "0008")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT applicants, intents, medical_checks, hired, "
+                                 "retained_90d FROM fair_participation ORDER BY id")).all()
+        assert [tuple(r) for r in back] == [(50, 30, 10, 9, 8), (20, 10, 5, 4, None),
+                                            (0, 0, 0, 0, None)]
+        assert conn.execute(text("SELECT count(*) FROM fair_position")).scalar() == 4
     migrate.upgrade(engine)

@@ -14,7 +14,8 @@ Columns left out of the comparison, and why:
 - `created_by_id` of an appeal: the importer records who imported on the batch
   (`import_batch.user_id` and each row's provenance), not on each appeal; `version`
   of an appeal: the app's first save bumps it when it sets the code.
-- `fair_id`, `participation_id`: ids of rows compared themselves (one each here).
+- `fair_id`, `participation_id`, `position_id`: ids of rows compared themselves (one each
+  here); `recorded_at` of a funnel update: the moment of entry.
 Nothing else differs by design. The one default that differs by design, the channel
 of an appeal given none (the app: `visit`, what a cadre logs after a visit; a ledger:
 `import`), is asserted on its own.
@@ -36,6 +37,7 @@ from crm import rules
 from crm.access import SYSTEM
 from crm.db import make_engine, session_factory
 from crm.errors import ValidationError
+from crm.i18n import error_text
 from crm.models import (
     Appeal,
     Assignment,
@@ -46,6 +48,7 @@ from crm.models import (
     Enterprise,
     FairParticipation,
     FairPosition,
+    FairPositionUpdate,
     FinancingNeed,
     JobFair,
     Street,
@@ -456,41 +459,54 @@ FAIR_HEADER = ["招聘会名称", "举办日期", "举办地点", "组织镇街"
 FAIR_DAY = dt.date(2026, 3, 1)
 
 
-def test_a_fair_participation_entered_in_the_app_is_stored_as_the_same_one_imported(twin):
+def _fair_in_app(session, *, actor, firm, street=None, place=None, counts=None):
+    fair = jobfairs.create_fair(session, actor=actor, name="春风行动专场招聘会", held_on=FAIR_DAY,
+                                place=place, street_id=street)
+    part = jobfairs.sign_up(session, fair.id, firm, actor=actor)
+    pos = jobfairs.save_position(session, part.id, actor=actor, title="操作工", headcount=20,
+                                 pay_min=4000, pay_max=6000)
+    if counts:
+        jobfairs.record_update(session, pos.id, actor=actor, as_of=FAIR_DAY, **counts)
+    return pos
+
+
+def test_a_fair_position_and_its_funnel_entered_in_the_app_are_stored_as_imported(twin):
     firm, _ = twin.ids()
     with session_factory(twin.app)() as session:
         street = session.scalar(select(Street.id).where(Street.name == "鱼嘴镇"))
-    twin.in_app(jobfairs.record_fair_participation, fair_name="春风行动专场招聘会",
-                held_on=FAIR_DAY, place="鱼嘴镇文化广场", street_id=street, enterprise_id=firm,
-                applicants=40, intents=30, medical_checks=10, hired=8,
-                positions=[{"title": "操作工", "headcount": 20, "pay_min": 4000,
-                            "pay_max": 6000}])
+    twin.in_app(_fair_in_app, firm=firm, street=street, place="鱼嘴镇文化广场",
+                counts={"applicants": 40, "intents": 30, "medical_checks": 10, "hired": 8})
     report = twin.imported("job-fair", FAIR_HEADER,
                            ["春风行动专场招聘会", FAIR_DAY.isoformat(), "鱼嘴镇文化广场", "鱼嘴镇",
                             FIRM, "操作工", "20", "4000-6000", "40", "30", "10", "8"])
     assert not report.errors, refused(report)
     for model, skip in ((JobFair, set()), (FairParticipation, {"fair_id"}),
-                        (FairPosition, {"participation_id"})):
+                        (FairPosition, {"participation_id"}),
+                        (FairPositionUpdate, {"position_id", "recorded_at"})):
         app, imp = twin.stored(model, skip)
         assert len(app) == 1 and diff(app, imp) == [], model
 
 
-def test_a_funnel_out_of_order_is_kept_by_both_and_noted_on_the_import(twin):
-    """12 résumés, 20 intents (walk-ins): both keep it; the import notes the row, as a
-    form warns with rules.funnel_break."""
+def test_a_funnel_out_of_order_is_refused_by_both_with_the_same_message(twin):
+    """12 résumés, 20 intents: the service refuses the update and the importer the row,
+    both naming the two stages and their numbers; neither stores a funnel."""
     firm, _ = twin.ids()
     counts = {"applicants": 12, "intents": 20, "medical_checks": 1, "hired": 0}
-    assert rules.funnel_break(counts) == "intents"
-    twin.in_app(jobfairs.record_fair_participation, fair_name="春风行动专场招聘会",
-                held_on=FAIR_DAY, enterprise_id=firm, **counts)
-    report = twin.imported("job-fair", FAIR_HEADER[:2] + ["统一社会信用代码", "投递简历数",
-                                                          "达成意向人数", "体检人数", "入职人数"],
-                           ["春风行动专场招聘会", FAIR_DAY.isoformat(), FIRM, "12", "20", "1",
-                            "0"])
-    assert not report.errors
-    assert [(w.column, w.key) for w in report.warnings] == [("达成意向人数", "etl.funnel")]
-    app, imp = twin.stored(FairParticipation, {"fair_id"})
-    assert len(app) == 1 and diff(app, imp) == []
+    with pytest.raises(ValidationError) as err:
+        twin.in_app(_fair_in_app, firm=firm, counts=counts)
+    report = twin.imported("job-fair", FAIR_HEADER[:2] + ["统一社会信用代码", "岗位名称",
+                                                          "招聘人数", "薪资（元/月）",
+                                                          "投递简历数", "达成意向人数",
+                                                          "体检人数", "入职人数"],
+                           ["春风行动专场招聘会", FAIR_DAY.isoformat(), FIRM, "操作工", "20",
+                            "4000-6000", "12", "20", "1", "0"])
+    assert [(e.row, e.column, e.key) for e in report.errors] == [
+        (2, "达成意向人数", "jobfair.funnel_order")]
+    assert report.errors[0].message() == error_text(err.value)
+    assert "“达成意向”20 人多于“投递简历”12 人" in error_text(err.value)
+    for model in (JobFair, FairPositionUpdate):
+        app, imp = twin.stored(model)
+        assert app == imp == [], model
 
 
 # --- the rules themselves ------------------------------------------------------------------
@@ -508,10 +524,10 @@ def test_the_due_date_rule_reads_the_category_or_the_district_switch():
                    (False, True): dt.date(2026, 5, 25), (True, True): dt.date(2026, 5, 25)}
 
 
-def test_the_funnel_rule_names_the_first_stage_out_of_order():
+def test_the_funnel_rule_names_the_first_pair_out_of_order():
     assert rules.funnel_break({"applicants": 50, "intents": 30, "medical_checks": 10,
                                "hired": 8}) is None
-    assert rules.funnel_break({"applicants": 12, "hired": 20}) == "hired"
+    assert rules.funnel_break({"applicants": 12, "hired": 20}) == ("applicants", 12, "hired", 20)
     assert rules.funnel_break({"intents": 5, "medical_checks": 6, "hired": 9}) == \
-        "medical_checks"
+        ("intents", 5, "medical_checks", 6)
     assert rules.funnel_break({}) is None

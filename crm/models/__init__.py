@@ -18,7 +18,13 @@ from crm.models.financing import (
     meeting_firm,
 )
 from crm.models.imports import CategoryWord, HeaderMapping, ImportBatch, ImportRecord
-from crm.models.jobfair import FairParticipation, FairPosition, JobFair
+from crm.models.jobfair import (
+    FairParticipation,
+    FairPosition,
+    FairPositionUpdate,
+    HiringNeed,
+    JobFair,
+)
 from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.models.org import Building, Community, Street, Unit
 from crm.models.people import Person, User
@@ -30,10 +36,10 @@ __all__ = [
     "BankProduct", "Base",
     "Building", "CalendarDay", "Category", "CategoryWord", "Chamber", "Community", "Contact",
     "Enterprise", "EnterpriseAlias",
-    "Extension", "FairParticipation", "FairPosition", "FinancingMatch", "FinancingMatchEvent",
-    "FinancingNeed", "HeaderMapping", "ImportBatch", "ImportRecord", "JobFair",
-    "OdooMapping", "OdooRun", "Person", "Policy", "Setting", "Street", "Tag", "Unit", "User",
-    "Visit",
+    "Extension", "FairParticipation", "FairPosition", "FairPositionUpdate", "FinancingMatch",
+    "FinancingMatchEvent", "FinancingNeed", "HeaderMapping", "HiringNeed", "ImportBatch",
+    "ImportRecord", "JobFair", "OdooMapping", "OdooRun", "Person", "Policy", "Setting", "Street",
+    "Tag", "Unit", "User", "Visit",
     "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
     "meeting_bank", "meeting_firm", "visit_policy",
 ]

@@ -18,6 +18,14 @@ def capability_matrix(session: Session, *, actor: Actor) -> dict:
                      for cap in CAPABILITIES]}
 
 
+def job_fair_lifecycles(session: Session, *, actor: Actor) -> dict[str, list[dict]]:
+    """The job-fair machines (a firm's sign-up, a hiring need), as `lifecycle` gives them."""
+    from crm.lifecycle import HIRING_NEED, PARTICIPATION
+
+    return {m.name: lifecycle(session, actor=actor, machine=m)
+            for m in (PARTICIPATION, HIRING_NEED)}
+
+
 def lifecycle(session: Session, *, actor: Actor, machine: StateMachine = APPEAL) -> list[dict]:
     """The machine's actions: from which states, to which, the capability, the guards."""
     require(actor, "access.view")

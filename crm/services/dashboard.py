@@ -23,11 +23,8 @@ from crm.models import (
     Category,
     Chamber,
     Enterprise,
-    FairParticipation,
-    FairPosition,
     FinancingMatch,
     FinancingNeed,
-    JobFair,
     Street,
     Unit,
     Visit,
@@ -220,24 +217,10 @@ def chamber_summary(session: Session, *, actor: Actor) -> dict:
 
 
 def job_fairs(session: Session, *, actor: Actor, limit: int = LIST_LIMIT) -> list[dict]:
-    """Job fairs, latest first, with their firms, posts and funnel totals."""
-    require(actor, "jobfair.read")
-    posts = (select(FairParticipation.fair_id, func.sum(FairPosition.headcount).label("headcount"))
-             .join(FairPosition, FairPosition.participation_id == FairParticipation.id)
-             .group_by(FairParticipation.fair_id).subquery())
-    rows = session.execute(
-        select(JobFair.id, JobFair.name, JobFair.held_on, JobFair.place,
-               Street.name.label("street"), func.count(FairParticipation.id).label("firms"),
-               func.coalesce(func.sum(FairParticipation.applicants), 0).label("applicants"),
-               func.coalesce(func.sum(FairParticipation.hired), 0).label("hired"),
-               func.coalesce(func.max(posts.c.headcount), 0).label("headcount"))
-        .outerjoin(Street, JobFair.street_id == Street.id)
-        .outerjoin(FairParticipation, FairParticipation.fair_id == JobFair.id)
-        .outerjoin(posts, posts.c.fair_id == JobFair.id)
-        .group_by(JobFair.id, JobFair.name, JobFair.held_on, JobFair.place, Street.name)
-        .order_by(JobFair.held_on.desc(), JobFair.id.desc()).limit(limit)
-    ).all()
-    return [dict(row._mapping) for row in rows]
+    """Job fairs, latest first, with their firms, openings and funnel totals as of today."""
+    from crm.services.jobfair_report import report
+
+    return list(reversed(report(session, actor=actor)))[:limit]
 
 
 def scope_name(session: Session, *, actor: Actor) -> str | None:

@@ -23,8 +23,6 @@ from crm.models import (
     Community,
     Contact,
     Enterprise,
-    FairParticipation,
-    JobFair,
     Person,
     Street,
     Tag,
@@ -103,7 +101,8 @@ def detail(session: Session, enterprise_id: int, *, actor: Actor) -> dict:
         "assignments": _assignments(session, firm.id),
         "visits": _visits(session, firm.id),
         "financing": _financing(session, firm.id, actor),
-        "job_fairs": _job_fairs(session, firm.id),
+        "job_fairs": _job_fairs(session, firm.id, actor),
+        "hiring_needs": _hiring_needs(session, firm.id, actor),
     }
 
 
@@ -168,16 +167,21 @@ def _financing(session: Session, enterprise_id: int, actor: Actor) -> dict:
     return {"needs": needs, "loans": loans(session, actor=actor, enterprise_id=enterprise_id)}
 
 
-def _job_fairs(session: Session, enterprise_id: int) -> list[dict]:
-    rows = session.execute(
-        select(JobFair.name, JobFair.held_on, JobFair.place, FairParticipation.applicants,
-               FairParticipation.intents, FairParticipation.medical_checks,
-               FairParticipation.hired)
-        .join(FairParticipation, FairParticipation.fair_id == JobFair.id)
-        .where(FairParticipation.enterprise_id == enterprise_id)
-        .order_by(JobFair.held_on.desc())
-    ).all()
-    return [dict(row._mapping) for row in rows]
+def _job_fairs(session: Session, enterprise_id: int, actor: Actor) -> list[dict]:
+    """The firm's hiring history: its fairs and positions with the funnel as of today."""
+    if not allows(actor, "jobfair.read"):
+        return []
+    from crm.services.jobfair_report import firm_history
+
+    return firm_history(session, enterprise_id, actor=actor)
+
+
+def _hiring_needs(session: Session, enterprise_id: int, actor: Actor) -> list[dict]:
+    if not allows(actor, "hiring.read"):
+        return []
+    from crm.services.hiring import list_hiring_needs
+
+    return list_hiring_needs(session, actor=actor, enterprise_id=enterprise_id)
 
 
 def any_registered(session: Session) -> bool:

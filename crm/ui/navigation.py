@@ -55,6 +55,9 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("financing_kpi", "nav.financing_kpi", ":material/query_stats:",
            "nav.section.financing"),
     Screen("odoo", "nav.odoo", ":material/sync_alt:", "nav.section.admin"),
+    Screen("jobfairs", "nav.jobfairs", ":material/storefront:", "nav.section.jobs"),
+    Screen("jobfair", "nav.jobfair", ":material/filter_alt:", "nav.section.jobs"),
+    Screen("hiring_needs", "nav.hiring_needs", ":material/person_search:", "nav.section.jobs"),
 )}
 
 

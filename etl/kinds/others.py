@@ -1,4 +1,4 @@
-"""Visits, cadre assignments, financing needs, bank products and job fairs.
+"""Visits, cadre assignments, financing needs and bank products (job fairs: jobfairs.py).
 
 Importers against the models; what they check, default and key on is
 `crm.rules`, which the app's services use too. Natural keys: a visit is
@@ -6,8 +6,7 @@ firm + day + cadre + way (crm.rules.visit_key); an
 assignment is firm + cadre + start date, and a firm keeps at most one active
 cadre (the database's partial unique index, checked here first so the row
 gets a reason); a financing need is firm + date + purpose; a bank product is
-bank + product name; a job fair is name + date, a firm's participation in it
-is fair + firm, and a position is participation + title.
+bank + product name.
 """
 
 from __future__ import annotations
@@ -25,10 +24,7 @@ from crm.models import (
     Bank,
     BankProduct,
     Chamber,
-    FairParticipation,
-    FairPosition,
     FinancingNeed,
-    JobFair,
     Visit,
     chamber_member,
 )
@@ -38,7 +34,8 @@ from etl.engine import Context, Kind, RowError
 from etl.headers import synonyms
 from etl.kinds import assignment_kinds
 from etl.kinds.chambers import bank_id, banks, chamber_id, join
-from etl.kinds.common import find_firm, person_id, person_street, street_cleaner, words
+from etl.kinds.common import find_firm, person_id, person_street, words
+from etl.kinds.jobfairs import JobFairs
 
 FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(rules.limit("enterprise", "name"))}
 FIRM_CACHED = frozenset({"uscc", "firm_name"})
@@ -319,78 +316,5 @@ class BankProducts(Kind):
         return [Bank.__table__, self.table]
 
 
-_PAY = re.compile(r"(\d+(?:\.\d+)?)\s*([千万kK]?)")
-
-
-def pay_range(raw: object) -> tuple[int, int]:
-    """'4000-6000', '8千-1.6万', '5k' -> yuan per month (low, high)."""
-    s = clean.text(raw) or ""
-    found = _PAY.findall(s.replace(",", ""))
-    if not found or len(found) > 2:
-        raise Bad("etl.bad_range")
-    values = [int(Decimal(n) * {"千": 1000, "k": 1000, "K": 1000, "万": 10000}.get(u, 1))
-              for n, u in found]
-    if len(found) == 2 and not found[0][1] and found[1][1]:  # 8-10千
-        values[0] = int(Decimal(found[0][0]) * {"千": 1000, "k": 1000, "K": 1000,
-                                                "万": 10000}[found[1][1]])
-    low, high = values[0], values[-1]
-    if low > high:
-        raise Bad("etl.bad_range")
-    return low, high
-
-
-class JobFairs(Kind):
-    name = "job-fair"
-    table = FairParticipation.__table__
-    required = ("fair", "held_on")
-    one_of = (("uscc", "firm_name"),)
-    cached = FIRM_CACHED | {"fair", "held_on", "place", "street", "headcount", "pay",
-                            "applicants", "intents", "medical_checks", "hired", "retained_90d"}
-    soft = frozenset({"street"})
-    COUNTS = ("applicants", "intents", "medical_checks", "hired", "retained_90d")
-
-    def cleaners(self, ctx, mapping):
-        return {**FIRM_FIELDS, "fair": clean.limited(rules.limit("job_fair", "name")),
-                "held_on": clean.date, "place": clean.limited(rules.limit("job_fair", "place")),
-                "street": street_cleaner(ctx),
-                "position": clean.limited(rules.limit("fair_position", "title")),
-                "headcount": clean.count, "pay": pay_range,
-                **{c: clean.count for c in self.COUNTS}}
-
-    def plan(self, ctx: Context, rec: dict, row: int) -> None:
-        fid, _ = find_firm(ctx, rec)
-        fairs = _load(ctx, "fairs", select(JobFair.__table__), lambda v: (v["name"],
-                                                                         v["held_on"]))
-        parts = _load(ctx, "parts", select(self.table),
-                      lambda v: (v["fair_id"], v["enterprise_id"]))
-        positions = _load(ctx, "positions", select(FairPosition.__table__),
-                          lambda v: (v["participation_id"], v["title"]))
-        fair_key = (rec["fair"], rec["held_on"])
-        fair_values = {"name": rec["fair"], "held_on": rec["held_on"]}
-        for fld, col in (("place", "place"), ("street", "street_id")):
-            if fld in rec:
-                fair_values[col] = rec[fld]
-        fair_id = ctx.upsert(JobFair.__table__, fair_key, fair_values, row, fairs.get(fair_key))
-        stage = rules.funnel_break(rec)
-        if stage is not None:  # kept, with a note: the app's form warns the same way
-            ctx.warn(stage, "etl.funnel")
-        part_key = (fair_id, fid)
-        part_values = {"fair_id": fair_id, "enterprise_id": fid,
-                       **{c: rec[c] for c in self.COUNTS if c in rec}}
-        part_id = ctx.upsert(self.table, part_key, part_values, row, parts.get(part_key))
-        if rec.get("position"):
-            pos_key = (part_id, rec["position"])
-            pos_values = {"participation_id": part_id, "title": rec["position"]}
-            if "headcount" in rec:
-                pos_values["headcount"] = rec["headcount"]
-            if "pay" in rec:
-                pos_values["pay_min"], pos_values["pay_max"] = rec["pay"]
-            ctx.upsert(FairPosition.__table__, pos_key, pos_values, row,
-                       positions.get(pos_key))
-
-    def tables_in_order(self):
-        return [JobFair.__table__, self.table, FairPosition.__table__]
-
-
 OTHER_KINDS = {"visits": Visits, "assignments": Assignments, "financing-needs": FinancingNeeds,
-               "bank-products": BankProducts, "job-fair": JobFairs}
+               "bank-products": BankProducts, "job-fair": JobFairs}  # etl/kinds/jobfairs.py

@@ -17,6 +17,7 @@ from crm.models import (
     Enterprise,
     FairParticipation,
     FairPosition,
+    FairPositionUpdate,
     FinancingNeed,
     JobFair,
     Street,
@@ -103,9 +104,11 @@ def test_each_kind_imports_its_hand_made_file_with_the_right_rejections(engine, 
     assert errors(world["bank-products"]) == [
         (4, "年利率", "无法识别的区间（如 50-500）"),
         (4, "担保方式", "无法识别“房子”，可填：信用、抵押、担保、质押")]
-    assert counts(world["job-fair"]) == (3, 2, 1, 0, 0)
-    assert [(w.row, w.message()) for w in world["job-fair"].warnings] == [
-        (5, "人数应逐级递减：投递 ≥ 意向 ≥ 体检 ≥ 入职")]
+    # intents above applicants: the row is refused (the app refuses the same update)
+    assert counts(world["job-fair"]) == (3, 1, 1, 0, 1)
+    assert errors(world["job-fair"]) == [
+        (5, "意向人数", "“达成意向”20 人多于“投递简历”12 人：人数应逐级递减"
+                    "（投递简历 ≥ 达成意向 ≥ 体检 ≥ 入职 ≥ 在岗90天）")]
     with session_factory(engine)() as s:
         assert s.scalar(select(func.count()).select_from(Visit)) == 2
         active = s.scalars(select(Assignment).where(Assignment.end_date.is_(None))).all()
@@ -128,7 +131,9 @@ def test_each_kind_imports_its_hand_made_file_with_the_right_rejections(engine, 
         pays = s.execute(select(FairPosition.title, FairPosition.pay_min, FairPosition.pay_max)
                          .order_by(FairPosition.id)).all()
         assert pays == [("操作工", 4000, 6000), ("质检员", 5000, 8000)]
-        assert s.scalar(select(func.count()).select_from(FairParticipation)) == 2
+        assert s.scalar(select(func.count()).select_from(FairParticipation)) == 1
+        assert s.execute(select(FairPositionUpdate.as_of, FairPositionUpdate.hired)).all() \
+            == [(dt.date(2022, 3, 1), 8), (dt.date(2022, 3, 1), 8)]
 
 
 def test_a_liaison_assigns_only_their_own_streets_cadres(engine, firms, people, tmp_path):
