@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from crm import rules
 from crm.models import Category, Enterprise, EnterpriseAlias, Person, Street, Unit
 from crm.services.lookup import street_key
+from etl import clean
 from etl.clean import Bad, text
 from etl.engine import Context, RowError
 from etl.headers import synonyms
@@ -95,6 +96,23 @@ def table_rows(ctx: Context, table) -> int:
     if name not in ctx.cache:
         ctx.cache[name] = ctx.session.execute(
             select(func.count()).select_from(table)).scalar() or 0
+    return ctx.cache[name]
+
+
+# how a row names its firm, in every kind that names one (find_firm reads them)
+FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(rules.limit("enterprise", "name"))}
+FIRM_CACHED = frozenset({"uscc", "firm_name"})
+
+
+def stored_rows(ctx: Context, name: str, stmt, key) -> dict:
+    """Existing rows of a table, loaded once per import: natural key -> (id, {column: value})."""
+    if name not in ctx.cache:
+        table = {}
+        for row in ctx.session.execute(stmt).mappings():
+            values = dict(row)
+            rid = values.pop("id")
+            table[key(values)] = (rid, values)
+        ctx.cache[name] = table
     return ctx.cache[name]
 
 

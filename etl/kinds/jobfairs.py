@@ -30,9 +30,14 @@ from crm.services.jobfairs import merged_counts, update_problem
 from etl import clean
 from etl.clean import Bad
 from etl.engine import Context, Kind, RowError
-from etl.kinds.common import find_firm, street_cleaner, words
+from etl.kinds.common import (
+    FIRM_FIELDS,
+    find_firm,
+    stored_rows,
+    street_cleaner,
+    words,
+)
 
-FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(rules.limit("enterprise", "name"))}
 UNSPLIT = "未分岗位"
 NEGOTIABLE = ("面议", "薪资面议", "待遇面议", "面谈", "negotiable")
 _PAY = re.compile(r"(\d+(?:\.\d+)?)\s*([千万kK]?)")
@@ -54,17 +59,6 @@ def pay_range(raw: object) -> tuple[int | None, int | None]:
     if low > high:
         raise Bad("etl.bad_range")
     return low, high
-
-
-def _load(ctx: Context, name: str, stmt, key) -> dict:
-    if name not in ctx.cache:
-        table = {}
-        for row in ctx.session.execute(stmt).mappings():
-            values = dict(row)
-            rid = values.pop("id")
-            table[key(values)] = (rid, values)
-        ctx.cache[name] = table
-    return ctx.cache[name]
 
 
 def _known(ctx: Context, table, key, stored: dict) -> tuple[int, dict] | None:
@@ -94,21 +88,21 @@ class JobFairs(Kind):
                 "as_of": clean.date, **{c: clean.count for c in self.COUNTS}}
 
     def _stored(self, ctx: Context) -> tuple[dict, dict, dict, dict]:
-        fairs = _load(ctx, "fairs", select(JobFair.id, JobFair.name, JobFair.held_on,
+        fairs = stored_rows(ctx, "fairs", select(JobFair.id, JobFair.name, JobFair.held_on,
                                            JobFair.place, JobFair.street_id, JobFair.kind),
                       lambda v: (v["name"], v["held_on"]))
-        parts = _load(ctx, "parts", select(FairParticipation.id, FairParticipation.fair_id,
+        parts = stored_rows(ctx, "parts", select(FairParticipation.id, FairParticipation.fair_id,
                                            FairParticipation.enterprise_id,
                                            FairParticipation.status),
                       lambda v: (v["fair_id"], v["enterprise_id"]))
         t = FairPosition.__table__
-        positions = _load(ctx, "positions",
+        positions = stored_rows(ctx, "positions",
                           select(t.c.id, t.c.participation_id, t.c.title, t.c.headcount,
                                  t.c.pay_min, t.c.pay_max, t.c.pay_negotiable,
                                  t.c.requirements),
                           lambda v: rules.position_key(v["participation_id"], v["title"]))
         u = FairPositionUpdate.__table__
-        updates = _load(ctx, "updates", select(u.c.id, u.c.position_id, u.c.as_of,
+        updates = stored_rows(ctx, "updates", select(u.c.id, u.c.position_id, u.c.as_of,
                                                *[u.c[c] for c in self.COUNTS]),
                         lambda v: (v["position_id"], v["as_of"]))
         return fairs, parts, positions, updates

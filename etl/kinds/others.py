@@ -34,23 +34,16 @@ from etl.engine import Context, Kind, RowError
 from etl.headers import synonyms
 from etl.kinds import assignment_kinds
 from etl.kinds.chambers import bank_id, banks, chamber_id, join
-from etl.kinds.common import find_firm, person_id, person_street, words
+from etl.kinds.common import (
+    FIRM_CACHED,
+    FIRM_FIELDS,
+    find_firm,
+    person_id,
+    person_street,
+    stored_rows,
+    words,
+)
 from etl.kinds.jobfairs import JobFairs
-
-FIRM_FIELDS = {"uscc": clean.uscc, "firm_name": clean.limited(rules.limit("enterprise", "name"))}
-FIRM_CACHED = frozenset({"uscc", "firm_name"})
-
-
-def _load(ctx: Context, name: str, stmt, key) -> dict:
-    """Existing rows of a table, loaded once: natural key -> (id, {column: value})."""
-    if name not in ctx.cache:
-        table = {}
-        for row in ctx.session.execute(stmt).mappings():
-            values = dict(row)
-            rid = values.pop("id")
-            table[key(values)] = (rid, values)
-        ctx.cache[name] = table
-    return ctx.cache[name]
 
 
 class Visits(Kind):
@@ -75,7 +68,7 @@ class Visits(Kind):
         fid, street = find_firm(ctx, rec)
         pid = person_id(ctx, rec["cadre"], street, "cadre") if rec.get("cadre") else None
         t = self.table
-        existing = _load(ctx, "visits", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
+        existing = stored_rows(ctx, "visits", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
                          lambda v: rules.visit_key(v["enterprise_id"], v["visited_on"],
                                                    v["person_id"], v["way"]))
         way = rec.get("way") or rules.DEFAULT_VISIT_WAY
@@ -120,7 +113,7 @@ class Assignments(Kind):
         start, end = rec["start_date"], rec.get("end_date")
         assignment_kinds.check_dates(start, end)
         t = self.table
-        existing = _load(ctx, "assignments",
+        existing = stored_rows(ctx, "assignments",
                          select(t.c.id, *[t.c[c] for c in self.COLUMNS])
                          .where(t.c.kind == "cadre_enterprise"),
                          lambda v: rules.assignment_key(v["enterprise_id"], v["person_id"],
@@ -175,7 +168,7 @@ class FinancingNeeds(Kind):
     def plan(self, ctx: Context, rec: dict, row: int) -> None:
         fid, _ = find_firm(ctx, rec)
         t = self.table
-        existing = _load(ctx, "needs", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
+        existing = stored_rows(ctx, "needs", select(t.c.id, *[t.c[c] for c in self.COLUMNS]),
                          lambda v: rules.need_key(v["enterprise_id"], v["requested_on"],
                                                   v["purpose"]))
         amount, approx = rec["amount"]
