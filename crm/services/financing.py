@@ -534,11 +534,20 @@ def match_needs(session: Session, *, actor: Actor, need_id: int | None = None,
     rows = session.execute(query.order_by(FinancingNeed.requested_on, FinancingNeed.id)).all()
     if need_id is not None and not rows:
         raise NotFound(f"need {need_id}", key="financing.not_found", what="need")
+    ids = query.with_only_columns(FinancingNeed.id).order_by(None).scalar_subquery()
+    proposals = _proposals(session, rows, ids, top, lang, engine)
+    return [{"need_id": r.need_id, "uscc": r.uscc, "firm": r.firm, "amount": float(r.amount),
+             "term_months": r.term_months, "collateral": r.collateral,
+             "matches": proposals[r.need_id]} for r in rows]
+
+
+def _proposals(session: Session, rows, ids, top: int | None, lang: str,
+               engine: matching.Catalogue | None = None) -> dict[int, list[dict]]:
+    """The engine's proposals for the needs in `rows` (their ids: `ids`, a list or a
+    subquery), best first, at most `top` each, leaving out products already put to a need."""
     tried: dict[int, set[int]] = {}
     for nid, pid in session.execute(select(FinancingMatch.need_id, FinancingMatch.product_id)
-                                    .where(FinancingMatch.need_id.in_(
-                                        query.with_only_columns(FinancingNeed.id)
-                                        .order_by(None).scalar_subquery()))):
+                                    .where(FinancingMatch.need_id.in_(ids))):
         tried.setdefault(nid, set()).add(pid)
     engine = engine or catalogue(session)
     widen = max((len(v) for v in tried.values()), default=0)
@@ -558,21 +567,15 @@ def match_needs(session: Session, *, actor: Actor, need_id: int | None = None,
             out.append(text)
         return out
 
-    out = []
+    out: dict[int, list[dict]] = {}
     for r in rows:
         skip = tried.get(r.need_id, ())
         chosen = [p for p in proposals[r.need_id] if p.product_id not in skip]
         if top is not None:
             chosen = chosen[:top]
-        matches = []
-        for p in chosen:
-            product = by_id[p.product_id]
-            matches.append({"product_id": p.product_id, "bank": product.bank,
-                            "product": product.name, "score": p.score,
-                            "reasons": words(p.reasons)})
-        out.append({
-            "need_id": r.need_id, "uscc": r.uscc, "firm": r.firm, "amount": float(r.amount),
-            "term_months": r.term_months, "collateral": r.collateral, "matches": matches})
+        out[r.need_id] = [{"product_id": p.product_id, "bank": by_id[p.product_id].bank,
+                           "product": by_id[p.product_id].name, "score": p.score,
+                           "reasons": words(p.reasons)} for p in chosen]
     return out
 
 
@@ -663,16 +666,19 @@ def board(session: Session, *, actor: Actor, chamber: str | None = None, top: in
     """Open needs in scope, most urgent and oldest first, each with the matches under way
     and the best products not yet put to it."""
     require(actor, "financing.read")
-    proposals = {n["need_id"]: n["matches"]
-                 for n in match_needs(session, actor=actor, chamber=chamber, top=top, lang=lang)}
     urgency = case({"high": 0, "normal": 1, "low": 2}, value=FinancingNeed.urgency, else_=1)
     query = (_need_rows(actor).where(need_status_sql().in_(
         (*OPEN_NEED_STATUSES, "approved")))
         .order_by(urgency, FinancingNeed.requested_on, FinancingNeed.id).limit(limit))
     if chamber:
         query = query.where(_of_chamber(session, chamber))
-    rows = [dict(r._mapping) for r in session.execute(query)]
-    under_way = _matches(session, actor, [r["need_id"] for r in rows])
+    found = session.execute(query).all()
+    ids = [r.need_id for r in found]
+    # proposals for the needs shown only, not for every open need in scope
+    proposals = _proposals(session, [r for r in found if r.status in OPEN_NEED_STATUSES], ids,
+                           top, lang)
+    under_way = _matches(session, actor, ids)
+    rows = [dict(r._mapping) for r in found]
     for r in rows:
         r["matches"] = under_way.get(r["need_id"], [])
         r["proposals"] = proposals.get(r["need_id"], [])
