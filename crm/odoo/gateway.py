@@ -112,7 +112,9 @@ def clean(value):
 
 # --- connectors: odoo-client-lib's, with a timeout and one kept-alive connection -------------
 
-class _TimeoutTransport(xmlrpc.client.Transport):
+class _Timeout:
+    """An XML-RPC transport whose connections time out (the standard one never does)."""
+
     def __init__(self, timeout: float) -> None:
         super().__init__()
         self.timeout = timeout
@@ -123,15 +125,12 @@ class _TimeoutTransport(xmlrpc.client.Transport):
         return conn
 
 
-class _SafeTimeoutTransport(xmlrpc.client.SafeTransport):
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
+class _TimeoutTransport(_Timeout, xmlrpc.client.Transport):
+    pass
 
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self.timeout
-        return conn
+
+class _SafeTimeoutTransport(_Timeout, xmlrpc.client.SafeTransport):
+    pass
 
 
 class TimeoutXmlRPCConnector(XmlRPCConnector):
