@@ -93,6 +93,8 @@ GRANTS: dict[str, dict[str, str]] = {
     "appeal.archive": _DESK,
     "appeal.merge": _DESK,
     "appeal.note": {"liaison": STREET, "handler": UNIT, "admin": ALL},
+    "appeal.escalate": _ADMIN,                                # 催办 / 督办 run (the cron job)
+    "notification.read": {role: SELF for role in ROLES},     # one's own 通知
     # 包联送
     "visit.record": {"cadre": OWN_FIRMS, "liaison": STREET, "admin": ALL},
     "visit.credit": {"cadre": SELF, "liaison": STREET, "admin": ALL},  # whom a visit names
@@ -141,7 +143,7 @@ PAGE_CAPABILITY: dict[str, str] = {
     "visit": "visit.record", "coverage": "coverage.district", "assignments": "assignment.manage",
     "kpi": "kpi.read", "kpi_breakdown": "kpi.breakdown", "kpi_bulletin": "kpi.bulletin",
     "users": "user.manage", "access": "access.view", "reference": "reference.manage",
-    "imports": "import.run",
+    "imports": "import.run", "notifications": "notification.read",
     # financing pages (finui): the board, the catalogue, meetings, the KPIs
     "financing": "financing.read", "bank_products": "financing.catalogue",
     "meetings": "financing.read", "financing_kpi": "financing.read",

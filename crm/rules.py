@@ -149,6 +149,29 @@ def due_date(calendar: Calendar, start: dt.date, limit_days: int, *,
                         working_days=counts_working_days(category_working, district_setting))
 
 
+
+# --- reminders and escalation (催办 / 督办) ------------------------------------------------
+# `python -m crm escalate` (crm.services.escalation) reads this table. Each kind is an
+# appeal timeline event (the event's action) and a notification kind. The threshold is a
+# setting (an admin edits it; the default is used until then), counted in working days
+# when the appeal's limit is (`counts_working_days`), else in calendar days:
+# - remind (催办): an open appeal at its lead unit, due within `days` days of the run's
+#   date (the due day itself included), is reminded once per due date;
+# - supervise (督办): an open appeal overdue by at least `days` days is flagged for the
+#   officials, once per due date.
+# `notify` names who gets a notification (crm.services.escalation.RECIPIENTS says who
+# each group is).
+
+ESCALATION_KINDS = ("remind", "supervise")
+ESCALATIONS: dict[str, dict] = {
+    "remind": {"setting": "escalation.remind_days_before", "default": 1,
+               "statuses": ("dispatched", "accepted"), "notify": ("lead_unit_handlers",)},
+    "supervise": {"setting": "escalation.supervise_overdue_days", "default": 3,
+                  "statuses": ("received", "dispatched", "accepted"),
+                  "notify": ("officials", "street_liaisons")},
+}
+
+
 # --- who may serve a firm ----------------------------------------------------------------
 SERVING_KINDS = ("cadre", "leader")  # person kinds that may own a firm or a building, or
                                      # be named as the cadre who went on a visit

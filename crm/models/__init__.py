@@ -5,6 +5,7 @@ from crm.models.appeal import Appeal, AppealEvent, AppealUnit, Category, Extensi
 from crm.models.assignment import Assignment, Policy, Visit, visit_policy
 from crm.models.audit import AuditLog
 from crm.models.enterprise import Contact, Enterprise, EnterpriseAlias, Tag, enterprise_tag
+from crm.models.escalation import Escalation, Notification
 from crm.models.financing import (
     Bank,
     BankMeeting,
@@ -35,10 +36,11 @@ __all__ = [
     "Appeal", "AppealEvent", "AppealUnit", "Assignment", "AuditLog", "Bank", "BankMeeting",
     "BankProduct", "Base",
     "Building", "CalendarDay", "Category", "CategoryWord", "Chamber", "Community", "Contact",
-    "Enterprise", "EnterpriseAlias",
+    "Enterprise", "EnterpriseAlias", "Escalation",
     "Extension", "FairParticipation", "FairPosition", "FairPositionUpdate", "FinancingMatch",
     "FinancingMatchEvent", "FinancingNeed", "HeaderMapping", "HiringNeed", "ImportBatch",
-    "ImportRecord", "JobFair", "OdooMapping", "OdooRun", "Person", "Policy", "Setting", "Street",
+    "ImportRecord", "JobFair", "Notification", "OdooMapping", "OdooRun", "Person", "Policy",
+    "Setting", "Street",
     "Tag", "Unit", "User", "Visit",
     "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
     "meeting_bank", "meeting_firm", "visit_policy",

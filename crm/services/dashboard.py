@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from crm.access import condition, require
@@ -19,10 +19,12 @@ from crm.db import today as _today
 from crm.lifecycle import FINAL_STATUSES, OPEN_STATUSES
 from crm.models import (
     Appeal,
+    AppealEvent,
     Assignment,
     Category,
     Chamber,
     Enterprise,
+    Extension,
     FinancingMatch,
     FinancingNeed,
     Street,
@@ -31,6 +33,7 @@ from crm.models import (
     chamber_member,
 )
 from crm.models.appeal import STATUSES
+from crm.services import escalation
 from crm.services.reference import get_setting
 from crm.services.scope import appeal_scope, enterprise_scope
 
@@ -230,3 +233,99 @@ def scope_name(session: Session, *, actor: Actor) -> str | None:
         if key:
             return session.scalar(select(model.name).where(model.id == key))
     return None
+
+
+# --- work queues on each role's home -------------------------------------------------------
+# Each queue is a count and its first QUEUE_LIMIT rows, most urgent first, within the scope
+# of the capability that acts on it (crm.access): a liaison's returned appeals are those
+# they may dispatch again, a handler's "to sign" those they may sign for.
+QUEUE_LIMIT = 50
+QUEUES: dict[str, tuple[str, ...]] = {
+    "liaison": ("extensions", "returned", "imported", "due_soon", "overdue"),
+    "handler": ("to_sign", "to_reply", "due_soon"),
+    "official": ("supervised",),
+    "admin": ("supervised",),
+}
+
+
+def _latest_event_note(action: str):
+    """SQL: the note of the appeal's latest event `action` (a return's reason)."""
+    return (select(AppealEvent.note).where(AppealEvent.appeal_id == Appeal.id,
+                                           AppealEvent.action == action)
+            .order_by(AppealEvent.id.desc()).limit(1).correlate(Appeal).scalar_subquery())
+
+
+def _latest_event_unit(action: str):
+    return (select(Unit.name).join(AppealEvent, AppealEvent.unit_id == Unit.id)
+            .where(AppealEvent.appeal_id == Appeal.id, AppealEvent.action == action)
+            .order_by(AppealEvent.id.desc()).limit(1).correlate(Appeal).scalar_subquery())
+
+
+def _queue_conditions(actor: Actor, today: dt.date) -> dict[str, list]:
+    soon = today + dt.timedelta(days=DUE_SOON_DAYS)
+    is_open = Appeal.status.in_(OPEN_STATUSES)
+    pending = exists().where(Extension.appeal_id == Appeal.id, Extension.status == "pending")
+    return {
+        "extensions": [condition(actor, "appeal.decide_extension", Appeal), pending,
+                       Appeal.status.in_(("dispatched", "accepted"))],
+        # 退单: back at the street after a unit sent it back (it had been dispatched)
+        "returned": [condition(actor, "appeal.dispatch", Appeal), Appeal.status == "received",
+                     Appeal.dispatched_at.is_not(None)],
+        "imported": [condition(actor, "appeal.dispatch", Appeal), Appeal.status == "received",
+                     Appeal.dispatched_at.is_(None), Appeal.channel == "import"],
+        "due_soon": [appeal_scope(actor), is_open, Appeal.due_date >= today,
+                     Appeal.due_date <= soon],
+        "overdue": [appeal_scope(actor), _is_overdue(today)],
+        "to_sign": [condition(actor, "appeal.accept", Appeal), Appeal.status == "dispatched"],
+        "to_reply": [condition(actor, "appeal.reply", Appeal), Appeal.status == "accepted"],
+        "supervised": [appeal_scope(actor), escalation.supervised_open()],
+    }
+
+
+def _queue_rows(queue: str, actor: Actor, conds: list):
+    columns = [Appeal.id, Appeal.code, Appeal.title, Appeal.status, Appeal.channel,
+               Appeal.received_at, Appeal.due_date, Enterprise.name.label("enterprise"),
+               Street.name.label("street"), Category.name.label("category"),
+               Unit.name.label("lead_unit"),
+               escalation.raised("remind").label("reminded"),
+               escalation.raised("supervise").label("supervised")]
+    if queue == "returned":
+        columns += [_latest_event_note("return").label("return_reason"),
+                    _latest_event_unit("return").label("returned_by")]
+    if queue == "extensions":
+        ext = (select(Extension.days, Extension.reason, Extension.requested_at)
+               .where(Extension.appeal_id == Appeal.id, Extension.status == "pending")
+               .order_by(Extension.id.desc()).limit(1).correlate(Appeal))
+        columns += [ext.with_only_columns(Extension.days).scalar_subquery()
+                    .label("extension_days"),
+                    ext.with_only_columns(Extension.reason).scalar_subquery()
+                    .label("extension_reason")]
+    order = (Appeal.received_at.desc(), Appeal.id.desc()) if queue in ("returned", "imported") \
+        else (Appeal.due_date, Appeal.id)
+    return (select(*columns)
+            .join(Enterprise, Appeal.enterprise_id == Enterprise.id)
+            .join(Category, Appeal.category_id == Category.id)
+            .outerjoin(Street, Appeal.street_id == Street.id)
+            .outerjoin(Unit, Appeal.lead_unit_id == Unit.id)
+            .where(*conds).order_by(*order))
+
+
+def work_queues(session: Session, *, actor: Actor, today: dt.date | None = None,
+                limit: int = QUEUE_LIMIT) -> dict[str, dict]:
+    """The actor's role's queues (QUEUES): {queue: {"count": n, "rows": first `limit`}}.
+
+    Every row carries `reminded` (催办 for its current due date) and `supervised` (督办).
+    """
+    require(actor, "appeal.read")
+    today = today or _today()
+    conditions = _queue_conditions(actor, today)
+    out = {}
+    for queue in QUEUES.get(actor.role, ()):
+        conds = conditions[queue]
+        count = session.scalar(select(func.count()).select_from(Appeal).where(*conds)) or 0
+        rows = _as_dicts(session.execute(_queue_rows(queue, actor, conds).limit(limit)), today) \
+            if count else []
+        for row in rows:
+            row["reminded"], row["supervised"] = bool(row["reminded"]), bool(row["supervised"])
+        out[queue] = {"count": count, "rows": rows}
+    return out

@@ -33,6 +33,8 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("log_appeal", "nav.log_appeal", ":material/add_comment:", "nav.section.work"),
     Screen("appeals", "nav.appeals", ":material/assignment:", "nav.section.work"),
     Screen("appeal", "nav.appeal", ":material/description:", "nav.section.work"),
+    Screen("notifications", "nav.notifications", ":material/notifications:",
+           "nav.section.work"),
     Screen("my_firms", "nav.my_firms", ":material/handshake:", "nav.section.service"),
     Screen("visit", "nav.visit", ":material/edit_note:", "nav.section.service"),
     Screen("coverage", "nav.coverage", ":material/grid_view:", "nav.section.service"),
