@@ -243,6 +243,30 @@ def cmd_kpi_rollups(args) -> int:
     return 0
 
 
+def cmd_escalate(args) -> int:
+    from crm import migrate
+    from crm.services.escalation import escalate
+
+    engine = make_engine()
+    if not migrate.is_up_to_date(engine):
+        print("the database is not migrated: run `python -m crm init-db` first", file=sys.stderr)
+        return EXIT_ERROR
+    as_of = _iso_date(args.as_of)
+    started = time.perf_counter()
+    with session_factory(engine).begin() as session:
+        result = escalate(session, actor=SYSTEM, as_of=as_of,
+                          progress=None if args.quiet or args.json else _progress_printer())
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"as of {result['as_of']}: {result['remind']} reminders (催办), "
+          f"{result['supervise']} flagged for supervision (督办), "
+          f"{result['events']} timeline events, {result['notifications']} notifications "
+          f"in {result['seconds']:.1f} s")
+    return 0
+
+
 def cmd_import(args) -> int:
     from etl.app import errors_bytes, import_file
 
@@ -493,6 +517,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=20, metavar="N",
                    help="issues to print (default 20)")
     p.set_defaults(func=cmd_odoo_sync)
+
+    p = sub.add_parser("escalate", help="send due-date reminders (催办) and flag overdue "
+                                        "appeals for supervision (督办)",
+                       description="Remind the lead unit of every open appeal due within "
+                                   "`escalation.remind_days_before` days and flag for the "
+                                   "officials every appeal overdue by at least "
+                                   "`escalation.supervise_overdue_days` days: timeline events "
+                                   "and notifications. Safe to re-run: an appeal is reminded "
+                                   "and flagged once per due date. Run it daily from cron.")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="the day to judge due dates by (YYYY-MM-DD; default today)")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_escalate)
 
     p = sub.add_parser("export", help="export a kind to .xlsx or .csv with the import headers",
                        description="Write every record of KIND with the headers the importer "

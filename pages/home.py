@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from crm.services import dashboard
+from crm.services import dashboard, escalation, notifications
 from crm.ui.actions import load
+from crm.ui.queues_view import queue_table, queue_tabs
 from crm.ui.state import can, require_page, scope, tr
 from crm.ui.widgets import (
     appeal_table,
@@ -15,6 +16,10 @@ from crm.ui.widgets import (
 
 actor = require_page("home")
 st.title(tr("home.welcome", name=actor.display_name))
+unread = load(notifications.unread_count)
+if unread:
+    st.page_link("pages/notifications.py", label=tr("home.unread", n=unread),
+                 icon=":material/notifications_active:")
 
 
 def worklist(heading: str) -> None:
@@ -25,6 +30,9 @@ def worklist(heading: str) -> None:
     if can("appeal.callback"):  # callbacks are the street's job, not the unit's
         metrics.append((tr("home.awaiting_callback"), counts["awaiting_callback"]))
     metric_row(metrics)
+    st.subheader(tr("home.queues"))
+    queue_tabs(load(dashboard.work_queues), key="home_queue",
+               show_street=scope("appeal.read") != "street")
     st.subheader(heading)
     appeal_table(load(dashboard.my_open_appeals), key="home_appeals",
                  show_street=scope("appeal.read") != "street")
@@ -67,6 +75,14 @@ def employment() -> None:
                   key="home_fairs", dates=("held_on",), empty="home.no_fairs")
 
 
+def supervision() -> None:
+    """督办: the appeals flagged for the officials, overdue past the setting."""
+    queue = load(dashboard.work_queues)["supervised"]
+    days = load(escalation.thresholds)["supervise"]
+    st.subheader(f"{tr('home.supervised_title', days=days)} ({queue['count']:,})")
+    queue_table("supervised", queue, key="home_supervised")
+
+
 def overview() -> None:
     st.subheader(tr("home.headline"))
     numbers = load(dashboard.headline)
@@ -83,6 +99,7 @@ def overview() -> None:
              tr("home.appeals_closed"): [r["total"] - r["open"] for r in by_street]}
     st.bar_chart(chart, x=tr("col.street"), y=[tr("home.appeals_open"), tr("home.appeals_closed")],
                  x_label="", y_label=tr("col.count"), stack=True, horizontal=True, sort=False)
+    supervision()
 
 
 {

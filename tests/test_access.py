@@ -47,6 +47,7 @@ from crm.models import (
     HiringNeed,
     ImportBatch,
     JobFair,
+    Notification,
     Person,
     Street,
     Unit,
@@ -67,6 +68,7 @@ from crm.services import (
     coverage,
     dashboard,
     enterprises,
+    escalation,
     financing,
     financing_admin,
     financing_kpi,
@@ -76,6 +78,7 @@ from crm.services import (
     jobfair_report,
     jobfairs,
     kpi,
+    notifications,
     odoo_admin,
     policies,
     registration,
@@ -227,6 +230,11 @@ def district(engine) -> Facts:
             s.flush()
             f.ids[key], f.firm[key], f.person_of[key] = visit.id, firm, cadre
             f.street[key] = f.street[firm]
+        # a notification (通知) of li_a's: only its recipient may mark it read
+        note = Notification(user_id=f.actors["li_a"].id, kind="remind", appeal_id=f.ids["a1"])
+        s.add(note)
+        s.flush()
+        f.ids["note:li_a"], f.person_of["note:li_a"] = note.id, "li_a"
         # financing: one bank, two products, a need of each firm with a match under way
         bank = Bank(name="权限测试银行")
         s.add(bank)
@@ -616,6 +624,19 @@ DOORS: dict[str, Door] = {
                                       (None,), lambda r: [("financing.read", None)]),
     "dashboard.job_fairs": Door(lambda s, a, f, r: dashboard.job_fairs(s, actor=a), (None,),
                                 lambda r: [("jobfair.read", None)]),
+    "dashboard.work_queues": Door(lambda s, a, f, r: dashboard.work_queues(s, actor=a),
+                                  (None,), lambda r: [("appeal.read", None)]),
+    # 催办 / 督办 and one's own notifications (通知)
+    "escalation.escalate": Door(lambda s, a, f, r: escalation.escalate(
+        s, actor=a, as_of=dt.date(2026, 6, 19)), (None,), lambda r: [("appeal.escalate", None)]),
+    "notifications.mark_read": Door(lambda s, a, f, r: notifications.mark_read(
+        s, f.ids[r], actor=a), ("note:li_a",), lambda r: [("notification.read", r)]),
+    **{f"notifications.{name}": Door(call, (None,), lambda r: [("notification.read", None)])
+       for name, call in (
+           ("unread_count", lambda s, a, f, r: notifications.unread_count(s, actor=a)),
+           ("list_notifications",
+            lambda s, a, f, r: notifications.list_notifications(s, actor=a)),
+           ("mark_all_read", lambda s, a, f, r: notifications.mark_all_read(s, actor=a)))},
     "access_admin.capability_matrix": Door(
         lambda s, a, f, r: access_admin.capability_matrix(s, actor=a), (None,),
         lambda r: [("access.view", None)]),
@@ -768,6 +789,7 @@ NOT_DOORS = {
     "dashboard.headline": "filtered by firm and appeal scope",
     "dashboard.appeals_by_street": "filtered by appeal scope",
     "dashboard.cadre_firms": "the actor's own assignments (person id)",
+    "escalation.thresholds": "settings every role reads (the 督办 list's caption)",
 }
 def _service_functions() -> set[str]:
     """Every public function taking an actor, in crm.services and in etl.app (the importer's
@@ -791,7 +813,10 @@ def test_every_actor_taking_service_function_is_a_door_here_or_says_why_not():
     assert not stale, f"no such service functions any more: {sorted(stale)}"
 
 
-OPEN_TO_ALL = {"users.set_password(own)"}  # everyone changes their own password
+OPEN_TO_ALL = {"users.set_password(own)",  # everyone changes their own password
+               # everyone reads and clears their own notifications
+               "notifications.unread_count", "notifications.list_notifications",
+               "notifications.mark_all_read"}
 LOGINS = ("li_a", "li_b", "cadre_a", "cadre_b", "h_jj", "h_rs", "h_jr", "chamber", "employment",
           "official", "admin")
 DOOR_NAMES = sorted(DOORS)

@@ -71,7 +71,7 @@ def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
 COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-rollups",),
             ("users",), ("users", "add"), ("users", "list"), ("users", "set-password"),
             ("import",), ("export",), ("financing",), ("financing", "match"),
-            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report")]
+            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report"), ("escalate",)]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -236,3 +236,24 @@ def test_jobfair_report_prints_the_published_keys_as_of_a_date(fresh_url, tmp_pa
     assert [(f["fair"], f["fill_rate"]) for f in both] == [("春风行动", 0.45), ("网络招聘会", None)]
     bad = crm("jobfair", "report", "--as-of", "2022-13-01", url=fresh_url)
     assert bad.returncode == 2 and bad.stderr.startswith("error: not a date")
+
+
+def test_escalate_reminds_and_flags_once_a_day_and_prints_counts(fresh_url):
+    assert crm("init-db", url=fresh_url).returncode == 0
+    seeded = crm("seed-demo", "--enterprises", "60", "--appeals", "400", "--quiet", url=fresh_url)
+    assert seeded.returncode == 0, seeded.stderr
+    first = crm("escalate", "--json", url=fresh_url)
+    assert first.returncode == 0, first.stderr
+    counts = json.loads(first.stdout)
+    assert set(counts) >= {"as_of", "remind", "supervise", "events", "notifications"}
+    assert counts["supervise"] > 0 and counts["events"] == counts["remind"] + counts["supervise"]
+    assert counts["notifications"] > 0
+    again = json.loads(crm("escalate", "--json", url=fresh_url).stdout)
+    assert (again["remind"], again["supervise"], again["events"], again["notifications"]) == \
+        (0, 0, 0, 0)
+    later = crm("escalate", "--as-of", "2099-01-01", url=fresh_url)
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.startswith("as of 2099-01-01: 0 reminders (催办), ")
+    bad = crm("escalate", "--as-of", "tomorrow", url=fresh_url)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error: not a date (YYYY-MM-DD): 'tomorrow'"

@@ -46,7 +46,7 @@ RECIPIENTS: dict[str, Callable[[object], object]] = {
 }
 
 
-def thresholds(session: Session) -> dict[str, int]:
+def thresholds(session: Session, *, actor: Actor | None = None) -> dict[str, int]:
     """Each rule's threshold in days: the setting, or the rule's default."""
     return {kind: int(get_setting(session, rule["setting"], rule["default"]))
             for kind, rule in rules.ESCALATIONS.items()}
