@@ -240,13 +240,16 @@ def assert_healthy(at: AppTest) -> None:
 # What each role must see on each page it may open.
 EXPECTED = {
     ("liaison", "home"): ["我的在办诉求（按期限排序）", PARKING, "已超期",
-                          "咨询研发费用加计扣除政策"],
-    ("handler", "home"): ["本单位待办诉求", PARKING, "已超期"],
+                          "咨询研发费用加计扣除政策", "待办队列", "待审批延期 (0)",
+                          "被退单 (0)", "导入待派单 (0)", "已超期 (1)"],
+    ("handler", "home"): ["本单位待办诉求", PARKING, "已超期", "待签收 (1)", "待答复 (0)"],
     ("cadre", "home"): ["我包联的企业", SECURITIES],
     ("chamber", "home"): ["本商会会员企业", "大石坝街道商会", "100.0 万元"],
     ("employment", "home"): ["招聘会", "2022年春风行动招聘会"],
-    ("official", "home"): ["全区概况", "按期办结率 50.0%", "满意率 95.0%", "各镇街诉求"],
-    ("admin", "home"): ["全区概况", "诉求总数 4"],
+    ("official", "home"): ["全区概况", "按期办结率 50.0%", "满意率 95.0%", "各镇街诉求",
+                           "督办件（超期 3 日以上） (0)"],
+    ("admin", "home"): ["全区概况", "诉求总数 4", "督办件（超期 3 日以上） (0)"],
+    **{(role, "notifications"): ["通知", "暂无通知。"] for role in ROLE_USER},
     ("liaison", "enterprises"): ["企业", SECURITIES, TECH],
     ("cadre", "enterprises"): [SECURITIES],
     ("handler", "enterprises"): [LIGHTING],
@@ -790,3 +793,80 @@ def test_employment_records_a_dated_update_on_the_board_and_a_refusal_keeps_the_
     at.date_input(key="fair_as_of").set_value(dt.date(2022, 3, 31)).run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["入职"] == "8" and metrics["招满率"] == "40.0%"
+
+
+# --- work queues, 催办 / 督办 and notifications (issue 16 items 4 and 5) --------------------
+
+def _escalate(engine, *, due_in: int | None = None) -> dict:
+    """Run `escalate` for today; `due_in` first moves 停车's due date to today + that."""
+    from crm.services import escalation
+
+    with session_factory(engine).begin() as session:
+        if due_in is not None:
+            parking = session.scalar(select(Appeal).where(Appeal.code == "SQ-001"))
+            parking.due_date = today() + dt.timedelta(days=due_in)
+        return escalation.escalate(session, actor=SYSTEM)
+
+
+def _links(at: AppTest) -> str:
+    return "\n".join(df.value.to_string() for df in at.dataframe)
+
+
+def test_a_liaison_sees_the_returned_appeal_with_its_reason_and_a_link_to_it(world):
+    from crm.services import appeals
+
+    with session_factory(world).begin() as session:
+        parking = session.scalar(select(Appeal).where(Appeal.code == "SQ-001"))
+        appeals.return_appeal(session, parking.id, actor=actor(world, "handler_jj"),
+                              reason="不属于本单位职责，请改派")
+    at = logged_in(world, "liaison_jbc")
+    assert_healthy(at)
+    text = page_text(at)
+    assert "被退单 (1)" in text and "不属于本单位职责，请改派" in text
+    assert "/appeal?code=SQ-001" in _links(at)
+    assert "区交巡警支队" in text
+
+
+def test_a_handler_sees_the_reminder_on_their_item_and_a_notification(world):
+    assert _escalate(world, due_in=1)["remind"] == 1
+    at = logged_in(world, "handler_jj")
+    assert_healthy(at)
+    text = page_text(at)
+    assert "待签收 (1)" in text and "1日内到期" not in text
+    assert "催办" in text and "/appeal?code=SQ-001" in _links(at)
+    assert any("未读通知 1 条" in str(link.proto) for link in at.get("page_link"))
+    at.switch_page("pages/notifications.py").run()
+    assert_healthy(at)
+    text = page_text(at)
+    assert "未读 1 条" in text and "催办" in text and PARKING in text
+    from crm.services import notifications
+
+    with session_factory(world)() as session:
+        mine = notifications.list_notifications(session, actor=actor(world, "handler_jj"))
+    at.multiselect(key="notifications_pick").select(mine[0]["id"]).run()
+    at.button(key="notifications_mark").click().run()
+    assert_healthy(at)
+    assert "已将 1 条通知标为已读。" in [s.value for s in at.success]
+    assert "未读 0 条" in page_text(at) and "已读" in page_text(at)
+
+
+def test_officials_see_the_supervision_list_and_can_clear_their_notifications(world):
+    got = _escalate(world)
+    assert got["supervise"] == 1                   # 停车 is 3 days overdue
+    at = logged_in(world, "official")
+    assert_healthy(at)
+    text = page_text(at)
+    assert "督办件（超期 3 日以上） (1)" in text and PARKING in text
+    at.switch_page("pages/notifications.py").run()
+    assert "督办" in page_text(at) and "/appeal?code=SQ-001" in _links(at)
+    at.button(key="notifications_mark_all").click().run()
+    assert_healthy(at)
+    assert "已将 1 条通知标为已读。" in [s.value for s in at.success]
+    at.toggle(key="notifications_unread_only").set_value(True).run()
+    assert "暂无通知。" in page_text(at)
+    # the liaison of the street heard of it too; the other street's did not
+    with session_factory(world)() as session:
+        from crm.services import notifications
+
+        assert notifications.unread_count(session, actor=actor(world, "liaison_jbc")) == 1
+        assert notifications.unread_count(session, actor=actor(world, "liaison_dsb")) == 0

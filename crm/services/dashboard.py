@@ -265,14 +265,15 @@ def _queue_conditions(actor: Actor, today: dt.date) -> dict[str, list]:
     soon = today + dt.timedelta(days=DUE_SOON_DAYS)
     is_open = Appeal.status.in_(OPEN_STATUSES)
     pending = exists().where(Extension.appeal_id == Appeal.id, Extension.status == "pending")
+    returned = exists().where(AppealEvent.appeal_id == Appeal.id, AppealEvent.action == "return")
     return {
         "extensions": [condition(actor, "appeal.decide_extension", Appeal), pending,
                        Appeal.status.in_(("dispatched", "accepted"))],
-        # 退单: back at the street after a unit sent it back (it had been dispatched)
+        # 退单: back at the street after a unit sent it back (a re-dispatch moves it on)
         "returned": [condition(actor, "appeal.dispatch", Appeal), Appeal.status == "received",
-                     Appeal.dispatched_at.is_not(None)],
+                     returned],
         "imported": [condition(actor, "appeal.dispatch", Appeal), Appeal.status == "received",
-                     Appeal.dispatched_at.is_(None), Appeal.channel == "import"],
+                     Appeal.channel == "import", ~returned],
         "due_soon": [appeal_scope(actor), is_open, Appeal.due_date >= today,
                      Appeal.due_date <= soon],
         "overdue": [appeal_scope(actor), _is_overdue(today)],
