@@ -857,6 +857,11 @@ def test_officials_see_the_supervision_list_and_can_clear_their_notifications(wo
     assert_healthy(at)
     text = page_text(at)
     assert "督办件（超期 3 日以上） (1)" in text and PARKING in text
+    at.switch_page("pages/kpi.py").run()                 # the KPI drill-down flags it too
+    at.selectbox(key="kpi_drill_measure").select("overdue").run()
+    assert_healthy(at)
+    drill = next(df.value for df in at.dataframe if "催办/督办" in df.value.columns)
+    assert list(drill["催办/督办"]) == ["督办"]
     at.switch_page("pages/notifications.py").run()
     assert "督办" in page_text(at) and "/appeal?code=SQ-001" in _links(at)
     at.button(key="notifications_mark_all").click().run()

@@ -39,7 +39,7 @@ from crm.db import today as _today
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, Category, Setting, Street, Unit
 from crm.models.kpi import HIST, HIST_DAYS, MEASURES, NO_ID, kpi_day_cell, kpi_day_street
-from crm.services import kpi_facts
+from crm.services import escalation, kpi_facts
 
 KEYS = ("appeals_total", "appeals_replied", "appeals_open", "closed_on_time_rate",
         "satisfaction_rate", "resolution_rate", "response_rate", "composite_score",
@@ -511,8 +511,11 @@ def drill(session: Session, measure: str, *, actor: Actor, date_from: dt.date | 
                      received_from=date_from, received_to=date_to, as_of=as_of,
                      extra=(Appeal.status != "merged",
                             measure_condition(session, measure, as_of=as_of)))
-    return {"count": count_appeals(session, f, actor=actor),
-            "rows": list_appeals(session, f, actor=actor, limit=limit, order="newest")}
+    rows = list_appeals(session, f, actor=actor, limit=limit, order="newest")
+    marks = escalation.flags(session, [r["id"] for r in rows])  # 催办 / 督办 it earned
+    for row in rows:
+        row["escalation"] = sorted(marks.get(row["id"], ()))
+    return {"count": count_appeals(session, f, actor=actor), "rows": rows}
 
 
 # --- what the KPI pages offer ------------------------------------------------------------

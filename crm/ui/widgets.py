@@ -90,11 +90,14 @@ def appeal_table(rows: list[dict], *, key: str, show_street: bool = True,
         del cols["street"]
     if not show_unit:
         del cols["lead_unit"]
+    if "escalation" in rows[0]:  # the KPI drill-down: 催办 / 督办 the appeal earned
+        cols["escalation"] = tr("col.flags")
     kinds, table = [], []
     for row in rows:
         kind, flag = urgency(row)
         kinds.append(kind)
-        shown = {**row, "urgency": flag, "status": lbl("status", row["status"])}
+        shown = {**row, "urgency": flag, "status": lbl("status", row["status"]),
+                 "escalation": "、".join(tr(f"event.{k}") for k in row.get("escalation", ()))}
         table.append({caption: _blank(shown.get(field)) for field, caption in cols.items()})
     frame = pd.DataFrame(table)
     styled = frame.style.apply(

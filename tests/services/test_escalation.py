@@ -11,7 +11,7 @@ from crm.access import SYSTEM
 from crm.errors import Forbidden, NotFound
 from crm.models import AppealEvent, CalendarDay, Escalation, Notification
 from crm.services import appeals as svc
-from crm.services import dashboard, escalation, notifications
+from crm.services import dashboard, escalation, kpi, notifications
 from crm.services.calendar import WorkCalendar
 from crm.services.reference import set_setting
 
@@ -259,3 +259,5 @@ def test_officials_see_the_supervision_list(session, world):
     assert codes(q, "supervised") == {a.code}
     assert q["supervised"]["rows"][0]["supervised"] is True
     assert dashboard.work_queues(s, actor=w.admin, today=day)["supervised"]["count"] == 1
+    drill = kpi.drill(s, "overdue", actor=w.official, as_of=day)["rows"]
+    assert [(r["code"], r["escalation"]) for r in drill] == [(a.code, ["supervise"])]
