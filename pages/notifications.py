@@ -34,7 +34,7 @@ else:
                                                                   display_text=r"code=(.*)$"),
                                 due: date_column(due), sent: datetime_column(sent)})
 
-    choices = {r["id"]: " · ".join((tr("event." + r["kind"]), r["code"], r["title"]))
+    choices = {r["id"]: " · ".join((tr(f"event.{r['kind']}"), r["code"], r["title"]))
                for r in rows if not r["read"]}
     if choices:
         picked = st.multiselect(tr("notifications.pick"), list(choices), format_func=choices.get,
