@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from crm.access import condition, require
 from crm.auth import Actor
@@ -261,6 +262,23 @@ def _latest_event_unit(action: str):
             .order_by(AppealEvent.id.desc()).limit(1).correlate(Appeal).scalar_subquery())
 
 
+def _status_led(cond):
+    """`cond` with the street comparison written `street_id + 0`, so a queue's query walks
+    the few appeals in its states (ix_appeal_status_due, which holds street_id too) rather
+    than every appeal of the street: without ANALYZE statistics SQLite picks
+    ix_appeal_street_received for `street_id = ?` (a liaison's overdue queue on 1,000,000
+    appeals: 0.6 s against 4 ms). The unary-operator way of keeping a term off an index:
+    https://sqlite.org/optoverview.html#disqualifying_where_clause_terms_using_unary_"""
+    table = Appeal.__table__
+
+    def swap(element):
+        if getattr(element, "table", None) is table and getattr(element, "name", None) \
+                == "street_id":
+            return table.c.street_id + 0
+        return None
+    return replacement_traverse(cond, {}, swap)
+
+
 def _queue_conditions(actor: Actor, today: dt.date) -> dict[str, list]:
     soon = today + dt.timedelta(days=DUE_SOON_DAYS)
     is_open = Appeal.status.in_(OPEN_STATUSES)
@@ -322,7 +340,7 @@ def work_queues(session: Session, *, actor: Actor, today: dt.date | None = None,
     conditions = _queue_conditions(actor, today)
     out = {}
     for queue in QUEUES.get(actor.role, ()):
-        conds = conditions[queue]
+        conds = [_status_led(c) for c in conditions[queue]]
         count = session.scalar(select(func.count()).select_from(Appeal).where(*conds)) or 0
         rows = _as_dicts(session.execute(_queue_rows(queue, actor, conds).limit(limit)), today) \
             if count else []
