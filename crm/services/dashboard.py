@@ -301,7 +301,7 @@ def _queue_conditions(actor: Actor, today: dt.date) -> dict[str, list]:
     }
 
 
-def _queue_rows(queue: str, actor: Actor, conds: list):
+def _queue_rows(queue: str, conds: list):
     columns = [Appeal.id, Appeal.code, Appeal.title, Appeal.status, Appeal.channel,
                Appeal.received_at, Appeal.due_date, Enterprise.name.label("enterprise"),
                Street.name.label("street"), Category.name.label("category"),
@@ -312,7 +312,7 @@ def _queue_rows(queue: str, actor: Actor, conds: list):
         columns += [_latest_event_note("return").label("return_reason"),
                     _latest_event_unit("return").label("returned_by")]
     if queue == "extensions":
-        ext = (select(Extension.days, Extension.reason, Extension.requested_at)
+        ext = (select(Extension.days)
                .where(Extension.appeal_id == Appeal.id, Extension.status == "pending")
                .order_by(Extension.id.desc()).limit(1).correlate(Appeal))
         columns += [ext.with_only_columns(Extension.days).scalar_subquery()
@@ -342,7 +342,7 @@ def work_queues(session: Session, *, actor: Actor, today: dt.date | None = None,
     for queue in QUEUES.get(actor.role, ()):
         conds = [_status_led(c) for c in conditions[queue]]
         count = session.scalar(select(func.count()).select_from(Appeal).where(*conds)) or 0
-        rows = _as_dicts(session.execute(_queue_rows(queue, actor, conds).limit(limit)), today) \
+        rows = _as_dicts(session.execute(_queue_rows(queue, conds).limit(limit)), today) \
             if count else []
         for row in rows:
             row["reminded"], row["supervised"] = bool(row["reminded"]), bool(row["supervised"])
