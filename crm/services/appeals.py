@@ -144,7 +144,7 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
         visit_id=visit_id, created_by_id=actor.id)
     session.add(appeal)
     session.flush()
-    appeal.code = f"QF{received_at:%Y}{appeal.id:07d}"
+    appeal.code = rules.appeal_code(received_at, appeal.id)
     _event(appeal, "receive", actor, from_status=None, at=received_at)
     session.flush()
     return appeal
