@@ -14,6 +14,9 @@ show_flash()
 TITLE_LIMIT = rules.limit("appeal", "title")
 # What the form holds; cleared only once the appeal is saved (a refusal keeps every word).
 TYPED = ("log_title", "log_description", "log_contact", "log_phone")
+if st.session_state.pop("log_saved", False):
+    for key in TYPED:  # set, not deleted: the browser's copy of the fields is reset too
+        st.session_state[key] = ""
 
 query = st.text_input(tr("log.find_firm"), key="log_query", placeholder=tr("log.find_hint"))
 hits = read(search_firms, query) if query.strip() else []
@@ -79,8 +82,7 @@ with st.form("log_appeal", clear_on_submit=False):
             if appeal is not None:
                 flash(tr("log.saved", code=appeal.code, due=appeal.due_date.isoformat()))
                 st.session_state["appeal_id"] = appeal.id
-                for key in TYPED:
-                    st.session_state.pop(key, None)
+                st.session_state["log_saved"] = True
                 st.rerun()
 if len(st.session_state.get("log_title") or "") > TITLE_LIMIT:
     st.caption(tr("log.title_count", n=len(st.session_state["log_title"]), limit=TITLE_LIMIT))
