@@ -675,7 +675,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "{unit} returned it on {at}: {reason}"),
     "detail.refused_by": ("曾退单的单位：{units}（不再默认选中）",
                           "Units that returned it: {units} (not preselected)"),
-    "detail.suggested": ("按诉求类别建议主办单位：{unit}", "Suggested lead unit for the category: {unit}"),
+    "detail.suggested": ("按诉求类别建议主办单位：{unit}",
+                         "Suggested lead unit for the category: {unit}"),
     "detail.description": ("诉求内容", "Description"),
     "detail.pick_unit": ("请选择主办单位", "Choose the lead unit"),
     # the success message an action leaves, shown after the page reruns

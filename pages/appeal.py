@@ -77,7 +77,7 @@ if a["description"]:
     # a long description stays folded so the actions are still in view
     long_text = len(a["description"]) > 300 or a["description"].count("\n") > 5
     with st.expander(tr("detail.description"), expanded=not long_text):
-        st.text(a["description"])
+        st.markdown(a["description"])
 if a["reply_text"]:
     st.success(tr("detail.reply", text=a["reply_text"],
                   solved=tr("detail.yes") if a["solved"] else tr("detail.no")))

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from crm import rules
 from crm.services import appeal_queries, appeals, registration
 from crm.services.firm_search import search_firms, street_outside_scope
 from crm.ui.actions import flash, load, read, run_action, show_flash
@@ -11,7 +10,7 @@ from crm.ui.state import labeller, require_page, tr
 actor = require_page("log_appeal")
 st.title(tr("log.title"))
 show_flash()
-TITLE_LIMIT = rules.limit("appeal", "title")
+TITLE_LIMIT = appeal_queries.TITLE_LIMIT
 # What the form holds; cleared only once the appeal is saved (a refusal keeps every word).
 TYPED = ("log_title", "log_description", "log_contact", "log_phone")
 if st.session_state.pop("log_saved", False):

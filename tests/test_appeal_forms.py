@@ -175,7 +175,7 @@ def test_a_long_description_is_folded_in_an_expander(world):
     at = open_detail(world, "liaison_jbc", appeal_id)
     box = next(e for e in at.expander if e.label == "诉求内容")
     assert not box.proto.expanded
-    assert "第一段情况说明" in " ".join(str(t.value) for t in box.text)
+    assert "第一段情况说明" in " ".join(str(t.value) for t in box.markdown)
 
 
 def test_appeal_list_rows_link_to_the_appeal_and_a_click_opens_it(world):

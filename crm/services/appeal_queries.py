@@ -14,6 +14,7 @@ from functools import lru_cache
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from crm import rules
 from crm.auth import Actor
 from crm.db import today as _today
 from crm.errors import NotFound
@@ -31,6 +32,8 @@ from crm.models import (
 )
 from crm.models.appeal import CHANNELS, PRIORITIES, STATUSES  # noqa: F401  (pages read them here)
 from crm.services.scope import appeal_scope
+
+TITLE_LIMIT = rules.limit("appeal", "title")  # shown on the form; the service enforces it
 
 
 @dataclass

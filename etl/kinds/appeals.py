@@ -4,7 +4,9 @@ Without a number the key is firm + received date + content, kept as a key
 derived from them ("DR-" + a hash), so the same row imported again finds the
 same appeal. The key is kept as the appeal's `external_ref`; the appeal itself is
 named by its QF number like every other (crm.rules.appeal_code). A number that is
-one of our QF numbers (an exported ledger imported again) names that appeal. The firm is named by USCC, by name, or both; a firm no roster holds is created
+one of our QF numbers (an exported ledger imported again) names that appeal.
+
+The firm is named by USCC, by name, or both; a firm no roster holds is created
 unconfirmed, with a note (`new_firm`), and a liaison confirms it or merges it into
 the firm it really is (crm.services.firm_admin). An unknown category
 becomes 其他 and an unknown handling unit is created unconfirmed, each with a
@@ -52,9 +54,9 @@ from etl.kinds.common import (
 )
 
 OTHER = "其他"
-COLUMNS = ("external_ref", "enterprise_id", "street_id", "category_id", "channel", "priority", "title",
-           "description", "contact_name", "contact_phone", "status", "received_at", "due_date",
-           "lead_unit_id", "replied_at", "reply_text", "solved", "satisfaction")
+COLUMNS = ("external_ref", "enterprise_id", "street_id", "category_id", "channel", "priority",
+           "title", "description", "contact_name", "contact_phone", "status", "received_at",
+           "due_date", "lead_unit_id", "replied_at", "reply_text", "solved", "satisfaction")
 TITLE_CHARS = 60
 # what a re-imported row is compared on (`Appeals._unchanged`)
 _COMPARED = ("received_at", "category_id", "enterprise_id", "title", "description", "status",

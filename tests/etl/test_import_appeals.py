@@ -236,7 +236,8 @@ def test_a_small_file_looks_its_keys_up_and_a_big_one_reads_the_column_once(
                ["KEY-NEW", A, "融资", "新的", dt.datetime(2024, 4, 2, 9)]]
         assert counts(run_import(engine, "appeals", xlsx(tmp_path / "few.xlsx", few))) == \
             (2, 1, 1, 0, 0)
-        scans = [q for q in statements if q.startswith("select appeal.external_ref") and "where" not in q]
+        scans = [q for q in statements
+                 if q.startswith("select appeal.external_ref") and "where" not in q]
         assert scans == [] and any(q.startswith("select appeal.external_ref") for q in statements)
         statements.clear()
         assert counts(run_import(engine, "appeals", xlsx(tmp_path / "all.xlsx", ledger))) == \
@@ -300,7 +301,8 @@ def _state(session) -> dict:
     return {
         "appeal": rows(f"SELECT {', '.join('a.' + c for c in cols)}, u.name FROM appeal a "
                        "LEFT JOIN unit u ON u.id = a.lead_unit_id"),
-        "links": rows("SELECT a.external_ref, u.name, l.role, l.active, l.assigned_at FROM appeal_unit l"
+        "links": rows("SELECT a.external_ref, u.name, l.role, l.active, l.assigned_at"
+                      " FROM appeal_unit l"
                       " JOIN appeal a ON a.id = l.appeal_id JOIN unit u ON u.id = l.unit_id"),
         "units": rows("SELECT name, confirmed FROM unit"),
         # one record each, whether it was written alone or in a run (ImportRecord.span)

@@ -65,8 +65,8 @@ def test_unknown_firms_are_created_unconfirmed_and_found_again(engine, firms, tm
         assert shop.confirmed is False and shop.uscc == firm_admin.provisional_uscc("江北新开小店")
         assert shop.uscc.startswith("NOUSCC") and len(shop.uscc) == 18
         assert shop.name_initials == "JBXKXD"
-        assert sorted(s.scalars(select(Appeal.external_ref).where(Appeal.enterprise_id == shop.id))) == \
-            ["N-2", "N-3"]
+        assert sorted(s.scalars(select(Appeal.external_ref)
+                                .where(Appeal.enterprise_id == shop.id))) == ["N-2", "N-3"]
         assert _firm(s, "重庆齐祥灯饰有限公司").confirmed is True
         assert kpi_facts.differences(s) == []
     again = run_import(engine, "appeals", path)
