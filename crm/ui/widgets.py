@@ -102,7 +102,7 @@ def appeal_table(rows: list[dict], *, key: str, show_street: bool = True,
         kind, flag = urgency(row)
         kinds.append(kind)
         shown = {**row, "urgency": flag, "status": lbl("status", row["status"]),
-                 "code": appeal_link(row["code"])}
+                 "code": appeal_link(row["code"]) if row.get("code") else None}
         table.append({caption: _blank(shown.get(field)) for field, caption in cols.items()})
     frame = pd.DataFrame(table)
     styled = frame.style.apply(
