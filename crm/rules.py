@@ -33,6 +33,7 @@ FIELD_LIMITS: dict[tuple[str, str], int] = {
     ("contact", "name"): 40,
     ("contact", "phone"): 30,
     ("appeal", "code"): 40,
+    ("appeal", "external_ref"): 40,  # a ledger's own number (诉求编号 / 工单号)
     ("appeal", "title"): 200,
     ("appeal", "description"): LONG_TEXT,
     ("appeal", "contact_name"): 40,
@@ -128,6 +129,26 @@ AMOUNT_PLACES = Decimal("0.01")     # 万元 to the yuan's hundred: Numeric(14, 
 RATE_PLACES = Decimal("0.0001")     # a rate as a fraction: Numeric(6, 4)
 FUNNEL = ("applicants", "intents", "medical_checks", "hired", "retained_90d")
 FAIR_KIND = "onsite"                # 现场 unless the form or the sheet says 网络 / 专场
+
+
+# --- the appeal's name ------------------------------------------------------------------
+# Every appeal is named QF + the year it was received + its id (7 digits or more): the app,
+# the importer, the demo seed and migration 0010 all name it here, in Python or in SQL.
+APPEAL_CODE_PREFIX = "QF"
+
+
+def appeal_code(received_at: dt.date | dt.datetime, appeal_id: int) -> str:
+    """QF2026000123: the QF number people read, type and link to (`/appeal?code=…`)."""
+    return f"{APPEAL_CODE_PREFIX}{received_at:%Y}{appeal_id:07d}"
+
+
+def appeal_code_sql(dialect: str, id_col: str = "id", received_col: str = "received_at") -> str:
+    """`appeal_code` as a SQL expression over a row's columns, for set-based updates."""
+    if dialect == "sqlite":
+        return f"printf('{APPEAL_CODE_PREFIX}%s%07d', strftime('%Y', {received_col}), {id_col})"
+    return (f"'{APPEAL_CODE_PREFIX}' || to_char({received_col}, 'YYYY') || "
+            f"CASE WHEN {id_col} < 10000000 THEN lpad(CAST({id_col} AS text), 7, '0') "
+            f"ELSE CAST({id_col} AS text) END")
 
 
 # --- due dates ---------------------------------------------------------------------------

@@ -188,12 +188,16 @@ class Context:
         if rows:
             self.bulk_links.append((table, columns, rows))
 
-    def add_bulk(self, table: Table, columns: dict[str, list], rows: list[int]) -> list[int]:
+    def add_bulk(self, table: Table, columns: dict[str, list], rows: list[int],
+                 fill: Callable[[list[int]], dict[str, list]] | None = None) -> list[int]:
         """Insert new records planned column-wise (`Kind.plan_bulk`): one value per record
         in each column (None: the column's default), one Excel row each. The kind
         vouches that no other row of the file and no stored record has their keys,
-        so each row simply inserts its record. Returns their ids."""
+        so each row simply inserts its record. Returns their ids. `fill` gives columns
+        made from the new ids (an appeal's QF number)."""
         ids = self.writer.new_ids(table, len(rows))
+        if fill is not None:
+            columns = {**columns, **fill(ids)}
         name = str(table.name)  # a plain str: sqlite3 asks a str subclass for __conform__
         self.bulk.setdefault(name, []).append({**columns, "id": ids})
         self.bulk_records.append((name, ids, rows))
@@ -215,13 +219,15 @@ class Context:
         return out
 
     def upsert(self, table: Table, key: object, values: dict, row: int,
-               existing: tuple[int, dict] | None = None, *, versioned: bool = False) -> int:
+               existing: tuple[int, dict] | None = None, *, versioned: bool = False,
+               fill: Callable[[int], dict] | None = None) -> int:
         """Ask for the record with this natural key to hold `values`; returns its id.
 
         `values` hold only the columns the file speaks about: a column the file
         does not have, or a blank cell, never erases what is stored. Whether this
         inserts, updates or changes nothing is decided in `settle`, once every row
         is known, so a key repeated in the file is judged by its final values.
+        `fill` gives the values a new record takes from its id (an appeal's QF number).
         """
         name = _NAMES.get(id(table))
         if name is None:
@@ -237,6 +243,8 @@ class Context:
             seen[key] = (rid, {**existing[1], **values})
         else:
             rid = self.new_id(table)
+            if fill is not None:
+                values.update(fill(rid))
             seen[key] = (rid, dict(values))
         self._row_intents.append((table, key, values, row, existing, versioned, rid))
         return rid

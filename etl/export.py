@@ -86,7 +86,9 @@ def _appeals(session: Session) -> Iterable[dict]:
             .outerjoin(Street, Street.id == Appeal.street_id)
             .outerjoin(Unit, Unit.id == Appeal.lead_unit_id).order_by(Appeal.id))
     for a, code, firm, street, category, unit in session.execute(stmt):
-        yield {"code": a.code, "uscc": code, "firm_name": firm, "street": street,
+        # the ledger's own number when it came from one, else the QF number: either way
+        # the importer finds this appeal again by it (etl.kinds.appeals.stored_refs)
+        yield {"code": a.external_ref or a.code, "uscc": code, "firm_name": firm, "street": street,
                "category": category, "channel": word("channel", a.channel),
                "priority": word("priority", a.priority), "title": a.title,
                "description": a.description or None, "contact_name": a.contact_name,

@@ -4,12 +4,13 @@ import streamlit as st
 
 from crm.services import appeal_queries
 from crm.services.appeal_queries import AppealFilter
-from crm.ui.actions import load
+from crm.ui.actions import load, show_flash
 from crm.ui.state import labeller, require_page, scope, tr
 from crm.ui.widgets import appeal_table, metric_row
 
 actor = require_page("appeals")
 st.title(tr("appeals.title"))
+show_flash()
 
 counts = load(appeal_queries.counts_by_status)
 statuses = appeal_queries.STATUSES
@@ -38,11 +39,16 @@ total = load(appeal_queries.count_appeals, f)
 rows = load(appeal_queries.list_appeals, f, order="due" if view != "all" else "newest")
 if total > len(rows):
     st.caption(tr("appeals.limited", limit=len(rows)))
-appeal_table(rows, key="appeal_table", show_street=scope("appeal.read") != "street")
+st.caption(tr("appeals.click_row"))
+clicked = appeal_table(rows, key="appeal_table", show_street=scope("appeal.read") != "street",
+                       selectable=True)
+if clicked is not None:
+    st.session_state.pop("appeal_table", None)  # back here later: nothing selected
+    st.switch_page("pages/appeal.py", query_params={"code": clicked})
 
-options = {r["id"]: f"{r['code']} · {r['title']}" for r in rows}
+options = {r["code"]: f"{r['code']} · {r['title']}" for r in rows}
 chosen = st.selectbox(tr("appeals.open_one"), list(options), format_func=options.get,
                       index=None, key="appeal_open", placeholder=tr("appeals.open_hint"))
 if chosen is not None:
-    st.session_state["appeal_id"] = chosen
-    st.switch_page("pages/appeal.py")
+    st.session_state.pop("appeal_open", None)
+    st.switch_page("pages/appeal.py", query_params={"code": chosen})

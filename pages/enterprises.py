@@ -3,7 +3,8 @@
 import streamlit as st
 
 from crm.services import enterprises
-from crm.ui.actions import load
+from crm.services.firm_search import street_outside_scope
+from crm.ui.actions import load, read
 from crm.ui.firm_review import unconfirmed_firms
 from crm.ui.state import can, lbl, require_page, tr
 from crm.ui.widgets import facts_list, fmt_amount, fmt_date, fmt_rate, records_table
@@ -13,16 +14,29 @@ st.title(tr("enterprises.title"))
 if can("firm.review"):
     unconfirmed_firms("ent_firms")
 
+# /enterprises?uscc=… opens that firm (within scope: outside it, "not found")
+linked = st.query_params.get("uscc", "").strip()
+linked_id = read(enterprises.firm_id_by_uscc, linked) if linked else None
+
 query = st.text_input(tr("enterprises.search"), key="ent_query",
                       placeholder=tr("enterprises.search_hint"))
 found = load(enterprises.search, query)
 total = load(enterprises.count, query)
 st.caption(tr("enterprises.showing", shown=len(found), total=total))
+if query.strip() and not found:
+    elsewhere = read(street_outside_scope, query)
+    if elsewhere:  # a firm of another street: say whose, rather than just "none"
+        st.warning(tr("enterprises.other_street", street=elsewhere))
 records_table(found, {"name": "col.enterprise", "uscc": "col.uscc", "street": "col.street",
                       "industry": "col.industry", "size": "col.size"},
               key="ent_table", labels={"size": "size"}, empty="enterprises.none")
 
 names = {row["id"]: row["name"] for row in found}
+if linked_id is not None and linked_id not in names:
+    names = {linked_id: load(enterprises.detail, linked_id)["facts"]["name"], **names}
+if linked_id is not None and st.session_state.get("ent_linked") != linked:
+    st.session_state["ent_linked"] = linked  # the address chooses once; the box after
+    st.session_state["ent_pick"] = linked_id
 chosen = st.selectbox(tr("enterprises.pick"), options=list(names), format_func=names.get,
                       index=None, key="ent_pick", placeholder=tr("enterprises.pick_hint"))
 if chosen is None:

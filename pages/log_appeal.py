@@ -3,12 +3,19 @@
 import streamlit as st
 
 from crm.services import appeal_queries, appeals, registration
-from crm.services.firm_search import search_firms
-from crm.ui.actions import load, read, run_action
+from crm.services.firm_search import search_firms, street_outside_scope
+from crm.ui.actions import flash, load, read, run_action, show_flash
 from crm.ui.state import labeller, require_page, tr
 
 actor = require_page("log_appeal")
 st.title(tr("log.title"))
+show_flash()
+TITLE_LIMIT = appeal_queries.TITLE_LIMIT
+# What the form holds; cleared only once the appeal is saved (a refusal keeps every word).
+TYPED = ("log_title", "log_description", "log_contact", "log_phone")
+if st.session_state.pop("log_saved", False):
+    for key in TYPED:  # set, not deleted: the browser's copy of the fields is reset too
+        st.session_state[key] = ""
 
 query = st.text_input(tr("log.find_firm"), key="log_query", placeholder=tr("log.find_hint"))
 hits = read(search_firms, query) if query.strip() else []
@@ -18,14 +25,17 @@ if st.session_state.get("log_new_firm") in firms:
 elif st.session_state.get("log_new_firm"):
     new_id, new_label = st.session_state["log_new_firm"], st.session_state["log_new_label"]
     firms = {new_id: new_label, **firms}
-if query.strip() and not hits:
+elsewhere = read(street_outside_scope, query) if query.strip() and not hits else None
+if elsewhere:  # a firm of another street: say whose, rather than "no match"
+    st.warning(tr("enterprises.other_street", street=elsewhere))
+elif query.strip() and not hits:
     st.info(tr("log.no_match"))
 if firms and st.session_state.get("log_firm") not in firms:
     st.session_state["log_firm"] = next(iter(firms))  # best match preselected
 firm_id = st.selectbox(tr("col.enterprise"), options=list(firms), format_func=firms.get,
                        key="log_firm", placeholder=tr("log.pick_firm"))
 
-with st.expander(tr("log.register"), expanded=bool(query.strip()) and not hits):
+with st.expander(tr("log.register"), expanded=bool(query.strip()) and not hits and not elsewhere):
     with st.form("register_firm", clear_on_submit=False):
         uscc = st.text_input(tr("col.uscc"), key="reg_uscc")
         name = st.text_input(tr("log.firm_name"), key="reg_name")
@@ -43,7 +53,7 @@ with st.expander(tr("log.register"), expanded=bool(query.strip()) and not hits):
 
 categories = {c["id"]: f"{c['name']}（{tr('log.limit_days', days=c['limit_days'])}）"
               for c in load(appeal_queries.categories)}
-with st.form("log_appeal", clear_on_submit=True):
+with st.form("log_appeal", clear_on_submit=False):
     category = st.selectbox(tr("col.category"), options=list(categories),
                             format_func=categories.get, key="log_category")
     left, right = st.columns(2)
@@ -51,7 +61,11 @@ with st.form("log_appeal", clear_on_submit=True):
                              key="log_channel", format_func=labeller("channel"))
     priority = right.selectbox(tr("log.priority"), options=list(appeal_queries.PRIORITIES),
                                key="log_priority", format_func=labeller("priority"))
-    title = st.text_input(tr("log.appeal_title"), key="log_title", max_chars=200)
+    # No max_chars: a browser cuts a pasted text at the limit without a word; the limit is
+    # shown instead, and a longer title is refused by the service with a message.
+    title = st.text_input(tr("log.appeal_title"), key="log_title",
+                          help=tr("log.title_limit", limit=TITLE_LIMIT),
+                          placeholder=tr("log.title_limit", limit=TITLE_LIMIT))
     description = st.text_area(tr("log.description"), key="log_description")
     left, right = st.columns(2)
     contact_name = left.text_input(tr("log.contact_name"), key="log_contact")
@@ -65,5 +79,9 @@ with st.form("log_appeal", clear_on_submit=True):
                                 priority=priority, contact_name=contact_name,
                                 contact_phone=contact_phone)
             if appeal is not None:
-                st.success(tr("log.saved", code=appeal.code, due=appeal.due_date.isoformat()))
+                flash(tr("log.saved", code=appeal.code, due=appeal.due_date.isoformat()))
                 st.session_state["appeal_id"] = appeal.id
+                st.session_state["log_saved"] = True
+                st.rerun()
+if len(st.session_state.get("log_title") or "") > TITLE_LIMIT:
+    st.caption(tr("log.title_count", n=len(st.session_state["log_title"]), limit=TITLE_LIMIT))

@@ -359,6 +359,10 @@ DOORS: dict[str, Door] = {
     "appeal_queries.appeal_detail": Door(
         lambda s, a, f, r: appeal_queries.appeal_detail(s, f.ids[r], actor=a), APPEALS,
         lambda r: [("appeal.read", r)]),
+    "appeal_queries.appeal_id_by_code": Door(
+        lambda s, a, f, r: appeal_queries.appeal_id_by_code(s, s.get(Appeal, f.ids[r]).code,
+                                                            actor=a), APPEALS,
+        lambda r: [("appeal.read", r)]),
     "appeals.dispatch": Door(lambda s, a, f, r: appeals.dispatch(
         s, f.ids[r], actor=a, lead_unit_id=f.ids["office"]), APPEALS,
         _reads_appeal("appeal.dispatch")),
@@ -398,6 +402,10 @@ DOORS: dict[str, Door] = {
         s, actor=a, uscc=random_uscc(__import__("random").Random(f.ids[r] * 7919 + a.id)),
         name=f"新登记{a.id}{r}有限公司", street=A if r == "fA1" else B),
         ("fA1", "fB1"), lambda r: [("firm.register", r)]),
+    "enterprises.firm_id_by_uscc": Door(
+        lambda s, a, f, r: enterprises.firm_id_by_uscc(s, s.get(Enterprise, f.ids[r]).uscc,
+                                                       actor=a), FIRMS,
+        lambda r: [("firm.read", r)]),
     "enterprises.detail": Door(lambda s, a, f, r: enterprises.detail(s, f.ids[r], actor=a),
                                FIRMS, lambda r: [("firm.read", r)]),
     # 包联送
@@ -763,6 +771,9 @@ LISTS: dict[str, tuple[object, str, tuple[str, ...]]] = {
 NOT_DOORS = {
     "category_words.map_word": "one row of map_words, the door the reference page uses",
     "appeals.actions_for": "computes the buttons from crm.lifecycle; the actions are doors",
+    "appeal_queries.in_scope": "yes/no of the appeal scope, the condition get_appeal uses",
+    "firm_search.street_outside_scope": "by design (issue 16) names only the street of a "
+                                        "firm out of scope, asked by exact name or USCC",
     "audit.record": "writes the audit row for the door that called it",
     "scope.enterprise_scope": "SQL conditions: tested as twins in test_scope_twins",
     "scope.appeal_scope": "SQL conditions: tested as twins in test_scope_twins",

@@ -249,14 +249,20 @@ def _metric(page, label: str) -> str:
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
-def _open_appeal(page, appeal_id: int) -> None:
+def _open_appeal(page, code: str) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("link", name="诉求详情").click()
-    box = page.get_by_label("诉求序号", exact=True)
-    box.fill(str(appeal_id))
+    box = page.get_by_label("诉求编号（QF…）", exact=True)
+    box.fill(code)
     box.press("Enter")
     expect(page.get_by_role("heading", name="办理过程")).to_be_visible()
+
+
+def _choose(page, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by its label."""
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).click()
 
 
 def _as(browser, server, username: str):
@@ -290,8 +296,9 @@ def test_one_appeal_walks_from_logging_to_archive_across_three_users(browser, se
     page.get_by_role("button", name="提交诉求").click()
     saved = page.get_by_text(re.compile(r"已受理，编号 QF\d+"))
     expect(saved).to_be_visible()
-    appeal_id = int(re.search(r"QF\d{4}(\d{7})", saved.inner_text()).group(1))
+    appeal_id = re.search(r"QF\d+", saved.inner_text()).group(0)
     _open_appeal(page, appeal_id)
+    _choose(page, "主办单位", "区交巡警支队")
     page.get_by_role("button", name="派单").click()
     expect(page.get_by_text("已派单").first).to_be_visible()
     ctx.close()
@@ -299,6 +306,7 @@ def test_one_appeal_walks_from_logging_to_archive_across_three_users(browser, se
     ctx, page = _as(browser, server, "handler_jj")
     _open_appeal(page, appeal_id)
     page.get_by_role("button", name="签收").click()
+    expect(page.get_by_text(f"诉求 {appeal_id} 已签收。")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("tab", name="答复")).to_be_visible()
     page.get_by_role("tab", name="答复").click()
     page.get_by_label("答复内容", exact=True).fill("已会同街道现场疏导，增设临时停车引导")
@@ -320,6 +328,48 @@ def test_one_appeal_walks_from_logging_to_archive_across_three_users(browser, se
     ctx, official = _as(browser, server, "official")
     assert int(_metric(official, "诉求总数").replace(",", "")) == total_before + 1
     ctx.close()
+
+
+def test_a_liaison_keeps_what_was_typed_and_opens_an_appeal_by_its_qf_url(browser, server):
+    """A refusal (no title) keeps the typed text; the saved appeal's QF number is its
+    address: /appeal?code=QF… opens it (after the login a fresh tab asks for)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    ctx, page = _as(browser, server, "liaison_jbc")
+    page.get_by_role("link", name="登记诉求").click()
+    search = page.get_by_label("查找企业（名称、信用代码或拼音首字母）", exact=True)
+    search.fill("证券")
+    search.press("Enter")
+    _settle(page)
+    description = page.get_by_label("诉求内容", exact=True)
+    description.fill("浏览器测试：早高峰车辆排队至主干道")
+    page.get_by_role("button", name="提交诉求").click()
+    expect(page.get_by_text("请填写诉求标题。")).to_be_visible()
+    expect(description).to_have_value("浏览器测试：早高峰车辆排队至主干道")
+    page.get_by_label("诉求标题", exact=True).fill("浏览器测试：按编号打开")
+    page.get_by_role("button", name="提交诉求").click()
+    saved = page.get_by_text(re.compile(r"已受理，编号 QF\d+"))
+    expect(saved).to_be_visible()
+    expect(description).to_have_value("")  # cleared once saved
+    code = re.search(r"QF\d+", saved.inner_text()).group(0)
+    ctx.close()
+
+    context = browser.new_context(viewport={"width": 1440, "height": 1200}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{server}/appeal?code={code}")
+    heading = page.get_by_role("heading", name=f"{code} · 浏览器测试：按编号打开")
+    login_button = page.get_by_role("button", name="登录")
+    expect(login_button.or_(heading)).to_be_visible(timeout=WAIT_MS)
+    if login_button.is_visible():  # no session in this tab yet: log in, land on the appeal
+        _log_in(page, "liaison_jbc")
+    expect(heading).to_be_visible()
+    expect(page.get_by_text("浏览器测试：早高峰车辆排队至主干道")).to_be_visible()
+    _settle(page)
+    page.screenshot(path=SCREENSHOTS / "appeal-by-qf-url.png", full_page=True)
+    context.close()
 
 
 def test_an_official_clicks_a_number_in_the_ranking_and_gets_the_appeals_behind_it(page):

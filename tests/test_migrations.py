@@ -182,7 +182,8 @@ def test_sqlite_enum_checks_are_comparisons_and_old_databases_are_rewritten(tmp_
         assert sorted(_check_clauses(engine)) == sorted(checks)
         _bad_status_refused(engine)
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT code, status FROM appeal").all() == [
+            # a code that is no QF number is a ledger's: 0010 keeps it as external_ref
+            assert conn.exec_driver_sql("SELECT external_ref, status FROM appeal").all() == [
                 ("CK-1", "received")]
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     finally:
@@ -318,4 +319,45 @@ def test_0009_moves_each_firms_funnel_counts_to_dated_position_updates(engine):
         assert [tuple(r) for r in back] == [(50, 30, 10, 9, 8), (20, 10, 5, 4, None),
                                             (0, 0, 0, 0, None)]
         assert conn.execute(text("SELECT count(*) FROM fair_position")).scalar() == 4
+    migrate.upgrade(engine)
+
+
+def test_0010_gives_imported_appeals_qf_codes_and_keeps_their_ledger_numbers(engine):
+    """A ledger number (or a derived DR-… key) moves to external_ref and the appeal gets
+    the QF number the app's generator gives it; an appeal already named so keeps it, and
+    a ledger number equal to another row's QF number does not trip the unique constraint.
+    The downgrade puts the ledger numbers back."""
+    from crm.rules import appeal_code
+
+    migrate.downgrade(engine, "0009")
+    received = dt.datetime(2024, 5, 6, 9, 0)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO enterprise (uscc, name, is_above_scale, active, "
+                          "version, confirmed, created_at, updated_at) VALUES (:u, '老企业', "
+                          "false, true, 1, true, :t, :t)"),
+                     {"u": complete("91500105MA000701"), "t": received})
+        firm = conn.execute(text("SELECT id FROM enterprise")).scalar()
+        cat = conn.execute(text("SELECT id FROM category WHERE name = '交通'")).scalar()
+        codes = {}
+        for n, code in ((1, "GD-1"), (5, None), (2, "GD-2024-001"), (3, "DR-ABCDEF0123456789"),
+                        (4, appeal_code(received, 1))):  # someone's export: row 1's name
+            codes[n] = code or appeal_code(received, n)
+            conn.execute(text(
+                "INSERT INTO appeal (id, code, enterprise_id, category_id, channel, priority,"
+                " title, description, status, received_at, due_date, extension_days,"
+                " reopen_count, version, created_at, updated_at) VALUES (:i, :c, :e, :k,"
+                " 'import', 'normal', '标题', '', 'received', :r, :d, 0, 0, 1, :r, :r)"),
+                {"i": n, "c": codes[n], "e": firm, "k": cat, "r": received,
+                 "d": received.date()})
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, code, external_ref FROM appeal ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        (1, "QF20240000001", "GD-1"), (2, "QF20240000002", "GD-2024-001"),
+        (3, "QF20240000003", "DR-ABCDEF0123456789"), (4, "QF20240000004", "QF20240000001"),
+        (5, "QF20240000005", None)]
+    migrate.downgrade(engine, "0009")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT code FROM appeal ORDER BY id")).scalars().all()
+    assert back == [codes[n] for n in (1, 2, 3, 4, 5)]
     migrate.upgrade(engine)

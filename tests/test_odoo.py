@@ -803,6 +803,29 @@ def test_tickets_a_crashed_run_made_are_linked_again_with_their_replies_once(eng
     assert notes == ["Odoo 回复：第一条回复", "Odoo 回复：第二条回复"], notes
 
 
+def test_a_ticket_named_by_a_ledger_number_before_migration_0010_is_linked_and_renamed(
+        engine, server):
+    """A run that crashed before recording its ticket named it by the imported appeal's
+    old code (its ledger number); once the appeal is named by its QF number, the next
+    run finds the ticket by the ledger number (external_ref) and renames it."""
+    odoo = server.odoo
+    firms = add_firms(engine, 1)
+    appeal_id = add_appeal(engine, firms[0])
+    with session_factory(engine).begin() as s:  # the appeal as it was before 0010
+        qf = s.get(Appeal, appeal_id).code
+        s.get(Appeal, appeal_id).code = "GD-2024-001"
+    sync(engine, make_gateway(server), only="firms")
+    sync(engine, make_gateway(server), only="appeals")
+    with session_factory(engine).begin() as s:  # crashed before the link; then migrated
+        s.execute(OdooMapping.__table__.delete().where(OdooMapping.entity == "appeal"))
+        appeal = s.get(Appeal, appeal_id)
+        appeal.code, appeal.external_ref = qf, "GD-2024-001"
+    result = sync(engine, make_gateway(server), only="appeals")
+    assert result.detail["appeal"]["created_odoo"] == 0
+    [ticket] = odoo.records["helpdesk.ticket"].values()
+    assert ticket["name"] == f"[{qf}] 停车乱象"
+
+
 def test_odoo_moves_a_firm_to_another_street_but_never_to_none(engine, server):
     odoo = server.odoo
     ids = add_firms(engine, 2)

@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections import deque
 from typing import NamedTuple
 
+from crm import rules
 from crm.demo import appeal_text as text
 from crm.demo import stories
 from crm.demo.clock import EPOCH
@@ -210,7 +211,7 @@ class AppealMaker:
         a.firm, a.cat = firm, cat
         a.street = firms.street[firm]
         a.liaison = self.liaison.get(a.street)
-        a.code = f"QF{self.clock.days[a.t0 // DAY][:4]}{a.id:07d}"
+        a.code = f"{rules.APPEAL_CODE_PREFIX}{self.clock.days[a.t0 // DAY][:4]}{a.id:07d}"
         a.priority = "urgent" if rnd() < 0.08 else "normal"
         key = (cat.name, firms.industry[firm])
         asks = self.asks.get(key) or self.asks.setdefault(key, text.asks_for(*key))

@@ -46,9 +46,14 @@ class Appeal(Base):
         Index("ix_appeal_status_due", "status", "due_date", "received_at", "street_id",
               "lead_unit_id", "category_id"),
         Index("ix_appeal_lead_unit_status", "lead_unit_id", "status"),
+        # The importer's natural key: a ledger's number names the same appeal every time.
+        Index("ix_appeal_external_ref", "external_ref", unique=True),
     )
     id: Mapped[intpk]
-    code: Mapped[str] = mapped_column(String(40), unique=True)  # ledger number
+    # The QF number (crm.rules.appeal_code): the appeal's name in the app, URLs and Odoo.
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    # An imported appeal's number in its ledger (or the importer's derived DR-… key).
+    external_ref: Mapped[str | None] = mapped_column(String(40))
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     # The firm's street when logged: scope and rankings must not move if the firm moves.
     street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))

@@ -120,8 +120,9 @@ def sync_appeals(sessions: sessionmaker, gateway: Gateway, ctx: Context) -> None
                 local = canon_local(appeal, partner)
                 mapping = maps.get(appeal.id)
                 try:
-                    if mapping is None and appeal.code in found:
-                        row = found[appeal.code]
+                    earlier = found.get(appeal.code) or found.get(appeal.external_ref or "")
+                    if mapping is None and earlier is not None:
+                        row = earlier
                         mapping = OdooMapping(entity=ENTITY, local_id=appeal.id,
                                               remote_model=model, remote_id=row["id"],
                                               synced_hash=digest(canon_remote(row)),
@@ -172,10 +173,13 @@ def _recorded(appeal: Appeal, model: str, remote_id: int) -> int:
 
 
 def _find_existing(gateway: Gateway, model: str, appeals: list[Appeal]) -> dict[str, dict]:
-    """Records already named after these appeals' codes (made by a run that crashed)."""
+    """Records already named after these appeals' codes (made by a run that crashed); an
+    imported appeal's record may still carry the ledger number it was named by before
+    migration 0010 gave it a QF number."""
     if not appeals:
         return {}
-    leaves = [("name", "=like", f"[{a.code}]%") for a in appeals]
+    leaves = [("name", "=like", f"[{code}]%") for a in appeals
+              for code in (a.code, a.external_ref) if code]
     found = {}
     for row in gateway.search_read(model, _or_domain(leaves), READ):
         code = text(row.get("name"))[1:].split("]", 1)[0]

@@ -7,13 +7,17 @@ ever show what its user may see.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from crm import rules
 from crm.auth import Actor
 from crm.db import today as _today
+from crm.errors import NotFound
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import (
     Appeal,
@@ -28,6 +32,8 @@ from crm.models import (
 )
 from crm.models.appeal import CHANNELS, PRIORITIES, STATUSES  # noqa: F401  (pages read them here)
 from crm.services.scope import appeal_scope
+
+TITLE_LIMIT = rules.limit("appeal", "title")  # shown on the form; the service enforces it
 
 
 @dataclass
@@ -187,12 +193,67 @@ def units(session: Session, *, actor: Actor | None = None) -> list[dict]:
     return [{"id": u.id, "name": u.name} for u in session.scalars(stmt)]
 
 
+def normalize_code(raw: str | None) -> str:
+    """A QF number as typed or pasted: full-width, spaces and case forgiven."""
+    return "".join(unicodedata.normalize("NFKC", raw or "").split()).upper()
+
+
+def appeal_id_by_code(session: Session, code: str, *, actor: Actor) -> int:
+    """The appeal a QF number names (`/appeal?code=QF…`, the lookup box, the merge target),
+    within the actor's scope; outside it, the same NotFound as any appeal out of scope."""
+    wanted = normalize_code(code)
+    as_typed = "".join(unicodedata.normalize("NFKC", code or "").split())
+    found = session.scalar(select(Appeal.id).where(Appeal.code.in_({wanted, as_typed}),
+                                                   appeal_scope(actor)))
+    if found is None:
+        raise NotFound(f"appeal {wanted}", key="appeal.not_found", id=wanted or "—")
+    return found
+
+
+def in_scope(session: Session, appeal_id: int, *, actor: Actor) -> bool:
+    """Whether the actor still sees the appeal (a unit that returned it no longer does)."""
+    return session.scalar(select(Appeal.id).where(Appeal.id == appeal_id,
+                                                  appeal_scope(actor))) is not None
+
+
+@lru_cache(maxsize=1)
+def _default_units() -> dict[str, str]:
+    from crm.services.reference import load_reference
+
+    return {c["name"]: c["default_unit"] for c in load_reference()["categories"]
+            if c.get("default_unit")}
+
+
+def suggested_unit(session: Session, category: str, street: str | None,
+                   refused: set[int] | frozenset = frozenset()) -> int | None:
+    """The unit an appeal of this category goes to by default (the reference data's
+    `default_unit`; "{street}" is the appeal's street), unless it refused the appeal."""
+    name = _default_units().get(category)
+    if not name:
+        return None
+    if "{street}" in name:
+        if not street:
+            return None
+        name = name.replace("{street}", street)
+    unit = session.scalar(select(Unit.id).where(Unit.name == name, Unit.active,
+                                                Unit.merged_into_id.is_(None)))
+    return None if unit in refused else unit
+
+
 def appeal_detail(session: Session, appeal_id: int, *, actor: Actor) -> dict:
     """Everything the detail page shows, and the actions the actor may take now."""
     from crm.services.appeals import actions_for, get_appeal, pending_extension
 
     a = get_appeal(session, appeal_id, actor)
     pending = pending_extension(session, a.id)
+    events = timeline(session, a.id)
+    returns = [e for e in events if e["action"] == "return"]
+    refused = set(session.scalars(select(AppealEvent.unit_id).where(
+        AppealEvent.appeal_id == a.id, AppealEvent.action == "return",
+        AppealEvent.unit_id.is_not(None))))
+    street = a.street.name if a.street else None
+    merged_into = session.scalar(select(Appeal.code).where(Appeal.id == a.merged_into_id)) \
+        if a.merged_into_id else None
     return {
         "id": a.id, "code": a.code, "version": a.version, "status": a.status,
         "title": a.title, "description": a.description, "channel": a.channel,
@@ -204,12 +265,19 @@ def appeal_detail(session: Session, appeal_id: int, *, actor: Actor) -> dict:
         "satisfaction": a.satisfaction, "callback_solved": a.callback_solved,
         "reopen_count": a.reopen_count, "contact_name": a.contact_name,
         "contact_phone": a.contact_phone,
-        "merged_into": a.merged_into_id,
+        "merged_into": a.merged_into_id, "merged_into_code": merged_into,
+        "external_ref": a.external_ref,
+        # 退单: the last return's reason and unit, shown until the appeal is dispatched again
+        "last_return": ({"reason": returns[-1]["note"], "unit": returns[-1]["unit"],
+                         "at": returns[-1]["at"]} if returns and a.status == "received"
+                        else None),
+        "refused_unit_ids": sorted(refused),
+        "suggested_unit_id": suggested_unit(session, a.category.name, street, refused),
         "overdue": a.status in OPEN_STATUSES and a.due_date < _today(),
         "pending_extension": ({"days": pending.days, "reason": pending.reason}
                               if pending else None),
         "actions": actions_for(session, a, actor),
         "units": handling_units(session, a.id),
-        "timeline": timeline(session, a.id),
+        "timeline": events,
         "extensions": extensions(session, a.id),
     }

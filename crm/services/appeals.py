@@ -144,7 +144,7 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
         visit_id=visit_id, created_by_id=actor.id)
     session.add(appeal)
     session.flush()
-    appeal.code = f"QF{received_at:%Y}{appeal.id:07d}"
+    appeal.code = rules.appeal_code(received_at, appeal.id)
     _event(appeal, "receive", actor, from_status=None, at=received_at)
     session.flush()
     return appeal
@@ -340,9 +340,17 @@ def archive(session: Session, appeal_id: int, *, actor: Actor, note: str | None 
     return appeal
 
 
-def merge(session: Session, appeal_id: int, *, actor: Actor, into_id: int,
-          note: str | None = None, version: int | None = None) -> Appeal:
-    """并单: a duplicate of the same firm's appeal is folded into it."""
+def merge(session: Session, appeal_id: int, *, actor: Actor, into_id: int | None = None,
+          into_code: str | None = None, note: str | None = None,
+          version: int | None = None) -> Appeal:
+    """并单: a duplicate of the same firm's appeal is folded into it (named by id, or by
+    its QF number as people type it)."""
+    if into_id is None:
+        from crm.services.appeal_queries import appeal_id_by_code
+
+        if not (into_code or "").strip():
+            raise ValidationError("no target appeal", key="appeal.merge_target_needed")
+        into_id = appeal_id_by_code(session, into_code, actor=actor)
     if into_id == appeal_id:
         raise ValidationError("an appeal cannot be merged into itself", key="appeal.merge_self")
     target = get_appeal(session, into_id, actor)

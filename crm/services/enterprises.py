@@ -31,6 +31,7 @@ from crm.models import (
     chamber_member,
     enterprise_tag,
 )
+from crm.services.firm_search import initials_condition, normalize_query
 from crm.services.scope import appeal_scope, enterprise_scope
 
 LIST_LIMIT = 200
@@ -46,8 +47,12 @@ def _filtered(actor: Actor, text: str):
     text = "".join(text.split())
     if text:
         pattern = _like_pattern(text)
-        query = query.where(or_(Enterprise.name.like(pattern, escape="\\"),
-                                Enterprise.uscc.like(pattern.upper(), escape="\\")))
+        conds = [Enterprise.name.like(pattern, escape="\\"),
+                 Enterprise.uscc.like(pattern.upper(), escape="\\")]
+        by_initials = initials_condition(text)  # qxds → 齐祥灯饰, as on 登记诉求
+        if by_initials is not None:
+            conds.append(by_initials)
+        query = query.where(or_(*conds))
     return query
 
 
@@ -66,6 +71,16 @@ def search(session: Session, text: str = "", *, actor: Actor,
 
 def count(session: Session, text: str = "", *, actor: Actor) -> int:
     return session.scalar(select(func.count()).select_from(_filtered(actor, text).subquery()))
+
+
+def firm_id_by_uscc(session: Session, uscc: str, *, actor: Actor) -> int:
+    """The firm `/enterprises?uscc=…` names, within the actor's scope (NotFound outside)."""
+    code = normalize_query(uscc).upper()
+    fid = session.scalar(select(Enterprise.id).where(Enterprise.uscc == code,
+                                                     enterprise_scope(actor)))
+    if fid is None:
+        raise NotFound(f"enterprise {code}", key="enterprises.not_found")
+    return fid
 
 
 def detail(session: Session, enterprise_id: int, *, actor: Actor) -> dict:

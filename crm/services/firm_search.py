@@ -17,6 +17,7 @@ from functools import lru_cache
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from crm.access import require
 from crm.auth import Actor
 from crm.models import Enterprise, Street
 from crm.services.scope import enterprise_scope
@@ -70,10 +71,9 @@ def search_firms(session: Session, query: str, *, actor: Actor, limit: int = 20
              Enterprise.name.like(f"%{_escape(q)}%", escape="\\")]
     if _CODE_LIKE.match(q):
         conds.append(and_(Enterprise.uscc >= upper, Enterprise.uscc < upper + _HIGH))
-    if _ASCII_LETTERS.match(q):
-        conds.append(and_(Enterprise.name_initials >= upper,
-                          Enterprise.name_initials < upper + _HIGH))
-        conds.append(Enterprise.name_initials.like(f"%{upper}%"))
+    by_initials = initials_condition(q)
+    if by_initials is not None:
+        conds.append(by_initials)
     rows = _candidates(session, actor, or_(*conds), limit * 5)
     if len(rows) < limit and len(q) >= 2 and not _ASCII_LETTERS.match(q):
         # Forgiving pass: the characters in order with anything between (齐灯饰 → 齐祥灯饰).
@@ -85,6 +85,33 @@ def search_firms(session: Session, query: str, *, actor: Actor, limit: int = 20
     hits = [FirmHit(r.id, r.name, r.uscc, r.street, _score(r, q, upper)) for r in rows]
     hits.sort(key=lambda h: (-h.score, len(h.name), h.name))
     return hits[:limit]
+
+
+def initials_condition(query: str):
+    """Firms whose pinyin initials start with or contain the query (qxds → 齐祥灯饰), or
+    None when the query is not letters only. 企业 and 登记诉求 search alike with it."""
+    q = normalize_query(query)
+    if not _ASCII_LETTERS.match(q):
+        return None
+    upper = q.upper()
+    return or_(and_(Enterprise.name_initials >= upper, Enterprise.name_initials < upper + _HIGH),
+               Enterprise.name_initials.like(f"%{upper}%"))
+
+
+def street_outside_scope(session: Session, query: str, *, actor: Actor) -> str | None:
+    """The street of the firm the query names exactly (its full name or its USCC) when
+    that firm is outside the actor's scope: a liaison is told whose street it is instead
+    of "no match" and then "already registered". Nothing else of the firm is told."""
+    require(actor, "firm.read")
+    q = normalize_query(query)
+    if not q:
+        return None
+    row = session.execute(
+        select(Street.name).select_from(Enterprise)
+        .outerjoin(Street, Enterprise.street_id == Street.id)
+        .where(or_(Enterprise.name == q, Enterprise.uscc == q.upper()),
+               ~enterprise_scope(actor)).limit(1)).first()
+    return None if row is None else (row[0] or "—")
 
 
 def _candidates(session: Session, actor: Actor, where, limit: int):

@@ -57,6 +57,22 @@ def run_action(fn: Callable[..., Any], *args: Any, success: str | None = None,
     return result
 
 
+FLASH_KEY = "flash_message"
+
+
+def flash(message: str) -> None:
+    """A success message that outlives `st.rerun()` / `st.switch_page()`: the next page run
+    shows it once (`show_flash`), so an action's confirmation is never lost to the rerun
+    that shows its result."""
+    st.session_state[FLASH_KEY] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        st.success(message)
+
+
 def read(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a read-only service with the actor; on failure show why and stop the page."""
     try:

@@ -75,12 +75,19 @@ _ROW_STYLE = {"overdue": "background-color: #fdecea; color: #8a1c12",
               "soon": "background-color: #fff4e0"}
 
 
+def appeal_link(code: str) -> str:
+    """The address that opens an appeal by its QF number (pages/appeal.py)."""
+    return f"/appeal?code={code}"
+
+
 def appeal_table(rows: list[dict], *, key: str, show_street: bool = True,
-                 show_unit: bool = True) -> None:
-    """Appeals with overdue rows tinted red and those due within three days amber."""
+                 show_unit: bool = True, selectable: bool = False) -> str | None:
+    """Appeals with overdue rows tinted red and those due within three days amber; the QF
+    number is a link to the appeal. `selectable`: clicking a row selects it, and the
+    selected row's QF number is returned (the page opens it in this session)."""
     if not rows:
         st.info(tr("worklist.none"))
-        return
+        return None
     cols = {"urgency": tr("col.urgency"), "due_date": tr("col.due_date"),
             "code": tr("col.code"), "title": tr("col.title"),
             "enterprise": tr("col.enterprise"), "category": tr("col.category"),
@@ -97,14 +104,23 @@ def appeal_table(rows: list[dict], *, key: str, show_street: bool = True,
         kind, flag = urgency(row)
         kinds.append(kind)
         shown = {**row, "urgency": flag, "status": lbl("status", row["status"]),
-                 "escalation": "、".join(tr(f"event.{k}") for k in row.get("escalation", ()))}
+                 "escalation": "、".join(tr(f"event.{k}") for k in row.get("escalation", ())),
+                 "code": appeal_link(row["code"]) if row.get("code") else None}
         table.append({caption: _blank(shown.get(field)) for field, caption in cols.items()})
     frame = pd.DataFrame(table)
     styled = frame.style.apply(
         lambda r: [_ROW_STYLE.get(kinds[r.name], "")] * len(r), axis=1)
-    st.dataframe(styled, hide_index=True, key=key, width="stretch",
-                 column_config={cols["due_date"]: date_column(cols["due_date"]),
-                                cols["received_at"]: datetime_column(cols["received_at"])})
+    config = {cols["due_date"]: date_column(cols["due_date"]),
+              cols["received_at"]: datetime_column(cols["received_at"]),
+              cols["code"]: st.column_config.LinkColumn(cols["code"],
+                                                        display_text=r"code=(.*)$")}
+    if not selectable:
+        st.dataframe(styled, hide_index=True, key=key, width="stretch", column_config=config)
+        return None
+    event = st.dataframe(styled, hide_index=True, key=key, width="stretch",
+                         column_config=config, on_select="rerun", selection_mode="single-row")
+    chosen = event.selection.rows if event is not None else []
+    return rows[chosen[0]]["code"] if chosen and chosen[0] < len(rows) else None
 
 
 def _blank(value: object) -> object:

@@ -1,8 +1,12 @@
 """Appeal ledgers (诉求台账), keyed by the ledger's own number when it has one.
 
-Without a number the key is firm + received date + content, kept as a code
+Without a number the key is firm + received date + content, kept as a key
 derived from them ("DR-" + a hash), so the same row imported again finds the
-same appeal. The firm is named by USCC, by name, or both; a firm no roster holds is created
+same appeal. The key is kept as the appeal's `external_ref`; the appeal itself is
+named by its QF number like every other (crm.rules.appeal_code). A number that is
+one of our QF numbers (an exported ledger imported again) names that appeal.
+
+The firm is named by USCC, by name, or both; a firm no roster holds is created
 unconfirmed, with a note (`new_firm`), and a liaison confirms it or merges it into
 the firm it really is (crm.services.firm_admin). An unknown category
 becomes 其他 and an unknown handling unit is created unconfirmed, each with a
@@ -50,9 +54,9 @@ from etl.kinds.common import (
 )
 
 OTHER = "其他"
-COLUMNS = ("code", "enterprise_id", "street_id", "category_id", "channel", "priority", "title",
-           "description", "contact_name", "contact_phone", "status", "received_at", "due_date",
-           "lead_unit_id", "replied_at", "reply_text", "solved", "satisfaction")
+COLUMNS = ("external_ref", "enterprise_id", "street_id", "category_id", "channel", "priority",
+           "title", "description", "contact_name", "contact_phone", "status", "received_at",
+           "due_date", "lead_unit_id", "replied_at", "reply_text", "solved", "satisfaction")
 TITLE_CHARS = 60
 # what a re-imported row is compared on (`Appeals._unchanged`)
 _COMPARED = ("received_at", "category_id", "enterprise_id", "title", "description", "status",
@@ -111,6 +115,21 @@ def new_firm(ctx: Context, rec: dict, row: int) -> tuple[int, int | None]:
 def _title(description: str) -> str:
     """An appeal without a title is titled by its description's first line."""
     return description.splitlines()[0][:TITLE_CHARS]
+
+
+def _qf_codes(received: list[dt.datetime]):
+    """`add_bulk`'s fill: the QF numbers of new appeals from their ids."""
+    def fill(ids: list[int]) -> dict[str, list]:
+        return {"code": [rules.appeal_code(r, i) for r, i in zip(received, ids, strict=True)]}
+    return fill
+
+
+def stored_refs(ctx: Context, table, keys) -> set:
+    """Which keys name a stored appeal: by its ledger number, or by its QF number."""
+    keys = [k for k in keys if k is not None]
+    found = stored_keys(ctx, table.c.external_ref, keys)
+    qf = [k for k in keys if k not in found and k.startswith(rules.APPEAL_CODE_PREFIX)]
+    return found | (stored_keys(ctx, table.c.code, qf) if qf else set())
 
 
 def derived_code(uscc_or_name: str, received: dt.datetime, title: str, description: str) -> str:
@@ -221,7 +240,7 @@ class Appeals(Kind):
                 code = derived_code(firm, received[j], titles[j] or "", descriptions[j] or "")
             keys[j] = code
         count = Counter(keys.values())
-        stored = stored_keys(ctx, self.table.c.code, keys.values())
+        stored = stored_refs(ctx, self.table, keys.values())
         known_units = units(ctx)
         lead_names = col("lead_unit")
         easy, again, rest = [], [], []
@@ -268,7 +287,7 @@ class Appeals(Kind):
             return rest
         # … then the new appeals, column by column.
         streets_given = col("street")
-        out: dict[str, list] = {"code": [keys[j] for j in easy]}
+        out: dict[str, list] = {"external_ref": [keys[j] for j in easy]}
         found = [firm_of[j] for j in easy]
         out["enterprise_id"] = [f[0] for f in found]
         out["street_id"] = [f[1] if f[1] is not None else streets_given[j]
@@ -296,7 +315,7 @@ class Appeals(Kind):
             status_of.append(settled)
             if problem:
                 ctx.bulk_warnings.append((j, "status", problem, {}))
-        ctx.add_bulk(self.table, out, [numbers[j] for j in easy])
+        ctx.add_bulk(self.table, out, [numbers[j] for j in easy], _qf_codes(out["received_at"]))
         return rest
 
     def survey(self, ctx, columns, rows):
@@ -388,40 +407,50 @@ class Appeals(Kind):
         return same
 
     def _stored_raw(self, ctx: Context, codes: set[str]) -> dict[str, tuple]:
-        """{code: values of _COMPARED} of these stored appeals, as the driver gives them."""
-        cols = ", ".join(f'"{c}"' for c in ("code", *_COMPARED))
+        """{key: values of _COMPARED} of the stored appeals these keys name (by ledger
+        number, else by QF number), as the driver gives them."""
+        cols = ", ".join(f'"{c}"' for c in ("external_ref", "code", *_COMPARED))
         out: dict[str, tuple] = {}
         if len(codes) > SCAN_AT and 4 * len(codes) > table_rows(ctx, self.table):
             # a good share of the table: one scan beats thousands of lookups (a few
             # thousand rows of a district's million appeals are still looked up)
+            by_code = {}
             for row in ctx.writer.read(f'SELECT {cols} FROM "{self.table.name}"'):
                 if row[0] in codes:
-                    out[row[0]] = row[1:]
-            return out
-        wanted = sorted(codes)
-        for i in range(0, len(wanted), 900):
-            part = wanted[i:i + 900]
-            sql = (f'SELECT {cols} FROM "{self.table.name}" WHERE code IN '
-                   f'({", ".join(["%s"] * len(part))})')
-            out.update((row[0], row[1:]) for row in ctx.writer.read(sql, tuple(part)))
+                    out[row[0]] = row[2:]
+                elif row[1] in codes:
+                    by_code[row[1]] = row[2:]
+            return {**by_code, **out}
+        for column in ("external_ref", "code"):
+            wanted = sorted(k for k in codes if k not in out)
+            for i in range(0, len(wanted), 900):
+                part = wanted[i:i + 900]
+                sql = (f'SELECT {cols} FROM "{self.table.name}" WHERE "{column}" IN '
+                       f'({", ".join(["%s"] * len(part))})')
+                at = 0 if column == "external_ref" else 1
+                out.update((row[at], row[2:]) for row in ctx.writer.read(sql, tuple(part)))
         return out
 
     def _load(self, ctx: Context, codes: list[str]) -> None:
-        """The stored appeals with these codes, into ctx.cache["existing"]."""
+        """The stored appeals these keys name (ledger number, else QF number), into
+        ctx.cache["existing"]."""
         t = self.table
         existing = ctx.cache["existing"]
-        wanted = [k for k in dict.fromkeys(codes) if k not in existing]
-        for i in range(0, len(wanted), 900):
-            for row in ctx.session.execute(select(t.c.id, t.c.version, *[t.c[c] for c in COLUMNS])
-                                           .where(t.c.code.in_(wanted[i:i + 900]))).mappings():
-                existing[row["code"]] = (row["id"], {c: row[c] for c in ("version", *COLUMNS)})
+        for column in (t.c.external_ref, t.c.code):
+            wanted = [k for k in dict.fromkeys(codes) if k not in existing]
+            for i in range(0, len(wanted), 900):
+                for row in ctx.session.execute(
+                        select(t.c.id, t.c.version, t.c.code, *[t.c[c] for c in COLUMNS])
+                        .where(column.in_(wanted[i:i + 900]))).mappings():
+                    existing[row[column.name]] = (row["id"], {c: row[c] for c in
+                                                              ("version", *COLUMNS)})
 
     def prefetch(self, ctx: Context, recs: list[dict]) -> None:
         self._setup(ctx)
         keyed = [r["code"] for r in recs if r.get("code")]
         derived = [self._derived(r) for r in recs if not r.get("code")]
         candidates = keyed + [d for d in derived if d]
-        stored = stored_keys(ctx, self.table.c.code, candidates)
+        stored = stored_refs(ctx, self.table, candidates)
         self._load(ctx, [k for k in candidates if k in stored])
 
     @staticmethod
@@ -455,7 +484,7 @@ class Appeals(Kind):
         cats = ctx.cache.get("categories") or categories(ctx)
         cid, limit, working = cats.get(cat_name) or cats[OTHER]
         due = self._due(ctx, received.date(), cid, limit, working)
-        values = {"code": code, "enterprise_id": fid, "title": title,
+        values = {"enterprise_id": fid, "title": title,
                   "category_id": cid, "received_at": received, "due_date": due}
         if description is not None or "description" in rec:
             values["description"] = description or ""
@@ -487,12 +516,14 @@ class Appeals(Kind):
         if status is not None or current is None or settled != given:
             values["status"] = settled
         if current is None:  # the street when logged; it does not follow a firm that moves
+            values["external_ref"] = code
             values["street_id"] = street_id
             values.setdefault("channel", "import")
             values.setdefault("description", "")
         elif (current.get("received_at") == received and current.get("category_id") == cid):
             del values["due_date"]  # keep extensions and the limit in force when logged
-        ctx.upsert(self.table, code, values, row, existing, versioned=True)
+        ctx.upsert(self.table, code, values, row, existing, versioned=True,
+                   fill=lambda rid: {"code": rules.appeal_code(received, rid)})
 
     def write(self, ctx: Context) -> None:
         # The KPI rollups follow (crm.services.kpi_facts): updated appeals by their KPI

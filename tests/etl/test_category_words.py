@@ -28,9 +28,9 @@ def _ledger(prefix: str) -> list[list]:
 
 def _categories(engine, prefix: str) -> dict[str, str]:
     with session_factory(engine)() as s:
-        return dict(s.execute(select(Appeal.code, Category.name)
+        return dict(s.execute(select(Appeal.external_ref, Category.name)
                               .join(Category, Category.id == Appeal.category_id)
-                              .where(Appeal.code.like(f"{prefix}-%"))).all())
+                              .where(Appeal.external_ref.like(f"{prefix}-%"))).all())
 
 
 def test_unknown_words_are_counted_once_each_then_mapped_by_an_admin(engine, firms, tmp_path):

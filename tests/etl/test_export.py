@@ -174,3 +174,29 @@ def test_templates_carry_the_headers_the_importer_reads(tmp_path):
         path.write_bytes(template(kind))
         header = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()[0]
         assert header == list(canonical_headers(kind).values())
+
+
+def test_appeals_export_their_ledger_number_else_their_qf_number_and_import_back_unchanged(
+        engine, world, tmp_path):
+    """An imported appeal is written under 诉求编号 with its ledger's number, an appeal
+    logged in the app with its QF number; importing the file finds each again by it."""
+    from crm.models import Appeal, Category
+    from crm.services import appeals
+
+    with session_factory(engine).begin() as s:
+        firm = s.scalar(select(Enterprise.id).where(Enterprise.uscc == A))
+        category = s.scalar(select(Category.id).where(Category.name == "交通"))
+        code = appeals.log_appeal(s, actor=SYSTEM, enterprise_id=firm, category_id=category,
+                                  title="在应用中登记的诉求").code
+    target = tmp_path / "appeals.xlsx"
+    with session_factory(engine)() as s:
+        assert export(s, "appeals", target) == 3
+        stored = dict(s.execute(select(Appeal.code, Appeal.external_ref)).all())
+    numbers = [row[0] for row in CalamineWorkbook.from_path(str(target))
+               .get_sheet_by_index(0).to_python()[1:]]
+    assert "SQ-1" in numbers and code in numbers and code.startswith("QF")
+    assert sorted(numbers) == sorted(ref or qf for qf, ref in stored.items())
+    report = run_import(engine, "appeals", target)
+    assert (report.unchanged, report.inserted, report.updated) == (3, 0, 0), counts(report)
+    with session_factory(engine)() as s:
+        assert dict(s.execute(select(Appeal.code, Appeal.external_ref)).all()) == stored

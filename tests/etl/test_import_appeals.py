@@ -10,6 +10,7 @@ from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.models import Appeal, AppealUnit, ImportRecord, Unit
 from crm.models.kpi import kpi_day_cell
+from crm.rules import appeal_code
 from crm.services import kpi, kpi_facts
 from crm.services.users import actor_of, add_user
 from etl.app import import_file
@@ -66,7 +67,8 @@ def test_a_ledger_names_firms_by_code_or_name_and_maps_words_and_dates(engine, f
     assert report.rejected_rows[5][:3] == ["SQ-3", B, "重庆齐祥灯饰有限公司"]
     assert sorted(report.rejected_rows) == [5, 7, 8, 10, 11]
     with session_factory(engine)() as s:
-        got = {a.code: a for a in s.scalars(select(Appeal))}
+        got = {a.external_ref: a for a in s.scalars(select(Appeal))}
+        assert all(a.code == appeal_code(a.received_at, a.id) for a in got.values())
         one = got["SQ-1"]
         assert (one.status, one.satisfaction, one.channel, one.contact_phone) == \
             ("replied", "satisfied", "import", "13812345678")
@@ -106,7 +108,7 @@ def test_next_months_ledger_updates_what_changed_and_keeps_the_rest(engine, firm
     report = run_import(engine, "appeals", xlsx(tmp_path / "april.xlsx", april))
     assert counts(report) == (1, 0, 1, 0, 0)
     with session_factory(engine)() as s:
-        two = s.scalar(select(Appeal).where(Appeal.code == "SQ-2"))
+        two = s.scalar(select(Appeal).where(Appeal.external_ref == "SQ-2"))
         assert (two.status, two.satisfaction, two.version) == ("archived", "satisfied", 2)
         # the KPI pages see both months' writes at once
         assert kpi_facts.differences(s) == []
@@ -194,7 +196,7 @@ def test_a_column_wise_block_is_remembered_as_runs_and_each_record_keeps_its_row
                            .order_by(ImportRecord.row_number)).all()
         assert len(stored) < 10 and max(r.span for r in stored) > 10
         records = batch_records(s, report.batch_id)
-        by_code = dict(s.execute(select(Appeal.id, Appeal.code)).all())
+        by_code = dict(s.execute(select(Appeal.id, Appeal.external_ref)).all())
         row_of = {by_code[r.record_id]: r.row_number for r in records if r.action == "inserted"}
         assert len(records) == 39 and len(row_of) == 38  # RUN-5: inserted, then updated
         assert row_of == {f"RUN-{i}": i + 2 for i in range(40) if i not in (12, 30)}
@@ -234,12 +236,13 @@ def test_a_small_file_looks_its_keys_up_and_a_big_one_reads_the_column_once(
                ["KEY-NEW", A, "融资", "新的", dt.datetime(2024, 4, 2, 9)]]
         assert counts(run_import(engine, "appeals", xlsx(tmp_path / "few.xlsx", few))) == \
             (2, 1, 1, 0, 0)
-        scans = [q for q in statements if q.startswith("select appeal.code") and "where" not in q]
-        assert scans == [] and any(q.startswith("select appeal.code") for q in statements)
+        scans = [q for q in statements
+                 if q.startswith("select appeal.external_ref") and "where" not in q]
+        assert scans == [] and any(q.startswith("select appeal.external_ref") for q in statements)
         statements.clear()
         assert counts(run_import(engine, "appeals", xlsx(tmp_path / "all.xlsx", ledger))) == \
             (60, 0, 1, 59, 0)  # KEY-3 back to its first text
-        assert [q for q in statements if q.startswith("select appeal.code")
+        assert [q for q in statements if q.startswith("select appeal.external_ref")
                 and "where" not in q]
     finally:
         event.remove(engine, "before_cursor_execute", seen)
@@ -254,7 +257,7 @@ def test_cells_of_whitespace_only_are_blank_and_never_reach_a_cleaner(engine, fi
     assert counts(report) == (2, 1, 0, 0, 1)
     assert errors(report) == [(3, "受理时间", "“受理时间”不能为空")]
     with session_factory(engine)() as s:
-        one = s.scalar(select(Appeal).where(Appeal.code == "WS-1"))
+        one = s.scalar(select(Appeal).where(Appeal.external_ref == "WS-1"))
         assert one.title == "标题空白时取内容首行" and one.satisfaction is None
 
 
@@ -284,18 +287,22 @@ def _mixed_ledger() -> list[list]:
 
 
 def _state(session) -> dict:
-    """What an import leaves, by natural keys (ids differ between two runs)."""
+    """What an import leaves, by natural keys (ids, and so QF numbers, differ between two
+    runs; each appeal is named by the generator all the same)."""
     def rows(sql: str) -> list:
         return sorted(tuple(map(str, r)) for r in session.execute(text(sql)))
 
-    skip = {"id", "created_at", "updated_at", "lead_unit_id"}
+    skip = {"id", "code", "created_at", "updated_at", "lead_unit_id"}
     cols = [c.name for c in Appeal.__table__.columns if c.name not in skip]
-    codes = dict(session.execute(text("SELECT id, code FROM appeal")).all())
+    assert all(a.code == appeal_code(a.received_at, a.id)
+               for a in session.scalars(select(Appeal)))
+    codes = dict(session.execute(text("SELECT id, external_ref FROM appeal")).all())
     cell_cols = [c.name for c in kpi_day_cell.columns if c.name != "unit_id"]
     return {
         "appeal": rows(f"SELECT {', '.join('a.' + c for c in cols)}, u.name FROM appeal a "
                        "LEFT JOIN unit u ON u.id = a.lead_unit_id"),
-        "links": rows("SELECT a.code, u.name, l.role, l.active, l.assigned_at FROM appeal_unit l"
+        "links": rows("SELECT a.external_ref, u.name, l.role, l.active, l.assigned_at"
+                      " FROM appeal_unit l"
                       " JOIN appeal a ON a.id = l.appeal_id JOIN unit u ON u.id = l.unit_id"),
         "units": rows("SELECT name, confirmed FROM unit"),
         # one record each, whether it was written alone or in a run (ImportRecord.span)
@@ -335,8 +342,8 @@ def test_the_column_wise_planner_leaves_what_the_row_planner_leaves(engine, firm
     path2 = xlsx(tmp_path / "mixed-next.xlsx", later)
     in_bulk = []
     add_bulk = Context.add_bulk
-    monkeypatch.setattr(Context, "add_bulk", lambda self, table, columns, rows: (
-        in_bulk.extend(rows), add_bulk(self, table, columns, rows))[1])
+    monkeypatch.setattr(Context, "add_bulk", lambda self, table, columns, rows, fill=None: (
+        in_bulk.extend(rows), add_bulk(self, table, columns, rows, fill))[1])
     results = []
     for bulk in (True, False):
         if not bulk:

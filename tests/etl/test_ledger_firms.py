@@ -65,8 +65,8 @@ def test_unknown_firms_are_created_unconfirmed_and_found_again(engine, firms, tm
         assert shop.confirmed is False and shop.uscc == firm_admin.provisional_uscc("江北新开小店")
         assert shop.uscc.startswith("NOUSCC") and len(shop.uscc) == 18
         assert shop.name_initials == "JBXKXD"
-        assert sorted(s.scalars(select(Appeal.code).where(Appeal.enterprise_id == shop.id))) == \
-            ["N-2", "N-3"]
+        assert sorted(s.scalars(select(Appeal.external_ref)
+                                .where(Appeal.enterprise_id == shop.id))) == ["N-2", "N-3"]
         assert _firm(s, "重庆齐祥灯饰有限公司").confirmed is True
         assert kpi_facts.differences(s) == []
     again = run_import(engine, "appeals", path)
@@ -135,7 +135,7 @@ def test_merge_moves_everything_pointing_at_the_firm(engine, people):
     assert moved == {"appeal": 1, "assignment": 1, "contact": 1, "visit": 1}
     with session_factory(engine)() as s:
         assert s.get(Enterprise, ids[0]) is None
-        appeal = s.scalar(select(Appeal).where(Appeal.code == "M-1"))
+        appeal = s.scalar(select(Appeal).where(Appeal.external_ref == "M-1"))
         assert (appeal.enterprise_id, appeal.version) == (ids[1], 2)
         assert s.scalar(select(Visit.enterprise_id)) == ids[1]
         assert s.scalar(select(Contact.enterprise_id).where(Contact.name == "刘经理")) == ids[1]

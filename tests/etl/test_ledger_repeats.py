@@ -30,7 +30,7 @@ def test_a_repeated_key_with_different_values_is_noted_naming_both_rows(engine, 
     assert [(w.row, w.message()) for w in report.warnings] == [
         (5, "与第 2 行是同一条记录，但“诉求类别、办理状态”不同：以本行为准")]
     with session_factory(engine)() as s:
-        assert s.scalar(select(Appeal.status).where(Appeal.code == "R-1")) == "dispatched"
+        assert s.scalar(select(Appeal.status).where(Appeal.external_ref == "R-1")) == "dispatched"
 
 
 def test_a_repeated_firm_in_a_roster_is_noted_too(engine, tmp_path):

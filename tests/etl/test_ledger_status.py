@@ -79,8 +79,8 @@ def test_contradicting_rows_are_settled_with_a_warning_on_both_paths(engine, fir
         assert [(w.row, w.key) for w in again.warnings] == \
             [(w.row, w.key) for w in report.warnings]
         with session_factory(engine)() as s:
-            got = dict(s.execute(select(Appeal.code, Appeal.status)
-                                 .where(Appeal.code.like(f"{prefix}P-%"))).all())
+            got = dict(s.execute(select(Appeal.external_ref, Appeal.status)
+                                 .where(Appeal.external_ref.like(f"{prefix}P-%"))).all())
         assert got == {f"{prefix}P-1": "replied", f"{prefix}P-2": "callback",
                        f"{prefix}P-3": "dispatched", f"{prefix}P-4": "received",
                        f"{prefix}P-5": "replied"}
@@ -95,7 +95,7 @@ def test_a_reply_date_added_later_closes_a_stored_open_appeal(engine, firms, tmp
     assert counts(report)[2] == 1 and [w.key for w in report.warnings] == \
         ["etl.status_open_but_replied"]
     with session_factory(engine)() as s:
-        assert s.scalar(select(Appeal.status).where(Appeal.code == "U-1")) == "replied"
+        assert s.scalar(select(Appeal.status).where(Appeal.external_ref == "U-1")) == "replied"
         assert kpi_facts.differences(s) == []
 
 
@@ -154,7 +154,7 @@ def test_replied_plus_open_is_total_over_generated_ledgers(engine, firms, tmp_pa
         with session_factory(engine)() as s:
             states[path] = {code.split("-", 1)[1]: (status, replied, kpi_status) for
                             code, status, replied, kpi_status in s.execute(
-                                select(Appeal.code, Appeal.status, Appeal.replied_at,
+                                select(Appeal.external_ref, Appeal.status, Appeal.replied_at,
                                        Appeal.satisfaction)
-                                .where(Appeal.code.like(f"{prefix}-%")))}
+                                .where(Appeal.external_ref.like(f"{prefix}-%")))}
     assert states["C"] == states["R"]  # the column-wise path and the row path agree

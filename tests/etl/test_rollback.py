@@ -69,7 +69,7 @@ def test_an_appeal_batch_rolls_back_with_the_unit_it_created(engine, firms, admi
 def test_rollback_is_refused_once_an_appeal_has_moved_on(engine, firms, admin, tmp_path):
     report = run_import(engine, "appeals", xlsx(tmp_path / "ledger.xlsx", LEDGER))
     with session_factory(engine).begin() as s:
-        appeal = s.scalar(select(Appeal).where(Appeal.code == "SQ-1"))
+        appeal = s.scalar(select(Appeal).where(Appeal.external_ref == "SQ-1"))
         appeal.status, appeal.accepted_at = "accepted", dt.datetime(2022, 3, 2)  # version 2
     with pytest.raises(Conflict) as info, session_factory(engine).begin() as s:
         rollback(s, report.batch_id, actor=admin)
@@ -90,7 +90,7 @@ def test_rollback_is_refused_when_a_later_batch_touched_the_same_records(engine,
     with session_factory(engine).begin() as s:
         assert rollback(s, second.batch_id, actor=admin) == {"deleted": 0, "restored": 1}
     with session_factory(engine)() as s:
-        assert s.scalar(select(Appeal.title).where(Appeal.code == "SQ-1")) == "融资难"
+        assert s.scalar(select(Appeal.title).where(Appeal.external_ref == "SQ-1")) == "融资难"
 
 
 def test_a_later_batch_touching_a_record_inside_a_run_refuses_the_rollback(engine, firms,

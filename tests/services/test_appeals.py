@@ -341,3 +341,36 @@ def test_an_over_long_title_or_phone_is_refused_not_cut(session, world):
     with pytest.raises(ValidationError):
         new(session, world, contact_phone="1" * 31)
     assert new(session, world, title="长" * 200).title == "长" * 200
+
+
+def test_merge_takes_the_targets_qf_number_as_typed_within_scope(session, world):
+    from crm.services import appeal_queries
+
+    original, duplicate = new(session, world), new(session, world)
+    assert original.code.startswith("QF")
+    svc.merge(session, duplicate.id, actor=world.liaison,
+              into_code=f" {original.code.lower()} ")
+    assert duplicate.merged_into_id == original.id
+    detail = appeal_queries.appeal_detail(session, duplicate.id, actor=world.liaison)
+    assert detail["merged_into_code"] == original.code
+    with pytest.raises(NotFound):  # another street's liaison: the same refusal as for an id
+        appeal_queries.appeal_id_by_code(session, original.code, actor=world.other_liaison)
+    with pytest.raises(ValidationError):
+        svc.merge(session, new(session, world).id, actor=world.liaison, into_code=" ")
+
+
+def test_after_a_return_the_detail_shows_why_and_never_suggests_the_unit_that_refused(
+        session, world):
+    from crm.services import appeal_queries
+
+    a = new(session, world)  # 交通: the category's unit is 区交巡警支队
+    before = appeal_queries.appeal_detail(session, a.id, actor=world.liaison)
+    assert before["suggested_unit_id"] == world.unit(JJ) and before["last_return"] is None
+    svc.dispatch(session, a.id, actor=world.liaison, lead_unit_id=world.unit(JJ))
+    svc.return_appeal(session, a.id, actor=world.lead, reason="应由城管处理")
+    assert not appeal_queries.in_scope(session, a.id, actor=world.lead)
+    after = appeal_queries.appeal_detail(session, a.id, actor=world.liaison)
+    assert after["last_return"]["reason"] == "应由城管处理"
+    assert after["last_return"]["unit"] == JJ
+    assert after["refused_unit_ids"] == [world.unit(JJ)]
+    assert after["suggested_unit_id"] is None
