@@ -419,6 +419,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "import.export": ("导出全部（xlsx）", "Export everything (xlsx)"),
     "import.history": ("导入记录", "Import history"),
     "import.rollback": ("撤销批次", "Roll back batch"),
+    "import.rollback_ask": ("撤销…", "Roll back…"),
+    "import.rollback_confirm": (
+        "确认撤销批次 {id}？文件“{file}”（{kind}），{who}于 {at} 导入："
+        "共 {rows} 行，新增 {inserted}，更新 {updated}。撤销将删除新增的记录并恢复被更新的记录。",
+        "Roll back batch {id}? File {file!r} ({kind}), imported by {who} on {at}: {rows} rows, "
+        "{inserted} inserted, {updated} updated. Inserted records are deleted and updated "
+        "ones restored."),
+    "import.rollback_yes": ("确认撤销", "Yes, roll back"),
+    "import.rollback_no": ("取消", "Cancel"),
+    "import.unknown_user": ("命令行或未知用户", "the command line or an unknown user"),
+    "import.col_batch": ("批次", "Batch"),
+    "import.col_started_at": ("导入时间", "Imported at"),
+    "import.col_user": ("导入人", "Imported by"),
+    "import.col_status": ("状态", "Status"),
+    "import.col_rows": ("行数", "Rows"),
+    "import.col_inserted": ("新增", "Inserted"),
+    "import.col_updated": ("更新", "Updated"),
+    "import.col_unchanged": ("不变", "Unchanged"),
+    "import.col_rejected": ("拒绝", "Rejected"),
     "import.rolled_back": ("已撤销：删除 {deleted} 条，恢复 {restored} 条。",
                            "Rolled back: {deleted} deleted, {restored} restored."),
     "import.rejected_sheet": ("被拒绝的行", "Rejected rows"),

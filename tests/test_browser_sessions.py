@@ -9,8 +9,15 @@ import pytest
 
 from crm.db import session_factory
 from tests.test_app_pages import build_world
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _log_in, _migrated, \
-    require_browser, run_app
+from tests.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    WAIT_MS,
+    _log_in,
+    _migrated,
+    require_browser,
+    run_app,
+)
 
 pytestmark = pytest.mark.slow
 HOME = "我的在办诉求（按期限排序）"
