@@ -12,7 +12,7 @@ import crm.db
 from crm import auth
 from crm.access import SYSTEM
 from crm.errors import AuthError, ValidationError
-from crm.models import AuditLog, Setting, UserSession
+from crm.models import AuditLog, LoginFailure, Setting, UserSession
 from crm.services import sessions, users
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, 0)
@@ -212,6 +212,12 @@ def test_a_username_attacked_from_many_addresses_is_locked_for_everyone(session,
     for i in range(4):
         _fail(session, "ghost", f"192.0.2.{i}")
     assert _fail(session, "ghost", "10.9.9.9").key == "login.locked"  # same for unknown names
+
+
+def test_misses_older_than_a_day_are_deleted_at_the_next_miss(session):
+    _fail(session, "li", "10.0.0.1", now=T0)
+    _fail(session, "li", "10.0.0.2", now=T0 + dt.timedelta(hours=25))
+    assert session.scalars(select(LoginFailure.address)).all() == ["10.0.0.2"]
 
 
 def test_an_admin_unlocks_a_login(session, li):

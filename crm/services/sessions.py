@@ -44,7 +44,7 @@ from crm.services.reference import get_setting, set_setting
 
 SECRET_SETTING = "session.secret_key"
 TOUCH_SECONDS = 60                 # last_seen_at is written at most once a minute
-PAIR_MEMORY = dt.timedelta(days=1)  # a pair's misses older than this are forgotten
+PAIR_MEMORY = dt.timedelta(days=1)  # misses older than this are forgotten (and deleted)
 MAX_NAME = 40
 MAX_ADDRESS = 64
 
@@ -151,7 +151,7 @@ def locked_until(session: Session, username: str, address: str,
     """When this username from this address may try again, if not now."""
     settings = get_settings()
     name, address = login_name(username), address[:MAX_ADDRESS]
-    window = dt.timedelta(minutes=settings.login_window_minutes)
+    window = min(dt.timedelta(minutes=settings.login_window_minutes), PAIR_MEMORY)
     ends = [now]
     pair = session.execute(select(func.count(), func.max(LoginFailure.at)).where(
         LoginFailure.username == name, LoginFailure.address == address,
@@ -172,8 +172,11 @@ def locked_until(session: Session, username: str, address: str,
 
 
 def record_failure(session: Session, username: str, address: str, now: dt.datetime) -> None:
-    session.add(LoginFailure(username=login_name(username), address=address[:MAX_ADDRESS],
-                             at=now))
+    """Record a miss, and forget this username's misses older than any limit looks back."""
+    name = login_name(username)
+    session.execute(delete(LoginFailure).where(LoginFailure.username == name,
+                                               LoginFailure.at < now - PAIR_MEMORY))
+    session.add(LoginFailure(username=name, address=address[:MAX_ADDRESS], at=now))
 
 
 def clear_failures(session: Session, username: str, address: str | None = None) -> int:
