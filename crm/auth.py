@@ -79,6 +79,18 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+def client_address(forwarded: str | None, remote: str | None, trust_proxy: bool) -> str:
+    """The address a login is counted against. Behind our own proxy (`trust_proxy`) it is
+    the last X-Forwarded-For entry, the one that proxy appended (earlier entries come from
+    the client and may be forged); else the connection's address; "local" for this
+    machine. Cut to 64 characters (the column)."""
+    if trust_proxy and forwarded:
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return (remote or "local")[:64]
+
+
 # --- session tokens ---------------------------------------------------------------------------
 
 def new_token() -> str:

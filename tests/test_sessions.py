@@ -157,6 +157,14 @@ def test_a_cookie_with_a_forged_signature_names_no_token():
     assert auth.unsign("token123", "secret") is None and auth.unsign(None, "secret") is None
 
 
+def test_the_proxy_header_names_the_client_only_when_the_proxy_is_trusted():
+    forged_then_real = "6.6.6.6, 203.0.113.7"
+    assert auth.client_address(forged_then_real, "10.0.0.9", True) == "203.0.113.7"
+    assert auth.client_address(forged_then_real, "10.0.0.9", False) == "10.0.0.9"
+    assert auth.client_address(None, "10.0.0.9", True) == "10.0.0.9"
+    assert auth.client_address(None, None, False) == "local"
+
+
 # --- throttling -------------------------------------------------------------------------------
 
 def _fail(session, name, address, now=None):

@@ -56,14 +56,9 @@ def _text(value: object) -> str | None:
 
 
 def client_address() -> str:
-    """The client's address: the proxy's X-Forwarded-For when `CRM_TRUST_PROXY` is on (its
-    last entry, the one our proxy wrote), else the connection's; "local" for this machine."""
-    if get_settings().trust_proxy:
-        forwarded = _text(st.context.headers.get("X-Forwarded-For")) or ""
-        last = forwarded.split(",")[-1].strip()
-        if last:
-            return last[:session_records.MAX_ADDRESS]
-    return (_text(st.context.ip_address) or "local")[:session_records.MAX_ADDRESS]
+    """The client's address for login throttling (crm.auth.client_address)."""
+    return auth.client_address(_text(st.context.headers.get("X-Forwarded-For")),
+                               _text(st.context.ip_address), get_settings().trust_proxy)
 
 
 @st.cache_resource(show_spinner=False)
