@@ -57,7 +57,7 @@ def test_a_reload_and_a_new_tab_keep_the_login_and_logging_out_ends_it(browser, 
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(server)
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT_MS)
     _log_in(page, "liaison_jbc")
     expect(page.get_by_role("heading", name=HOME)).to_be_visible(timeout=WAIT_MS)
     page.wait_for_function("document.cookie.includes('qifu_session=')")
@@ -66,7 +66,7 @@ def test_a_reload_and_a_new_tab_keep_the_login_and_logging_out_ends_it(browser, 
 
     page.reload()  # F5
     expect(page.get_by_role("heading", name=HOME)).to_be_visible(timeout=WAIT_MS)
-    expect(page.get_by_role("button", name="登录")).to_have_count(0)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_have_count(0)
 
     tab = context.new_page()  # a new tab of the same browser
     tab.goto(f"{server}/appeals")
@@ -74,10 +74,10 @@ def test_a_reload_and_a_new_tab_keep_the_login_and_logging_out_ends_it(browser, 
     tab.close()
 
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT_MS)
     page.wait_for_function("!document.cookie.includes('qifu_session=')")
     page.reload()
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("heading", name=HOME)).to_have_count(0)
     assert _session_cookies(context) == []
     context.close()
@@ -96,7 +96,7 @@ def test_a_copied_cookie_is_dead_after_logout(browser, server):
     page.wait_for_function("document.cookie.includes('qifu_session=')")
     [stolen] = _session_cookies(context)
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT_MS)
     context.close()
 
     thief = browser.new_context(locale="zh-CN")
@@ -104,6 +104,6 @@ def test_a_copied_cookie_is_dead_after_logout(browser, server):
     page = thief.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(server)
-    expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("heading", name=HOME)).to_have_count(0)
     thief.close()
