@@ -7,9 +7,9 @@ import logging
 import streamlit as st
 
 from crm.config import get_settings
-from crm.ui import login, resources, shell
+from crm.ui import cookie_session, login, resources, shell
 from crm.ui.navigation import login_pages, menu
-from crm.ui.state import current_actor, tr
+from crm.ui.state import tr
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -18,8 +18,9 @@ st.set_page_config(page_title=tr("app.title", district=get_settings().district_n
 shell.hide_chrome()
 resources.ensure_database()
 
-actor = current_actor()
+actor = cookie_session.current()  # also after a reload: the signed session cookie
 shell.sidebar(actor)
+cookie_session.sync_cookie()
 if actor is None:
     page = st.navigation(login_pages(login.render), position="hidden")
 else:

@@ -150,6 +150,45 @@ def cmd_users_set_password(args) -> int:
     return 0
 
 
+def cmd_users_set_role(args) -> int:
+    from crm.services.users import set_role
+
+    with session_factory(make_engine()).begin() as session:
+        user = set_role(session, args.name, role=args.role, street=args.street, unit=args.unit,
+                        chamber=args.chamber, actor=SYSTEM)
+        scope = ", ".join(f"{k} {v}" for k, v in (("street", args.street), ("unit", args.unit),
+                                                  ("chamber", args.chamber)) if v)
+        print(f"user {user.username} is now {user.role}" + (f" ({scope})" if scope else ""))
+    return 0
+
+
+def cmd_users_deactivate(args) -> int:
+    from crm.services.users import deactivate_user
+
+    with session_factory(make_engine()).begin() as session:
+        deactivate_user(session, args.name, actor=SYSTEM)
+    print(f"user {args.name} deactivated; their sessions have ended")
+    return 0
+
+
+def cmd_users_activate(args) -> int:
+    from crm.services.users import activate_user
+
+    with session_factory(make_engine()).begin() as session:
+        activate_user(session, args.name, actor=SYSTEM)
+    print(f"user {args.name} activated")
+    return 0
+
+
+def cmd_users_unlock(args) -> int:
+    from crm.services.users import unlock_user
+
+    with session_factory(make_engine()).begin() as session:
+        cleared = unlock_user(session, args.name, actor=SYSTEM)
+    print(f"user {args.name} unlocked ({cleared} failed logins cleared)")
+    return 0
+
+
 def _iso_date(raw: str | None):
     import datetime as dt
 
@@ -393,7 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_logins)
 
     users = sub.add_parser("users", help="manage logins",
-                           description="Add and list logins; set passwords.")
+                           description="Add and list logins; set passwords; change a "
+                                       "login's role and scope; deactivate, activate, unlock.")
     usub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     p = usub.add_parser("add", help="add a login with a role and scope",
                         description="Add a login. The password is read from --password, "
@@ -415,6 +455,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--password", help="the new password (avoid on shared machines)")
     p.set_defaults(func=cmd_users_set_password)
+    p = usub.add_parser("set-role", help="change a login's role and scope",
+                        description="Set the role and exactly the scope given (a liaison or "
+                                    "cadre needs --street, a handler --unit, a chamber "
+                                    "--chamber). Open sessions follow at their next request.")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--street", help="street/town, e.g. 江北城街道 or 江北城")
+    p.add_argument("--unit", help="handling unit, e.g. 区交巡警支队")
+    p.add_argument("--chamber", help="chamber of commerce")
+    p.set_defaults(func=cmd_users_set_role)
+    p = usub.add_parser("deactivate", help="stop a login; its open sessions end",
+                        description="The login can no longer sign in and its open sessions "
+                                    "end now. The last active admin cannot be deactivated.")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_users_deactivate)
+    p = usub.add_parser("activate", help="let a deactivated login sign in again")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_users_activate)
+    p = usub.add_parser("unlock", help="forget a login's failed attempts",
+                        description="Clear the failed logins recorded for the username from "
+                                    "every address, so a locked login may try again now.")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_users_unlock)
 
     p = sub.add_parser("kpi-rollups", help="rebuild (or --check) the KPI rollup tables",
                        description="The KPI pages read per-day rollups of the appeals, kept "

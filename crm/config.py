@@ -34,6 +34,24 @@ class Settings:
     odoo_user: str | None = None
     odoo_password: str | None = None
     odoo_protocol: str = "xmlrpc"
+    # logins: sessions (crm.services.sessions) and throttling of failed attempts
+    session_idle_minutes: int = 30
+    session_max_hours: float = 12.0
+    secret_key: str | None = None
+    trust_proxy: bool = False
+    login_window_minutes: int = 15
+    login_address_limit: int = 20
+    login_account_limit: int = 50
+
+
+def _number(name: str, default: float, kind=int):
+    """A positive number from the environment; a missing, bad or non-positive value gives
+    the default (a typo must not switch a limit off)."""
+    try:
+        value = kind(os.environ.get(name, "").strip())
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def database_url() -> str:
@@ -63,4 +81,11 @@ def get_settings() -> Settings:
         odoo_user=os.environ.get("CRM_ODOO_USER"),
         odoo_password=os.environ.get("CRM_ODOO_PASSWORD"),
         odoo_protocol=os.environ.get("CRM_ODOO_PROTOCOL", "xmlrpc").strip().lower() or "xmlrpc",
+        session_idle_minutes=_number("CRM_SESSION_IDLE_MINUTES", 30),
+        session_max_hours=_number("CRM_SESSION_MAX_HOURS", 12.0, float),
+        secret_key=os.environ.get("CRM_SECRET_KEY", "").strip() or None,
+        trust_proxy=_flag("CRM_TRUST_PROXY"),
+        login_window_minutes=_number("CRM_LOGIN_WINDOW_MINUTES", 15),
+        login_address_limit=_number("CRM_LOGIN_ADDRESS_LIMIT", 20),
+        login_account_limit=_number("CRM_LOGIN_ACCOUNT_LIMIT", 50),
     )

@@ -97,9 +97,9 @@ if report is not None:
         st.dataframe(issue_rows(report.warnings[:1000]), hide_index=True,
                      key="import_warnings")
     if report.errors or report.warnings:
+        stem = report.filename.rsplit(".", 1)[0] if "." in report.filename else report.filename
         st.download_button(tr("import.download_errors"), imports.errors_bytes(report, lang),
-                           file_name=f"rejected-{report.filename}.xlsx",
-                           key="download_errors")
+                           file_name=f"rejected-{stem}.xlsx", key="download_errors")
 
 st.subheader(tr("import.templates"))
 columns = st.columns(4)
@@ -110,17 +110,44 @@ for i, template_kind in enumerate(imports.KINDS):
 
 st.subheader(tr("import.history"))
 batches = read(imports.list_batches)
-st.dataframe([{tr("import.col_row"): b["id"], tr("import.kind"): KIND_LABELS[b["kind"]],
-               tr("import.file"): b["filename"], tr("import.sheet"): b["sheet"] or "",
-               "status": lbl("batch_status", b["status"]), "rows": b["rows_read"],
-               "+": b["inserted"], "~": b["updated"], "=": b["unchanged"],
-               "×": b["rejected"]} for b in batches], hide_index=True, key="batch_table")
-done = [b["id"] for b in batches if b["status"] == "done"]
+
+
+def _stamp(batch: dict) -> str:
+    return batch["started_at"].strftime("%Y-%m-%d %H:%M") if batch["started_at"] else "—"
+
+
+st.dataframe([{tr("import.col_batch"): b["id"], tr("import.col_started_at"): _stamp(b),
+               tr("import.col_user"): b["user"] or tr("import.unknown_user"),
+               tr("import.kind"): KIND_LABELS[b["kind"]], tr("import.file"): b["filename"],
+               tr("import.sheet"): b["sheet"] or "",
+               tr("import.col_status"): lbl("batch_status", b["status"]),
+               tr("import.col_rows"): b["rows_read"], tr("import.col_inserted"): b["inserted"],
+               tr("import.col_updated"): b["updated"],
+               tr("import.col_unchanged"): b["unchanged"],
+               tr("import.col_rejected"): b["rejected"]} for b in batches],
+             hide_index=True, key="batch_table")
+done = {b["id"]: b for b in batches if b["status"] == "done"}
 if done:
-    left, right = st.columns([1, 3])
-    batch_id = left.selectbox(tr("import.rollback"), done, key="rollback_batch")
-    if right.button(tr("import.rollback"), key="rollback_run"):
-        result = run_action(imports.rollback, batch_id)
-        if result is not None:
-            flash(tr("import.rolled_back", **result))
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    batch_id = left.selectbox(tr("import.rollback"), list(done), key="rollback_batch",
+                              format_func=lambda i: f"{i} · {done[i]['filename']}")
+    if right.button(tr("import.rollback_ask"), key="rollback_ask"):
+        st.session_state["rollback_pending"] = batch_id
+    pending = st.session_state.get("rollback_pending")
+    if pending in done:  # a rollback deletes records: say exactly what, and ask
+        batch = done[pending]
+        st.warning(tr("import.rollback_confirm", id=pending, file=batch["filename"],
+                      kind=KIND_LABELS[batch["kind"]], at=_stamp(batch),
+                      who=batch["user"] or tr("import.unknown_user"),
+                      rows=batch["rows_read"], inserted=batch["inserted"],
+                      updated=batch["updated"]))
+        yes, no, _ = st.columns([1, 1, 4])
+        if no.button(tr("import.rollback_no"), key="rollback_cancel"):
+            st.session_state.pop("rollback_pending", None)
             st.rerun()
+        if yes.button(tr("import.rollback_yes"), key="rollback_run", type="primary"):
+            st.session_state.pop("rollback_pending", None)
+            result = run_action(imports.rollback, pending)
+            if result is not None:
+                flash(tr("import.rolled_back", **result))
+                st.rerun()

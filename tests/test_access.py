@@ -573,6 +573,15 @@ DOORS: dict[str, Door] = {
         s, a.username, "newpass123", actor=a), (None,), lambda r: [("account.password", None)]),
     "users.list_users": Door(lambda s, a, f, r: users.list_users(s, actor=a), (None,),
                              lambda r: [("user.manage", None)]),
+    "users.set_role": Door(lambda s, a, f, r: users.set_role(
+        s, "target", role="liaison", street=A, actor=a), (None,),
+        lambda r: [("user.manage", None)]),
+    "users.deactivate_user": Door(lambda s, a, f, r: users.deactivate_user(
+        s, "target", actor=a), (None,), lambda r: [("user.manage", None)]),
+    "users.activate_user": Door(lambda s, a, f, r: users.activate_user(
+        s, "target", actor=a), (None,), lambda r: [("user.manage", None)]),
+    "users.unlock_user": Door(lambda s, a, f, r: users.unlock_user(
+        s, "target", actor=a), (None,), lambda r: [("user.manage", None)]),
     "admin.list_users": Door(lambda s, a, f, r: admin.list_users(s, actor=a), (None,),
                              lambda r: [("user.manage", None)]),
     "admin.scope_choices": Door(lambda s, a, f, r: admin.scope_choices(s, actor=a), (None,),

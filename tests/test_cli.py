@@ -61,6 +61,28 @@ def test_users_add_list_and_set_password(fresh_url):
     assert listed[0]["has_password"] is True
 
 
+def test_users_set_role_deactivate_activate_and_unlock(fresh_url):
+    assert crm("init-db", url=fresh_url).returncode == 0
+    assert crm("users", "add", "li", "--role", "liaison", "--street", "大石坝", url=fresh_url,
+               stdin="").returncode == 0
+    moved = crm("users", "set-role", "li", "--role", "handler", "--unit", "区交巡警支队",
+                url=fresh_url)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.strip() == "user li is now handler (unit 区交巡警支队)"
+    refused = crm("users", "set-role", "li", "--role", "chamber", url=fresh_url)
+    assert (refused.returncode, refused.stderr.strip()) == (2, "error: role chamber needs "
+                                                               "--chamber")
+    [row] = json.loads(crm("users", "list", "--json", url=fresh_url).stdout)
+    assert (row["role"], row["unit"], row["street"]) == ("handler", "区交巡警支队", None)
+    assert crm("users", "deactivate", "li", url=fresh_url).returncode == 0
+    assert json.loads(crm("users", "list", "--json", url=fresh_url).stdout)[0]["active"] is False
+    assert crm("users", "activate", "li", url=fresh_url).returncode == 0
+    assert json.loads(crm("users", "list", "--json", url=fresh_url).stdout)[0]["active"] is True
+    unlocked = crm("users", "unlock", "li", url=fresh_url)
+    assert unlocked.stdout.strip() == "user li unlocked (0 failed logins cleared)"
+    assert crm("users", "unlock", "nobody", url=fresh_url).returncode == 2
+
+
 def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
     assert crm("init-db", url=fresh_url).returncode == 0
     result = crm("users", "add", "h", "--role", "handler", url=fresh_url, stdin="")
@@ -70,6 +92,8 @@ def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
 
 COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-rollups",),
             ("users",), ("users", "add"), ("users", "list"), ("users", "set-password"),
+            ("users", "set-role"), ("users", "deactivate"), ("users", "activate"),
+            ("users", "unlock"),
             ("import",), ("export",), ("financing",), ("financing", "match"),
             ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report"), ("escalate",)]
 

@@ -303,6 +303,13 @@ def test_demo_logins_exist_for_every_role(session):
     assert cadre_firms > 0
 
 
+def test_every_demo_login_has_its_own_salt(session):
+    hashes = session.scalars(select(User.password_hash)).all()
+    assert len(hashes) == len(set(hashes)) > 10
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    session.rollback()
+
+
 def test_seeding_again_is_refused(seeded):
     with pytest.raises(ValidationError, match="already loaded"):
         seed_demo(seeded[0], **SMALL)

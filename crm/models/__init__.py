@@ -29,6 +29,7 @@ from crm.models.jobfair import (
 from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
 from crm.models.org import Building, Community, Street, Unit
 from crm.models.people import Person, User
+from crm.models.session import LoginFailure, UserSession
 from crm.models.settings import CalendarDay, Setting
 from crm.models.sync import OdooMapping, OdooRun
 
@@ -39,9 +40,9 @@ __all__ = [
     "Enterprise", "EnterpriseAlias", "Escalation",
     "Extension", "FairParticipation", "FairPosition", "FairPositionUpdate", "FinancingMatch",
     "FinancingMatchEvent", "FinancingNeed", "HeaderMapping", "HiringNeed", "ImportBatch",
-    "ImportRecord", "JobFair", "Notification", "OdooMapping", "OdooRun", "Person", "Policy",
-    "Setting", "Street",
-    "Tag", "Unit", "User", "Visit",
+    "ImportRecord", "JobFair", "LoginFailure", "Notification", "OdooMapping", "OdooRun", "Person",
+    "Policy", "Setting", "Street",
+    "Tag", "Unit", "User", "UserSession", "Visit",
     "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
     "meeting_bank", "meeting_firm", "visit_policy",
 ]

@@ -1,8 +1,10 @@
 """The login form.
 
-A failed attempt is committed like a success (the service counts misses on
-the account and locks it after a few), and this browser session also waits a
-little longer after each consecutive miss, so guessing is slow from both ends.
+A failed attempt is committed like a success (the service records each miss
+by username and client address and locks after a few: crm.services.sessions),
+and this browser session also waits a little longer after each consecutive
+miss, so guessing is slow from both ends. A success starts a server-side
+session and the browser keeps its signed cookie (crm.ui.cookie_session).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from crm.auth import Actor
 from crm.config import get_settings
 from crm.errors import AuthError
 from crm.i18n import error_text
+from crm.services import sessions as session_records
 from crm.services import users
+from crm.ui import cookie_session
 from crm.ui.resources import sessions
-from crm.ui.state import FAILURES_KEY, language, lbl, log_in, tr
+from crm.ui.state import FAILURES_KEY, language, lbl, tr
 
 log = logging.getLogger(__name__)
 DELAY_PER_FAILURE = 0.5  # seconds
@@ -29,16 +33,19 @@ def failure_delay(failures: int) -> float:
     return min(DELAY_PER_FAILURE * failures, MAX_DELAY)
 
 
-def attempt(username: str, password: str) -> Actor | AuthError:
-    """Check the credentials; the transaction commits whether or not they are right."""
+def attempt(username: str, password: str,
+            address: str | None = None) -> tuple[Actor, str] | AuthError:
+    """Check the credentials and start a session (the actor and its token); the
+    transaction commits whether or not they are right."""
     with sessions()() as session:
         try:
-            actor = users.authenticate(session, username, password)
+            actor = users.authenticate(session, username, password, address=address)
         except AuthError as err:
             session.commit()
             return err
+        token = session_records.start(session, actor.id, address=address)
         session.commit()
-        return actor
+        return actor, token
 
 
 def render() -> None:
@@ -50,6 +57,8 @@ def render() -> None:
         username = st.text_input(tr("login.username"), key="login_username")
         password = st.text_input(tr("login.password"), type="password", key="login_password")
         submitted = st.form_submit_button(tr("login.submit"), type="primary")
+    if st.session_state.pop(cookie_session.ENDED_KEY, False) and not submitted:
+        st.warning(tr("login.session_ended"))
     if submitted:
         _submit(username, password)
     if settings.demo_mode:
@@ -63,13 +72,13 @@ def _submit(username: str, password: str) -> None:
         st.warning(tr("login.missing"))
         return
     try:
-        result = attempt(username, password)
+        result = attempt(username, password, cookie_session.client_address())
     except Exception:  # noqa: BLE001 - a broken database must not show a traceback
         log.exception("login failed unexpectedly")
         st.error(tr("app.error_page"))
         return
-    if isinstance(result, Actor):
-        log_in(result)
+    if isinstance(result, tuple):
+        cookie_session.log_in(*result)
         st.rerun()
     st.session_state[FAILURES_KEY] = failures + 1
     st.error(error_text(result, language()))

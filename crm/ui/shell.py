@@ -8,8 +8,9 @@ from crm.auth import Actor
 from crm.config import get_settings
 from crm.i18n import LANGUAGES
 from crm.services import dashboard
+from crm.ui import cookie_session
 from crm.ui.actions import load
-from crm.ui.state import LANG_KEY, init_language, lbl, log_out, tr
+from crm.ui.state import LANG_KEY, init_language, lbl, tr
 
 # toolbarMode = "minimal" already drops the Deploy button and the developer menu;
 # this is a second guard should a deployment override the config file.
@@ -36,5 +37,5 @@ def sidebar(actor: Actor | None) -> None:
                      format_func=LANGUAGES.__getitem__, key=LANG_KEY)
         if actor is not None and st.button(tr("app.logout"), key="logout",
                                            icon=":material/logout:"):
-            log_out()
+            cookie_session.log_out()
             st.rerun()

@@ -29,10 +29,10 @@ def log_in(actor: Actor) -> None:
     st.session_state[FAILURES_KEY] = 0
 
 
-def log_out() -> None:
-    """Forget everything about the session except the chosen language."""
+def log_out(keep: tuple[str, ...] = ()) -> None:
+    """Forget everything about the session except the chosen language (and `keep`)."""
     for key in list(st.session_state.keys()):
-        if key != LANG_KEY:
+        if key != LANG_KEY and key not in keep:
             del st.session_state[key]
 
 
