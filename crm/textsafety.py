@@ -17,13 +17,15 @@ carriage return) are dropped too: openpyxl refuses them (IllegalCharacterError) 
 PostgreSQL refuses NUL. The importer removes them from what it reads (etl/readers.py)
 so none is stored; this catches anything typed in by other doors.
 
-`writer` registers each function that produces a file, so tests/etl/test_formula_
-injection.py can enumerate them, feed them hostile cells and check the result.
+`writer` marks each function that writes the cells of a file (calls csv.writer,
+openpyxl's Workbook or pandas' to_csv/to_excel); tests/etl/test_formula_injection.py
+finds every such function by reading the code, fails on one not marked, feeds each
+marked one hostile cells and checks no cell of the result is a formula, and follows
+every download button of the app to one of them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -82,9 +84,3 @@ def is_formula_like(value: Any) -> bool:
     return (isinstance(value, str) and value[:1] in FORMULA_START
             and not _PLAIN_NUMBER.fullmatch(value))
 
-
-def as_cell(value: Any) -> Any:
-    """Dates and numbers kept for xlsx, the rest neutralised (a shortcut for writers)."""
-    if isinstance(value, dt.date | int | float) or value is None:
-        return value
-    return neutralise(value if isinstance(value, str) else str(value))
