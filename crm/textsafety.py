@@ -44,6 +44,17 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 WRITERS: dict[str, Callable] = {}
 
 
+LIKE_ESCAPE = "\\"
+
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its % and _ (and the escape character)
+    taken literally: use with `.like(pattern, escape=LIKE_ESCAPE)`. A user searching
+    for "100%" or "A_B" means those characters, not wildcards."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def writer(fn: Callable) -> Callable:
     """Mark a function that writes a CSV or xlsx file for people to open (see module)."""
     WRITERS[f"{fn.__module__}.{fn.__qualname__}"] = fn

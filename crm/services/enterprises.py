@@ -32,13 +32,13 @@ from crm.models import (
     enterprise_tag,
 )
 from crm.services.scope import appeal_scope, enterprise_scope
+from crm.textsafety import like_contains
 
 LIST_LIMIT = 200
 
 
 def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return like_contains(text)
 
 
 def _filtered(actor: Actor, text: str):

@@ -95,11 +95,13 @@ def ledger_rows(n: int = 3, title: str = "诉求标题") -> list[list[str]]:
                                f"{title}{i}", "2024-01-02"] for i in range(n)]
 
 
-def zip_bomb(target, inflated_bytes: int, *, noise: int = 0, zip64: bool = False) -> None:
+def zip_bomb(target, inflated_bytes: int, *, noise: int = 0, zip64: bool = False,
+             filler: int = 20) -> None:
     """An appeal ledger whose sheet inflates to about `inflated_bytes`: a real header and
     one real row, then one repeated row (with `noise` digits varying in it, which
-    lowers the compression ratio towards a real-looking file)."""
-    filler = "重复" * 20
+    lowers the compression ratio towards a real-looking file; a longer `filler` raises
+    it)."""
+    filler = "重复" * filler
     if not noise:
         row = row_xml(["SQ1", CODE, "某公司", "观音桥", "融资", filler, "2024-01-02"])
         write_xlsx(target, ledger_rows(1), repeat=(row, max(inflated_bytes // len(row), 1)),
