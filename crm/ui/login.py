@@ -17,6 +17,7 @@ from crm.config import get_settings
 from crm.errors import AuthError
 from crm.i18n import error_text
 from crm.services import users
+from crm.ui.plain import plain
 from crm.ui.resources import sessions
 from crm.ui.state import FAILURES_KEY, language, lbl, log_in, tr
 
@@ -72,7 +73,7 @@ def _submit(username: str, password: str) -> None:
         log_in(result)
         st.rerun()
     st.session_state[FAILURES_KEY] = failures + 1
-    st.error(error_text(result, language()))
+    st.error(plain(error_text(result, language())))
 
 
 def _demo_hint() -> None:
