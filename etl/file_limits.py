@@ -43,8 +43,10 @@ class LimitError(Exception):
     """The file is over one of the import limits (a ReadError to the importer)."""
 
 
-def _over(what: str, value: int | str, limit: int, setting: str) -> LimitError:
-    return LimitError(f"{what} {value} is over the import limit {limit:,} "
+def over(what: str, limit: int | str, setting: str) -> LimitError:
+    """'<what>, over the import limit of <limit> (setting CRM_IMPORT_MAX_…)'."""
+    limit = f"{limit:,}" if isinstance(limit, int) else limit
+    return LimitError(f"{what}, over the import limit of {limit} "
                       f"(setting {IMPORT_LIMIT_ENV[setting]})")
 
 
@@ -57,25 +59,25 @@ def column_number(letters: str) -> int:
 
 def check_size(size: int, limits: ImportLimits) -> None:
     if size > limits.max_file_mb * MB:
-        raise _over("the file's size", f"{size / MB:,.1f} MB", limits.max_file_mb,
+        raise over(f"the file is {size / MB:,.1f} MB", f"{limits.max_file_mb:,} MB",
                     "max_file_mb")
 
 
-def check_shape(rows: int, columns: int, limits: ImportLimits, where: str = "the sheet"
-                ) -> None:
+def check_shape(rows: int, columns: int, limits: ImportLimits,
+                where: str = "the sheet has") -> None:
     if rows > limits.max_rows:
-        raise _over(f"{where}: rows", f"{rows:,}", limits.max_rows, "max_rows")
+        raise over(f"{where} {rows:,} rows", limits.max_rows, "max_rows")
     if columns > limits.max_columns:
-        raise _over(f"{where}: columns", f"{columns:,}", limits.max_columns, "max_columns")
+        raise over(f"{where} {columns:,} columns", limits.max_columns, "max_columns")
     if rows * columns > limits.max_cells:
-        raise _over(f"{where}: cells ({rows:,} rows × {columns:,} columns)",
-                    f"{rows * columns:,}", limits.max_cells, "max_cells")
+        raise over(f"{where} {rows * columns:,} cells ({rows:,} rows × {columns:,} columns)",
+                    limits.max_cells, "max_cells")
 
 
-def check_cell(length: int, limits: ImportLimits, where: str = "a cell") -> None:
+def check_cell(length: int, limits: ImportLimits, where: str = "the sheet") -> None:
     if length > limits.max_cell_chars:
-        raise _over(f"{where}: length", f"{length:,} characters", limits.max_cell_chars,
-                    "max_cell_chars")
+        raise over(f"{where} holds a cell of {length:,} characters",
+                    f"{limits.max_cell_chars:,} characters", "max_cell_chars")
 
 
 def is_zip(head: bytes) -> bool:
@@ -89,19 +91,19 @@ def check_zip(source: bytes | Path | str, limits: ImportLimits) -> None:
     with handle, zipfile.ZipFile(handle) as book:
         members = book.infolist()
         if len(members) > limits.max_members:
-            raise _over("files inside the workbook", f"{len(members):,}", limits.max_members,
+            raise over(f"the workbook holds {len(members):,} files", limits.max_members,
                         "max_members")
         inflated = sum(m.file_size for m in members)
         packed = sum(m.compress_size for m in members)
         if inflated > limits.max_unzipped_mb * MB:
-            raise _over("the workbook's inflated size", f"{inflated / MB:,.0f} MB",
-                        limits.max_unzipped_mb, "max_unzipped_mb")
+            raise over(f"the workbook inflates to {inflated / MB:,.0f} MB",
+                        f"{limits.max_unzipped_mb:,} MB", "max_unzipped_mb")
         for m in [None, *members]:
             size, comp = (inflated, packed) if m is None else (m.file_size, m.compress_size)
             if size > MB and size > limits.max_ratio * max(comp, 1):
                 name = "the workbook" if m is None else m.filename
-                raise _over(f"{name}: compression ratio", f"{size / max(comp, 1):,.0f}",
-                            limits.max_ratio, "max_ratio")
+                raise over(f"{name} inflates {size / max(comp, 1):,.0f} times its "
+                            "compressed size", limits.max_ratio, "max_ratio")
         for m in members:
             _scan_member(book, m, limits)
 
@@ -133,16 +135,16 @@ def _scan_member(book: zipfile.ZipFile, member: zipfile.ZipInfo,
                 run += len(chunk)
                 longest = run
             if longest > longest_bytes:
-                raise _over(f"{member.filename}: a cell's length", f"over {longest:,} bytes",
-                            limits.max_cell_chars, "max_cell_chars")
+                raise over(f"{member.filename} holds a text of over {longest:,} bytes",
+                            f"{limits.max_cell_chars:,} characters", "max_cell_chars")
             if sheet:
                 rows += chunk.count(b"<row ") + chunk.count(b"<row>")
                 cells += chunk.count(b"<c ") + chunk.count(b"<c>")
                 if rows > limits.max_rows:
-                    raise _over(f"{member.filename}: rows", f"over {limits.max_rows:,}",
+                    raise over(f"{member.filename} has more than {limits.max_rows:,} rows",
                                 limits.max_rows, "max_rows")
                 if cells > limits.max_cells:
-                    raise _over(f"{member.filename}: cells", f"over {limits.max_cells:,}",
+                    raise over(f"{member.filename} has more than {limits.max_cells:,} cells",
                                 limits.max_cells, "max_cells")
 
 
@@ -153,4 +155,4 @@ def _check_dimension(head: bytes, name: str, limits: ImportLimits) -> None:
     first_col, first_row, last_col, last_row = found.groups()
     rows = int(last_row) - int(first_row or 1) + 1
     columns = column_number(last_col.decode()) - column_number((first_col or b"A").decode()) + 1
-    check_shape(max(rows, 0), max(columns, 0), limits, f"{name} declares a range whose")
+    check_shape(max(rows, 0), max(columns, 0), limits, f"{name} declares")

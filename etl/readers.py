@@ -127,15 +127,15 @@ def _csv_rows(stream: io.TextIOBase, limits: ImportLimits) -> list[list]:
             cells += len(row)
             if len(rows) > limits.max_rows or len(row) > limits.max_columns \
                     or cells > limits.max_cells:
-                file_limits.check_shape(len(rows), len(row), limits, "the file")
-                raise file_limits.LimitError(
-                    f"the file: cells over the import limit {limits.max_cells:,} "
-                    f"(setting CRM_IMPORT_MAX_CELLS)")
+                file_limits.check_shape(len(rows), len(row), limits, "the file has")
+                raise file_limits.over(f"the file has more than {limits.max_cells:,} cells",
+                                       limits.max_cells, "max_cells")
     except csv.Error as err:
         if "field limit" in str(err):
-            raise LimitError(f"line {reader.line_num}: a cell longer than the import limit "
-                             f"{limits.max_cell_chars:,} characters "
-                             "(setting CRM_IMPORT_MAX_CELL_CHARS)") from None
+            raise file_limits.over(
+                f"line {reader.line_num} holds a cell of more than "
+                f"{csv.field_size_limit():,} characters",
+                f"{limits.max_cell_chars:,} characters", "max_cell_chars") from None
         raise ReadError(f"not a readable CSV file (line {reader.line_num}): {err}") from None
     return rows
 
@@ -168,12 +168,12 @@ def _checked(sheet: Sheet, limits: ImportLimits) -> Sheet:
     """The sheet as read, within the limits, its text without control characters and
     without the quote our exports put before formula-like text."""
     file_limits.check_shape(sheet.height, len(sheet.columns), limits,
-                            f"sheet {sheet.name!r}" if sheet.name else "the file")
+                            f"sheet {sheet.name!r} has" if sheet.name else "the file has")
     columns = []
     for i, col in enumerate(sheet.columns):
         if sheet.height:
             longest = pc.max(pc.utf8_length(col)).as_py() or 0
-            file_limits.check_cell(longest, limits, f"a cell in column {i + 1}")
+            file_limits.check_cell(longest, limits, f"column {i + 1}")
             if _has_controls(col):
                 col = pc.replace_substring_regex(col, CONTROL_RE2, "")
             if pc.any(pc.starts_with(col, "'")).as_py():
