@@ -105,7 +105,11 @@ def check_zip(source: bytes | Path | str, limits: ImportLimits) -> None:
                 raise over(f"{name} inflates {size / max(comp, 1):,.0f} times its "
                             "compressed size", limits.max_ratio, "max_ratio")
         for m in members:
-            _scan_member(book, m, limits)
+            try:
+                _scan_member(book, m, limits)
+            except zipfile.BadZipFile as err:  # the CRC or the size does not match
+                raise LimitError(f"{m.filename} is damaged or bigger than the workbook's "
+                                 f"directory says ({err})") from None
 
 
 def _scan_member(book: zipfile.ZipFile, member: zipfile.ZipInfo,
