@@ -258,7 +258,10 @@ def open_table(source: bytes | Path | str, *, filename: str | None = None,
         raise ReadError(f"no such file: {source}")
     if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES and suffix:
         raise ReadError(f"unsupported file type {suffix!r}: use .xlsx, .xls or .csv")
-    limits = limits or import_limits()
+    try:
+        limits = limits or import_limits()
+    except ValueError as err:  # a CRM_IMPORT_MAX_… that is not a number: say which
+        raise ReadError(str(err)) from None
     try:
         file_limits.check_size(len(source) if isinstance(source, bytes)
                                else Path(source).stat().st_size, limits)
