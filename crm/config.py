@@ -54,6 +54,46 @@ def _number(name: str, default: float, kind=int):
     return value if value > 0 else default
 
 
+@dataclass(frozen=True)
+class ImportLimits:
+    """What an import file may be, checked before a byte of it is parsed (etl/readers.py).
+
+    A hostile spreadsheet (a zip bomb, a sheet declaring a million rows, one 10 MB
+    cell) must be refused before it costs the server its memory; the defaults leave
+    room for real ledgers: a 100,000-row × 14-column appeal ledger is a 10 MB xlsx
+    whose sheet inflates to 98 MB (ratio 10), 5 × below these limits.
+    """
+
+    max_file_mb: int = 100          # the file as uploaded (also .streamlit maxUploadSize)
+    max_unzipped_mb: int = 500      # xlsx/ods: all members inflated, in total
+    max_ratio: int = 100            # xlsx/ods: inflated ÷ compressed, per large member and total
+    max_members: int = 1000         # xlsx/ods: files inside the zip
+    max_rows: int = 500_000         # rows of the sheet read
+    max_columns: int = 500          # columns of the sheet read
+    max_cells: int = 10_000_000     # rows × columns of the sheet read
+    max_cell_chars: int = 32_767    # one cell (Excel's own limit)
+
+
+IMPORT_LIMIT_ENV = {name: f"CRM_IMPORT_{name.upper()}" for name in ImportLimits.__annotations__}
+
+
+def import_limits() -> ImportLimits:
+    """`CRM_IMPORT_MAX_…` (positive integers) over the defaults; a bad value is refused
+    loudly rather than silently ignored."""
+    values = {}
+    for name, env in IMPORT_LIMIT_ENV.items():
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            continue
+        try:
+            values[name] = int(raw.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise ValueError(f"{env} must be a whole number, not {raw!r}") from None
+        if values[name] < 1:
+            raise ValueError(f"{env} must be at least 1, not {raw!r}")
+    return ImportLimits(**values)
+
+
 def database_url() -> str:
     """`CRM_DATABASE_URL`, else a SQLite file under data/."""
     url = os.environ.get("CRM_DATABASE_URL", "").strip()

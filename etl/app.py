@@ -25,6 +25,7 @@ from crm.errors import NotFound, ValidationError
 from crm.models import HeaderMapping, ImportBatch, Street, User
 from crm.models.imports import IMPORT_KINDS
 from crm.services.bulletin import bulletin
+from crm.textsafety import CONTROL_RE
 from etl import bulletin as bulletin_writer
 from etl.engine import run
 from etl.export import errors_workbook, export, export_rows, write_xlsx
@@ -55,6 +56,8 @@ def import_file(session: Session, source: bytes | str | Path, kind: str, *,
     A file that cannot be read raises ValidationError(import.unreadable) with the reason.
     """
     _check(actor, kind)
+    if filename:  # an upload's name is the browser's word: no NUL into the batch record
+        filename = CONTROL_RE.sub("", filename)
     try:
         return run(session, get_kind(kind), source, filename=filename, sheet=sheet,
                    strict=strict, dry_run=dry_run, actor=actor,

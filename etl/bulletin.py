@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from crm.i18n import t
+from crm.textsafety import neutralise, neutralise_row, writer
 
 RATES = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate",
          "closed_on_time_rate")
@@ -48,19 +49,22 @@ def _cells(row: dict, *, percent: bool) -> list:
     return values
 
 
+@writer
 def to_csv(data: dict, lang: str) -> bytes:
-    """UTF-8 with BOM (Excel opens it in Chinese without a wizard); rates in percent."""
+    """UTF-8 with BOM (Excel opens it in Chinese without a wizard); rates in percent.
+    Every cell through crm.textsafety.neutralise (a street named =… stays text)."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers(lang, units=True))
+    w = csv.writer(out)
+    w.writerow(neutralise_row(headers(lang, units=True)))
     for row in data["rows"]:
-        writer.writerow(["" if v is None else v for v in _cells(row, percent=True)])
-    writer.writerow(["" if v is None else v for v in _cells(
+        w.writerow(neutralise_row("" if v is None else v for v in _cells(row, percent=True)))
+    w.writerow(neutralise_row("" if v is None else v for v in _cells(
         {**data["district"], "rank": None, "street": t("bulletin.district_total", lang)},
-        percent=True)])
+        percent=True)))
     return out.getvalue().encode("utf-8-sig")
 
 
+@writer
 def to_xlsx(data: dict, lang: str) -> bytes:
     wb = Workbook()
     ws = wb.active
@@ -70,17 +74,17 @@ def to_xlsx(data: dict, lang: str) -> bytes:
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
 
-    ws.append([data["title"]])
+    ws.append([neutralise(data["title"])])
     ws.merge_cells(f"A1:{last}1")
     ws["A1"].font = Font(size=16, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 30
-    ws.append([data["subtitle"]])
+    ws.append([neutralise(data["subtitle"])])
     ws.merge_cells(f"A2:{last}2")
     ws["A2"].alignment = Alignment(horizontal="center")
     ws["A2"].font = Font(size=10, color="555555")
 
-    ws.append(headers(lang))
+    ws.append(neutralise_row(headers(lang)))
     header_fill = PatternFill("solid", fgColor="1F4E79")
     for cell in ws[3]:
         cell.font = Font(bold=True, color="FFFFFF")
@@ -91,9 +95,9 @@ def to_xlsx(data: dict, lang: str) -> bytes:
 
     first_data = 4
     for row in data["rows"]:
-        ws.append(_cells(row, percent=False))
+        ws.append(neutralise_row(_cells(row, percent=False)))
     total = {**data["district"], "rank": None, "street": t("bulletin.district_total", lang)}
-    ws.append(_cells(total, percent=False))
+    ws.append(neutralise_row(_cells(total, percent=False)))
     last_data = ws.max_row
     for r in range(first_data, last_data + 1):
         for c in range(1, ncols + 1):
@@ -125,7 +129,7 @@ def to_xlsx(data: dict, lang: str) -> bytes:
 
     ws.append([])
     for line in data["notes"]:
-        ws.append([line])
+        ws.append([neutralise(line)])
         ws.merge_cells(f"A{ws.max_row}:{last}{ws.max_row}")
         ws.cell(row=ws.max_row, column=1).font = Font(size=9, color="555555")
 

@@ -3,6 +3,10 @@
 Codes are written as the first word the importer maps back to them (已办结
 for replied, 大型 for large), yes/no as 是/否, amounts in 万元 with the unit in
 the header. Blank templates are the same header row with no data.
+
+Every cell written goes through crm.textsafety.neutralise (OWASP CSV injection: a
+firm named =HYPERLINK(…) is written as '=HYPERLINK(…), text in Excel); the reader
+takes the quote off again, so export → import still changes nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from crm.models import (
     Visit,
     chamber_member,
 )
+from crm.textsafety import neutralise, neutralise_row, writer
 from etl.headers import canonical_headers, synonyms
 
 Exporter = Callable[[Session], Iterable[dict]]
@@ -226,6 +231,7 @@ def export_rows(session: Session, kind: str) -> tuple[list[str], Iterable[list]]
     return [headers[f] for f in fields], rows
 
 
+@writer
 def write_xlsx(header: list[str], rows: Iterable[list], target, *, sheet: str = "Sheet1"):
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -236,35 +242,25 @@ def write_xlsx(header: list[str], rows: Iterable[list], target, *, sheet: str = 
 
     bold = []
     for h in header:
-        cell = WriteOnlyCell(ws, value=h)
+        cell = WriteOnlyCell(ws, value=neutralise(h))
         cell.font = Font(bold=True)
         bold.append(cell)
     ws.append(bold)
     for row in rows:
-        ws.append([_excel(ws, v) for v in row])
+        ws.append(neutralise_row(row))
     book.save(target)
 
 
-def _excel(ws, value):
-    """Text that starts with '=' stays text: data never becomes a formula."""
-    if isinstance(value, str) and value.startswith("="):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(ws, value=None)
-        cell.value, cell.data_type = value, "s"
-        return cell
-    return value
-
-
+@writer
 def write_csv(header: list[str], rows: Iterable[list], target) -> None:
     text = io.TextIOWrapper(target, encoding="utf-8-sig", newline="") \
         if not isinstance(target, str | Path) else open(target, "w", encoding="utf-8-sig",  # noqa: SIM115
                                                         newline="")
     try:
         w = csv.writer(text)
-        w.writerow(header)
+        w.writerow(neutralise_row(header))
         for row in rows:
-            w.writerow(["" if v is None else _csv(v) for v in row])
+            w.writerow(["" if v is None else _csv(neutralise(v)) for v in row])
     finally:
         if isinstance(target, str | Path):
             text.close()
@@ -308,6 +304,7 @@ def template(kind: str) -> bytes:
     return buffer.getvalue()
 
 
+@writer
 def errors_workbook(report, target, lang: str = "zh") -> None:
     """The rejected rows as the user sent them, with row number and reason; notes on sheet 2."""
     from openpyxl import Workbook
@@ -321,23 +318,22 @@ def errors_workbook(report, target, lang: str = "zh") -> None:
     for issue in report.errors:
         reasons.setdefault(issue.row, []).append(
             f"{issue.column}: {issue.message(lang)}" if issue.column else issue.message(lang))
-    ws.append([t("import.col_row", lang), t("import.col_reason", lang),
-               *[("" if h is None else str(h)) for h in report.header]])
+    ws.append(neutralise_row([t("import.col_row", lang), t("import.col_reason", lang),
+                              *[("" if h is None else str(h)) for h in report.header]]))
     for row in sorted(report.rejected_rows):
         cells = report.rejected_rows[row]
-        ws.append([row, "；".join(reasons.get(row, [])),
-                   *[_excel_safe(c) for c in cells]])
+        ws.append(neutralise_row([row, "；".join(reasons.get(row, [])),
+                                  *[_plain_value(c) for c in cells]]))
     notes = book.create_sheet(t("import.warnings_sheet", lang))
     notes.append([t("import.col_row", lang), t("import.col_column", lang),
                   t("import.col_value", lang), t("import.col_reason", lang)])
     for issue in report.warnings:
-        notes.append([issue.row, issue.column, _excel_safe(issue.value), issue.message(lang)])
+        notes.append(neutralise_row([issue.row, issue.column, _plain_value(issue.value),
+                                     issue.message(lang)]))
     book.save(target)
 
 
-def _excel_safe(value):
-    if isinstance(value, str) and value.startswith("="):
-        return "'" + value
+def _plain_value(value):
     if value is None or isinstance(value, int | float | str | dt.date):
         return value
     return str(value)

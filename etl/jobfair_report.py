@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from crm.i18n import label, t
 from crm.rules import FUNNEL
+from crm.textsafety import neutralise, neutralise_row, writer
 
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -28,12 +29,12 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 
 def _title(ws, text: str, subtitle: str, width: int) -> None:
     last = get_column_letter(width)
-    ws.append([text])
+    ws.append([neutralise(text)])
     ws.merge_cells(f"A1:{last}1")
     ws["A1"].font = Font(size=16, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 30
-    ws.append([subtitle])
+    ws.append([neutralise(subtitle)])
     ws.merge_cells(f"A2:{last}2")
     ws["A2"].font = Font(size=10, color="555555")
     ws["A2"].alignment = Alignment(horizontal="center")
@@ -42,7 +43,7 @@ def _title(ws, text: str, subtitle: str, width: int) -> None:
 def _table(ws, headers: list[str], rows: list[list], *, percent: set[int] = frozenset(),
            widths: dict[int, int] | None = None, scale: set[int] = frozenset()) -> None:
     """Headers in row 3, data below, bordered; `percent` columns (0-based) as 0.0%."""
-    ws.append(headers)
+    ws.append(neutralise_row(headers))
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = HEADER_FILL
@@ -50,7 +51,7 @@ def _table(ws, headers: list[str], rows: list[list], *, percent: set[int] = froz
         cell.border = BORDER
     first = ws.max_row + 1
     for row in rows:
-        ws.append(row)
+        ws.append(neutralise_row(row))
     for r in range(first, ws.max_row + 1):
         for c in range(1, len(headers) + 1):
             cell = ws.cell(row=r, column=c)
@@ -89,6 +90,7 @@ def _pay(p: dict, lang: str) -> str | None:
     return f"{p['pay_min']}-{p['pay_max']}"
 
 
+@writer
 def to_xlsx(board: dict, lang: str = "zh") -> bytes:
     fair, totals = board["fair"], board["totals"]
     pending = totals["retention_pending"]
@@ -117,7 +119,7 @@ def to_xlsx(board: dict, lang: str = "zh") -> bytes:
            percent={2}, widths={0: 22, 1: 14, 2: 16, 3: 14})
     ws.cell(row=ws.max_row, column=2).number_format = "0.0%"
     ws.append([])
-    ws.append([t("jobfair.xlsx.note", lang, due=board["retention_due"].isoformat())])
+    ws.append([neutralise(t("jobfair.xlsx.note", lang, due=board["retention_due"].isoformat()))])
     ws.merge_cells(f"A{ws.max_row}:D{ws.max_row}")
     ws.cell(row=ws.max_row, column=1).font = Font(size=9, color="555555")
     ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True)

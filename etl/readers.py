@@ -18,6 +18,18 @@ and GBK/GB18030 (Excel's default "CSV" on Chinese Windows). The BOM decides
 when present; else a strict UTF-8 decode of the first 256 KiB decides between
 UTF-8 and GB18030 (a superset of GBK). Undecodable bytes later in the file
 become U+FFFD rather than stopping the import: the row is still reported.
+
+Hostile and oversize files are refused before they are read (etl/file_limits.py,
+limits in crm.config.ImportLimits) and the sheet read is checked again (rows,
+columns, longest cell). Whatever goes wrong reading a file, the caller gets one
+ReadError with a one-line reason, never another exception.
+
+Every cell read loses the control characters XML and PostgreSQL refuse (NUL and the
+rest of C0 but tab, line feed, carriage return: crm.textsafety.CONTROL_CHARS), so
+nothing stored can break an export; they are dropped rather than the row refused,
+since they are invisible and never meant. And the quote our exports put before
+formula-like text (crm.textsafety.neutralise) is taken off again, so export →
+import gives back the same values.
 """
 
 from __future__ import annotations
@@ -30,12 +42,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from crm.config import ImportLimits, import_limits
+from crm.textsafety import CONTROL_RE2, QUOTED_RE2
+from etl import file_limits
+from etl.file_limits import LimitError
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 SNIFF_BYTES = 256 * 1024
+_ALLOWED_LOW = np.array([9, 10, 13], dtype=np.uint8)  # tab, LF, CR
+FIRST_LINE_CHARS = 8 * 1024 * 1024  # the delimiter sniff's line; the rest is the reader's
 
 
 class ReadError(Exception):
@@ -92,11 +112,32 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def _csv_rows(stream: io.TextIOBase) -> Iterator[list]:
-    """csv.reader over the stream; the delimiter is the commonest of , tab ; in line one."""
-    first = stream.readline()
+def _csv_rows(stream: io.TextIOBase, limits: ImportLimits) -> list[list]:
+    """csv.reader over the stream, stopped at the first row over a limit; the delimiter
+    is the commonest of , tab ; in line one."""
+    first = stream.readline(FIRST_LINE_CHARS)
     delimiter = max(",\t;", key=first.count) if first else ","
-    yield from csv.reader(itertools.chain([first], stream), delimiter=delimiter)
+    if csv.field_size_limit() < limits.max_cell_chars + 1:
+        csv.field_size_limit(limits.max_cell_chars + 1)  # only ever raised, never lowered
+    reader = csv.reader(itertools.chain([first], stream), delimiter=delimiter)
+    rows, cells = [], 0
+    try:
+        for row in reader:
+            rows.append(row)
+            cells += len(row)
+            if len(rows) > limits.max_rows or len(row) > limits.max_columns \
+                    or cells > limits.max_cells:
+                file_limits.check_shape(len(rows), len(row), limits, "the file has")
+                raise file_limits.over(f"the file has more than {limits.max_cells:,} cells",
+                                       limits.max_cells, "max_cells")
+    except csv.Error as err:
+        if "field limit" in str(err):
+            raise file_limits.over(
+                f"line {reader.line_num} holds a cell of more than "
+                f"{csv.field_size_limit():,} characters",
+                f"{limits.max_cell_chars:,} characters", "max_cell_chars") from None
+        raise ReadError(f"not a readable CSV file (line {reader.line_num}): {err}") from None
+    return rows
 
 
 def _text_columns(rows: list[list[str]]) -> list[pa.Array]:
@@ -109,19 +150,59 @@ def _text_columns(rows: list[list[str]]) -> list[pa.Array]:
     return out
 
 
-def open_csv(data: bytes | Path | str) -> Sheet:
+def open_csv(data: bytes | Path | str, limits: ImportLimits | None = None) -> Sheet:
+    limits = limits or import_limits()
     raw = io.BytesIO(data) if isinstance(data, bytes) else open(data, "rb")  # noqa: SIM115
     with raw:
         encoding = detect_encoding(raw.read(SNIFF_BYTES))
         raw.seek(0)
         with io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text:
-            rows = list(_csv_rows(text))
-    return Sheet(name=None, columns=_text_columns(rows), height=len(rows), sheet_names=[],
-                 encoding=encoding)
+            rows = _csv_rows(text, limits)
+    columns, height = _text_columns(rows), len(rows)
+    del rows
+    return _checked(Sheet(name=None, columns=columns, height=height,
+                          sheet_names=[], encoding=encoding), limits)
 
 
-def open_excel(data: bytes | Path | str, sheet: str | None = None) -> Sheet:
+def _checked(sheet: Sheet, limits: ImportLimits) -> Sheet:
+    """The sheet as read, within the limits, its text without control characters and
+    without the quote our exports put before formula-like text."""
+    file_limits.check_shape(sheet.height, len(sheet.columns), limits,
+                            f"sheet {sheet.name!r} has" if sheet.name else "the file has")
+    columns = []
+    for i, col in enumerate(sheet.columns):
+        if sheet.height:
+            longest = pc.max(pc.utf8_length(col)).as_py() or 0
+            file_limits.check_cell(longest, limits, f"column {i + 1}")
+            if _has_controls(col):
+                col = pc.replace_substring_regex(col, CONTROL_RE2, "")
+            if pc.any(pc.starts_with(col, "'")).as_py():
+                col = pc.replace_substring_regex(col, QUOTED_RE2, r"\1")
+        columns.append(col)
+    sheet.columns = columns
+    return sheet
+
+
+def _has_controls(col: pa.Array) -> bool:
+    """Any C0 control character but tab, LF, CR in the column? In UTF-8 such a byte is
+    never part of another character, so one pass of numpy over the text buffer tells."""
+    if col.type not in (pa.string(), pa.large_string()):
+        return bool(pc.any(pc.match_substring_regex(col, CONTROL_RE2)).as_py())
+    data = col.buffers()[2]
+    if data is None:
+        return False
+    low = np.frombuffer(data, dtype=np.uint8)
+    low = low[low < 32]
+    return bool(low.size) and bool(np.isin(low, _ALLOWED_LOW, invert=True).any())
+
+
+def open_excel(data: bytes | Path | str, sheet: str | None = None,
+               limits: ImportLimits | None = None) -> Sheet:
     import fastexcel
+
+    limits = limits or import_limits()
+    if file_limits.is_zip(_head(data)):
+        file_limits.check_zip(data, limits)
 
     try:
         book = fastexcel.read_excel(data if isinstance(data, bytes) else str(data))
@@ -151,7 +232,15 @@ def open_excel(data: bytes | Path | str, sheet: str | None = None) -> Sheet:
     name, batch = found
     columns = [col if col.type == pa.string() else col.cast(pa.string())
                for col in batch.columns]
-    return Sheet(name=name, columns=columns, height=batch.num_rows, sheet_names=names)
+    return _checked(Sheet(name=name, columns=columns, height=batch.num_rows,
+                          sheet_names=names), limits)
+
+
+def _head(data: bytes | Path | str) -> bytes:
+    if isinstance(data, bytes):
+        return data[:8]
+    with open(data, "rb") as f:
+        return f.read(8)
 
 
 def _first_line(err: Exception) -> str:
@@ -159,14 +248,31 @@ def _first_line(err: Exception) -> str:
 
 
 def open_table(source: bytes | Path | str, *, filename: str | None = None,
-               sheet: str | None = None) -> Sheet:
-    """Rows of the named (or first non-empty) sheet of an Excel file, or of a CSV file."""
+               sheet: str | None = None, limits: ImportLimits | None = None) -> Sheet:
+    """Rows of the named (or first non-empty) sheet of an Excel file, or of a CSV file.
+
+    Raises ReadError, and only ReadError, for a file it cannot or will not read."""
     name = filename or str(source if not isinstance(source, bytes) else "")
     suffix = Path(name).suffix.lower()
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise ReadError(f"no such file: {source}")
-    if suffix in CSV_SUFFIXES:
-        return open_csv(source)
-    if suffix in EXCEL_SUFFIXES or not suffix:
-        return open_excel(source, sheet)
-    raise ReadError(f"unsupported file type {suffix!r}: use .xlsx, .xls or .csv")
+    if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES and suffix:
+        raise ReadError(f"unsupported file type {suffix!r}: use .xlsx, .xls or .csv")
+    try:
+        limits = limits or import_limits()
+    except ValueError as err:  # a CRM_IMPORT_MAX_… that is not a number: say which
+        raise ReadError(str(err)) from None
+    try:
+        file_limits.check_size(len(source) if isinstance(source, bytes)
+                               else Path(source).stat().st_size, limits)
+        if suffix in CSV_SUFFIXES:
+            return open_csv(source, limits)
+        return open_excel(source, sheet, limits)
+    except ReadError:
+        raise
+    except LimitError as err:
+        raise ReadError(str(err)) from None
+    except MemoryError:
+        raise ReadError("the file needs more memory than the server has") from None
+    except Exception as err:  # noqa: BLE001 - a damaged file can fail anywhere in a parser
+        raise ReadError(f"not a readable file: {_first_line(err)}") from None

@@ -5,6 +5,7 @@ import streamlit as st
 from crm.services import appeal_queries, appeals, financing, hiring
 from crm.services.vocab import COLLATERAL
 from crm.ui.actions import flash, read, run_action, show_flash
+from crm.ui.plain import plain
 from crm.ui.state import can, labeller, lbl, require_page, tr
 from crm.ui.widgets import facts_list, fmt_date
 
@@ -44,7 +45,7 @@ if not code:
     st.query_params["code"] = a["code"]
     st.query_params.pop("id", None)
 
-st.header(f"{a['code']} · {a['title']}")
+st.header(f"{plain(a['code'])} · {plain(a['title'])}")
 status_line = lbl("status", a["status"])
 if a["overdue"]:
     status_line += " · " + tr("detail.overdue")
@@ -77,15 +78,16 @@ if a["description"]:
     # a long description stays folded so the actions are still in view
     long_text = len(a["description"]) > 300 or a["description"].count("\n") > 5
     with st.expander(tr("detail.description"), expanded=not long_text):
-        st.markdown(a["description"])
+        st.markdown(plain(a["description"]))
 if a["reply_text"]:
-    st.success(tr("detail.reply", text=a["reply_text"],
+    st.success(tr("detail.reply", text=plain(a["reply_text"]),
                   solved=tr("detail.yes") if a["solved"] else tr("detail.no")))
 if a["satisfaction"]:
     st.info(tr("detail.callback", satisfaction=lbl("satisfaction", a["satisfaction"]),
                solved=tr("detail.yes") if a["callback_solved"] else tr("detail.no")))
 if a["pending_extension"]:
-    st.warning(tr("detail.pending_extension", **a["pending_extension"]))
+    st.warning(tr("detail.pending_extension",
+                  **{k: plain(v) for k, v in a["pending_extension"].items()}))
 # 用工: the firm asks for workers; it can become a hiring need (用工需求) for the next fair.
 if a["category"] == "用工" and can("hiring.manage") and st.button(
         tr("hiring.make"), key="detail_hiring_need") and run_action(

@@ -6,6 +6,7 @@ from crm.services import enterprises
 from crm.services.firm_search import street_outside_scope
 from crm.ui.actions import load, read
 from crm.ui.firm_review import unconfirmed_firms
+from crm.ui.plain import plain
 from crm.ui.state import can, lbl, require_page, tr
 from crm.ui.widgets import facts_list, fmt_amount, fmt_date, fmt_rate, records_table
 
@@ -44,11 +45,11 @@ if chosen is None:
 
 firm = load(enterprises.detail, chosen)
 facts = firm["facts"]
-st.header(facts["name"])
+st.header(plain(facts["name"]))
 if firm["tags"] or firm["chambers"] or facts["is_above_scale"]:
     badges = ([tr("enterprises.above_scale")] if facts["is_above_scale"] else []) \
         + firm["tags"] + firm["chambers"]
-    st.markdown(" ".join(f":blue-badge[{name}]" for name in badges))
+    st.markdown(" ".join(f":blue-badge[{plain(name)}]" for name in badges))
 
 tabs = st.tabs([tr("enterprises.tab.facts"), tr("enterprises.tab.appeals"),
                 tr("enterprises.tab.service"), tr("enterprises.tab.financing"),

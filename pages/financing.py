@@ -14,6 +14,7 @@ from crm.services import dashboard, enterprises, financing, visits
 from crm.services.financing import reason_text
 from crm.services.vocab import COLLATERAL, URGENCY
 from crm.ui.actions import read, run_action
+from crm.ui.plain import plain
 from crm.ui.state import can, labeller, language, lbl, require_page, scope, tr
 from crm.ui.widgets import flash, fmt_amount, fmt_date, metric_row, show_flash
 
@@ -30,7 +31,7 @@ if not manage:
 
 summary = read(dashboard.chamber_summary)
 if summary["chamber"]:
-    st.subheader(summary["chamber"])
+    st.subheader(plain(summary["chamber"]))
 metric_row([(tr("home.financing_needs"), summary["needs"]),
             (tr("home.amount_needed"), fmt_amount(summary["amount_needed"])),
             (tr("home.amount_approved"), fmt_amount(summary["amount_approved"])),
@@ -59,7 +60,7 @@ def step_form(need: dict, m: dict, action: str, version: int) -> None:
     key = f"fin_{action}_{m['match_id']}"
     label = tr(f"financing.action.{action}")
     with st.form(key):
-        st.markdown(tr(f"fin.step.{action}", bank=m["bank"], product=m["product"]))
+        st.markdown(tr(f"fin.step.{action}", bank=plain(m["bank"]), product=plain(m["product"])))
         left, right = st.columns(2)
         if action == "reject":
             reason = left.text_input(tr("fin.reject_reason"), key=f"{key}_reason")
@@ -89,11 +90,12 @@ def match_row(need: dict, m: dict) -> None:
         money.append(tr("fin.disbursed_line", amount=fmt_amount(float(m["disbursed_amount"])),
                         day=fmt_date(m["disbursed_on"])))
     if m["rejected_reason"]:
-        money.append(tr("fin.rejected_line", reason=m["rejected_reason"]))
-    st.markdown(f"**{m['bank']} · {m['product']}** :blue-badge[{lbl('match_status', m['status'])}]"
+        money.append(tr("fin.rejected_line", reason=plain(m["rejected_reason"])))
+    st.markdown(f"**{plain(m['bank'])} · {plain(m['product'])}** "
+                f":blue-badge[{lbl('match_status', m['status'])}]"
                 + ("　" + "；".join(money) if money else ""))
     if m["reasons"]:
-        st.caption("；".join(reason_text(r, language()) for r in m["reasons"]))
+        st.caption(plain("；".join(reason_text(r, language()) for r in m["reasons"])))
     if not manage:
         return
     actions = mine["actions"]
@@ -116,9 +118,9 @@ def proposals(need: dict) -> None:
     st.markdown(f"**{tr('fin.proposals')}**")
     for p in need["proposals"]:
         text, button = st.columns([5, 1])
-        text.markdown(tr("fin.proposal", bank=p["bank"], product=p["product"],
+        text.markdown(tr("fin.proposal", bank=plain(p["bank"]), product=plain(p["product"]),
                          score=f"{p['score']:.0f}"))
-        text.caption("；".join(p["reasons"]))
+        text.caption(plain("；".join(p["reasons"])))
         if not manage:
             continue
         clicked = button.button(tr("fin.propose"), type="primary",
@@ -143,9 +145,9 @@ def need_card(need: dict) -> None:
     with st.container(border=True, key=f"fin_need_{need['need_id']}"):
         urgent = " :red-badge[" + lbl("urgency", "high") + "]" if need["urgency"] == "high" \
             else ""
-        st.markdown(f"#### {need['firm']} · {fmt_amount(float(need['amount']))}{urgent} "
+        st.markdown(f"#### {plain(need['firm'])} · {fmt_amount(float(need['amount']))}{urgent} "
                     f":blue-badge[{lbl('need_status', need['status'])}]")
-        st.caption(tr("fin.need_facts", purpose=need["purpose"] or "—",
+        st.caption(tr("fin.need_facts", purpose=plain(need["purpose"]) or "—",
                       term=need["term_months"] or "—",
                       collateral=lbl("collateral", need["collateral"]) or "—",
                       requested=fmt_date(need["requested_on"]),

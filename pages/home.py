@@ -4,6 +4,7 @@ import streamlit as st
 
 from crm.services import dashboard, escalation, notifications
 from crm.ui.actions import load
+from crm.ui.plain import plain
 from crm.ui.queues_view import queue_table, queue_tabs
 from crm.ui.state import can, require_page, scope, tr
 from crm.ui.widgets import (
@@ -15,7 +16,7 @@ from crm.ui.widgets import (
 )
 
 actor = require_page("home")
-st.title(tr("home.welcome", name=actor.display_name))
+st.title(tr("home.welcome", name=plain(actor.display_name)))
 unread = load(notifications.unread_count)
 if unread:
     st.page_link("pages/notifications.py", label=tr("home.unread", n=unread),
@@ -52,7 +53,7 @@ def cadre() -> None:
 def chamber() -> None:
     summary = load(dashboard.chamber_summary)
     if summary["chamber"]:
-        st.subheader(summary["chamber"])
+        st.subheader(plain(summary["chamber"]))
     metric_row([(tr("home.chamber_members"), summary["members"]),
                 (tr("home.financing_needs"), summary["needs"]),
                 (tr("home.amount_needed"), fmt_amount(summary["amount_needed"])),

@@ -5,6 +5,7 @@ the batch history with rollback."""
 import streamlit as st
 
 from crm.ui.actions import read, run_action
+from crm.ui.plain import plain
 from crm.ui.state import language, lbl, require_page, tr
 from crm.ui.widgets import flash, show_flash
 from etl import app as imports
@@ -29,7 +30,7 @@ if upload is not None:
         st.selectbox(tr("import.sheet"), check.sheet_names,
                      index=check.sheet_names.index(check.sheet), key="import_sheet")
     st.info(tr("import.header_found", row=check.header_row,
-               unmapped="、".join(check.mapping.unmapped) or "—"))
+               unmapped=plain("、".join(check.mapping.unmapped)) or "—"))
 
     st.subheader(tr("import.mapping"))
     fields = read(imports.field_names, kind)

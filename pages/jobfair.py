@@ -8,6 +8,7 @@ from crm.services import hiring, jobfair_report, jobfairs, visits
 from crm.services.firm_search import search_firms
 from crm.ui import jobfair_view as jv
 from crm.ui.actions import load, read, run_action
+from crm.ui.plain import plain
 from crm.ui.state import can, labeller, language, lbl, require_page, tr
 from crm.ui.widgets import flash, fmt_rate, metric_row, records_table, show_flash
 from etl import app as etl_app
@@ -31,12 +32,13 @@ board = load(jobfair_report.fair_report, fair_id, as_of=as_of)
 fair, totals = board["fair"], board["totals"]
 manage = can("jobfair.manage")
 
-st.header(fair["name"])
-st.caption(tr("jobfair.facts", day=fair["held_on"].isoformat(), place=fair["place"] or "—",
-              street=fair["street"] or tr("jobfair.district"),
+st.header(plain(fair["name"]))
+st.caption(tr("jobfair.facts", day=fair["held_on"].isoformat(),
+              place=plain(fair["place"]) or "—",
+              street=plain(fair["street"]) or tr("jobfair.district"),
               kind=lbl("fair_kind", fair["kind"])))
 if fair["note"]:
-    st.markdown(fair["note"])
+    st.markdown(plain(fair["note"]))
 metric_row([(tr("col.firms"), totals["firms"]),
             (tr("jobfair.col.positions"), totals["positions"]),
             (tr("jobfair.headcount"), totals["headcount"]),

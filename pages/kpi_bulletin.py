@@ -6,6 +6,7 @@ import streamlit as st
 from crm.services import bulletin
 from crm.ui import kpi_view as kv
 from crm.ui.actions import load
+from crm.ui.plain import plain
 from crm.ui.state import language, require_page, tr
 from etl import app as etl_app
 
@@ -20,8 +21,8 @@ month = st.selectbox(tr("kpi.bulletin.month"), months, index=min(1, len(months) 
                      key="bulletin_month")
 rev = kv.revision()
 data = load(bulletin.bulletin, month=month, lang=language(), version=rev)
-st.subheader(data["title"])
-st.caption(data["subtitle"])
+st.subheader(plain(data["title"]))
+st.caption(plain(data["subtitle"]))
 left, right = st.columns(2)
 left.download_button(tr("kpi.bulletin.download_xlsx"),
                      load(etl_app.bulletin_xlsx, month=month, lang=language(), version=rev),
@@ -33,4 +34,4 @@ right.download_button(tr("kpi.bulletin.download_csv"),
 kv.ranking_chart(data["rows"], "street")
 kv.kpi_table(data["rows"], "street", key="bulletin_table")
 for note in data["notes"]:
-    st.caption(note)
+    st.caption(plain(note))

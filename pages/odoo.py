@@ -5,6 +5,7 @@ import streamlit as st
 from crm.services import odoo_admin
 from crm.services.odoo_admin import APPEAL_FALLBACKS, PROTOCOLS, WINNERS
 from crm.ui.actions import read, run_action
+from crm.ui.plain import plain
 from crm.ui.state import can, labeller, require_page, tr
 from crm.ui.widgets import flash, records_table, show_flash
 
@@ -35,7 +36,7 @@ with left.form("odoo_run", border=True):
 if right.button(tr("odoo.check"), key="odoo_check"):
     info = run_action(odoo_admin.check_connection)
     if info is not None:
-        right.success(tr("odoo.check_ok", version=info["server_version"], uid=info["uid"],
+        right.success(tr("odoo.check_ok", version=plain(info["server_version"]), uid=info["uid"],
                          helpdesk=tr("odoo.helpdesk_yes" if info["helpdesk"]
                                      else "odoo.helpdesk_no")))
 

@@ -6,6 +6,7 @@ from crm.services import appeal_queries, assignment_queries, dashboard, visits
 from crm.services.firm_search import search_firms
 from crm.services.vocab import COLLATERAL
 from crm.ui.actions import load, read, run_action
+from crm.ui.plain import plain
 from crm.ui.state import can, labeller, require_page, scope, tr
 
 actor = require_page("visit")
@@ -87,7 +88,7 @@ if submitted:
         if saved is not None:
             st.success(tr("visit.saved"))
             for appeal in saved["appeals"]:
-                st.success(tr("log.saved", code=appeal["code"],
+                st.success(tr("log.saved", code=plain(appeal["code"]),
                               due=appeal["due_date"].isoformat()))
             if saved["financing_needs"]:
                 st.success(tr("visit.need_saved"))

@@ -32,6 +32,7 @@ from crm.models import (
 )
 from crm.models.appeal import CHANNELS, PRIORITIES, STATUSES  # noqa: F401  (pages read them here)
 from crm.services.scope import appeal_scope
+from crm.textsafety import LIKE_ESCAPE, like_contains
 
 TITLE_LIMIT = rules.limit("appeal", "title")  # shown on the form; the service enforces it
 
@@ -84,9 +85,9 @@ def _conditions(f: AppealFilter) -> list:
             f.received_to + dt.timedelta(days=1), dt.time()))
     text = f.text.strip()
     if text:
-        like = f"%{text}%"
-        conds.append(or_(Appeal.title.like(like), Appeal.code == text,
-                         Enterprise.name.like(like)))
+        like = like_contains(text)  # % and _ typed by a user are literal
+        conds.append(or_(Appeal.title.like(like, escape=LIKE_ESCAPE), Appeal.code == text,
+                         Enterprise.name.like(like, escape=LIKE_ESCAPE)))
     return conds
 
 

@@ -33,13 +33,13 @@ from crm.models import (
 )
 from crm.services.firm_search import initials_condition, normalize_query
 from crm.services.scope import appeal_scope, enterprise_scope
+from crm.textsafety import like_contains
 
 LIST_LIMIT = 200
 
 
 def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return like_contains(text)
 
 
 def _filtered(actor: Actor, text: str):

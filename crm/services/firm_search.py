@@ -21,6 +21,7 @@ from crm.access import require
 from crm.auth import Actor
 from crm.models import Enterprise, Street
 from crm.services.scope import enterprise_scope
+from crm.textsafety import like_contains
 
 _HIGH = "\uffff"
 _ASCII_LETTERS = re.compile(r"^[A-Za-z]+$")
@@ -57,7 +58,7 @@ def normalize_query(raw: str) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return like_contains(text)[1:-1]
 
 
 def search_firms(session: Session, query: str, *, actor: Actor, limit: int = 20

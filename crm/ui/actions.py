@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.config import database_url
 from crm.errors import Conflict, CrmError
 from crm.i18n import error_text
+from crm.ui.plain import plain
 from crm.ui.resources import sessions, sessions_for
 from crm.ui.state import current_actor, language, tr
 
@@ -33,7 +34,7 @@ def _show_failure(fn: Callable, err: Exception) -> None:
         # Someone saved the same record between our read and our write (version column).
         err = Conflict(str(err))
     if isinstance(err, CrmError):
-        st.error(error_text(err, language()))
+        st.error(plain(error_text(err, language())))
     else:
         log.error("%s.%s failed", fn.__module__, fn.__qualname__, exc_info=err)
         st.error(tr("app.error_page"))
@@ -53,7 +54,7 @@ def run_action(fn: Callable[..., Any], *args: Any, success: str | None = None,
         return None
     st.cache_data.clear()
     if success:
-        st.success(success)
+        st.success(plain(success))
     return result
 
 

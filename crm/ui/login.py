@@ -21,6 +21,7 @@ from crm.i18n import error_text
 from crm.services import sessions as session_records
 from crm.services import users
 from crm.ui import cookie_session
+from crm.ui.plain import plain
 from crm.ui.resources import sessions
 from crm.ui.state import FAILURES_KEY, language, lbl, tr
 
@@ -81,7 +82,7 @@ def _submit(username: str, password: str) -> None:
         cookie_session.log_in(*result)
         st.rerun()
     st.session_state[FAILURES_KEY] = failures + 1
-    st.error(error_text(result, language()))
+    st.error(plain(error_text(result, language())))
 
 
 def _demo_hint() -> None:

@@ -10,6 +10,7 @@ from crm.i18n import LANGUAGES
 from crm.services import dashboard
 from crm.ui import cookie_session
 from crm.ui.actions import load
+from crm.ui.plain import plain
 from crm.ui.state import LANG_KEY, init_language, lbl, tr
 
 # toolbarMode = "minimal" already drops the Deploy button and the developer menu;
@@ -32,7 +33,9 @@ def sidebar(actor: Actor | None) -> None:
             st.caption(tr("app.district", district=get_settings().district_name))
             scope = load(dashboard.scope_name)
             role = lbl("role", actor.role)
-            st.markdown(f"**{actor.display_name}**  \n{f'{scope} · {role}' if scope else role}")
+            scope = plain(scope)
+            st.markdown(f"**{plain(actor.display_name)}**  \n"
+                        f"{f'{scope} · {role}' if scope else role}")
         st.selectbox(tr("app.language"), options=list(LANGUAGES),
                      format_func=LANGUAGES.__getitem__, key=LANG_KEY)
         if actor is not None and st.button(tr("app.logout"), key="logout",

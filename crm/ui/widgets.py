@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.services.dashboard import DUE_SOON_DAYS
+from crm.ui.plain import plain
 from crm.ui.state import language, lbl, tr
 
 DATE_FORMAT = {"zh": "YYYY年MM月DD日", "en": "YYYY-MM-DD"}
@@ -24,7 +25,7 @@ def flash(message: str) -> None:
 def show_flash() -> None:
     message = st.session_state.pop(FLASH_KEY, None)
     if message:
-        st.success(message)
+        st.success(plain(message))
 
 
 def fmt_date(day: dt.date | None) -> str:
@@ -160,7 +161,8 @@ def edited_rows(edited: list[dict], original: list[dict],
 
 
 def facts_list(pairs: Sequence[tuple[str, object]]) -> str:
-    """Markdown bullets "**label**: value" for a record's facts; blanks show a dash."""
+    """Markdown bullets "**label**: value" for a record's facts; blanks show a dash. The
+    values are people's text, shown as text (crm.ui.plain)."""
     sep = "：" if language() == "zh" else ": "
-    return "\n".join(f"- **{tr(key)}**{sep}{value if value not in (None, '') else '—'}"
+    return "\n".join(f"- **{tr(key)}**{sep}{plain(value) if value not in (None, '') else '—'}"
                      for key, value in pairs)

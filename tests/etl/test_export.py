@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from crm.access import SYSTEM
 from crm.db import session_factory
 from crm.models import (
+    Appeal,
     Assignment,
     BankProduct,
     Contact,
@@ -76,7 +77,12 @@ def world(engine, firms, people, tmp_path):
          "办理状态", "答复时间", "满意度", "是否解决", "紧急程度"],
         ["SQ-1", A, "融资", "=资金紧张", "多行\n内容", dt.datetime(2022, 3, 1, 9, 30, 15),
          "区金融办", "已回访", "2022-03-05 16:00", "满意", "是", "紧急"],
-        [None, B, "交通", "停车难", None, "2022-03-02", None, None, None, None, None, None]]))
+        [None, B, "交通", "停车难", None, "2022-03-02", None, None, None, None, None, None],
+        # formula-like text (OWASP CSV injection): exported quoted, imported back unquoted
+        ["SQ-2", A, "融资", "@SUM(1+1)", "正文", "2022-03-03", None, None, None, None, None, None],
+        ["SQ-3", B, "融资", "+cmd|' /C calc'!A0", "'=已带引号", "2022-03-04", None, None, None,
+         None, None, None],
+        ["SQ-4", B, "融资", "-2+3", "-5", "2022-03-04", None, None, None, None, None, None]]))
     results["enterprises"] = firms
     with session_factory(engine).begin() as s:
         # Masked lists: a firm's second contact shares the primary's name (the export
@@ -86,6 +92,9 @@ def world(engine, firms, people, tmp_path):
         firm_b = s.scalar(select(Enterprise.id).where(Enterprise.uscc == B))
         s.scalar(select(Contact).where(Contact.enterprise_id == firm_b,
                                        Contact.is_primary)).phone = "139****2618"
+        # typed in the app (an xlsx cell starting with = would be a formula, not text)
+        s.scalar(select(Appeal).where(Appeal.title == "@SUM(1+1)")).description = \
+            '=HYPERLINK("http://evil.example","点此")'
     return results
 
 
@@ -166,6 +175,37 @@ def test_export_then_import_reports_every_row_unchanged(engine, world, tmp_path,
     report = run_import(engine, kind, target)
     assert report.errors == [] and report.rows_read == written
     assert report.unchanged == written, (kind, counts(report))
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_an_export_holds_no_formula_and_the_hostile_text_reads_back(engine, world, tmp_path,
+                                                                     suffix):
+    from crm.textsafety import is_formula_like
+
+    target = tmp_path / f"appeals{suffix}"
+    with session_factory(engine)() as s:
+        export(s, "appeals", target)
+    if suffix == ".csv":
+        import csv
+
+        with open(target, encoding="utf-8-sig", newline="") as f:
+            cells = [c for row in csv.reader(f) for c in row]
+    else:
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(target).active
+        assert not [c.coordinate for row in sheet.iter_rows() for c in row
+                    if c.data_type == "f"]
+        cells = [c.value for row in sheet.iter_rows() for c in row]
+    assert not [c for c in cells if is_formula_like(c)]
+    assert "'@SUM(1+1)" in cells and "'=已带引号" in cells and "'-2+3" in cells
+    with session_factory(engine)() as s:
+        titles = set(s.scalars(select(Appeal.title)))
+        contents = set(s.scalars(select(Appeal.description)))
+    assert {"@SUM(1+1)", "+cmd|' /C calc'!A0", "-2+3"} <= titles
+    # a quote before a formula start is the spreadsheet's "this is text" mark, so the
+    # importer takes it off a file's cell as it does off our exports
+    assert {'=HYPERLINK("http://evil.example","点此")', "=已带引号", "-5"} <= contents
 
 
 def test_templates_carry_the_headers_the_importer_reads(tmp_path):
