@@ -33,14 +33,16 @@ if upload is not None:
 
     st.subheader(tr("import.mapping"))
     fields = read(imports.field_names, kind)
+    field_words = imports.field_labels(kind, language())
     mapping_rows = [{"header": c.header, "field": c.field or ""}
                     for c in check.mapping.columns if c.header]
     edited = st.data_editor(
         mapping_rows, key=f"mapping_editor:{kind}:{upload.name}", hide_index=True,
         disabled=["header"], width="stretch",
         column_config={"header": st.column_config.TextColumn(tr("import.col_header")),
-                       "field": st.column_config.SelectboxColumn(tr("import.col_field"),
-                                                                 options=["", *fields])})
+                       "field": st.column_config.SelectboxColumn(
+                           tr("import.col_field"), options=["", *fields],
+                           format_func=lambda f: field_words.get(f, f or "—"))})
     chosen = {row["header"]: (row["field"] or None) for row in edited}
     if chosen != {row["header"]: (row["field"] or None) for row in mapping_rows}:
         st.session_state[overrides_key] = chosen
@@ -112,9 +114,12 @@ st.subheader(tr("import.history"))
 batches = read(imports.list_batches)
 st.dataframe([{tr("import.col_row"): b["id"], tr("import.kind"): KIND_LABELS[b["kind"]],
                tr("import.file"): b["filename"], tr("import.sheet"): b["sheet"] or "",
-               "status": lbl("batch_status", b["status"]), "rows": b["rows_read"],
-               "+": b["inserted"], "~": b["updated"], "=": b["unchanged"],
-               "×": b["rejected"]} for b in batches], hide_index=True, key="batch_table")
+               tr("import.col_status"): lbl("batch_status", b["status"]),
+               tr("import.col_rows"): b["rows_read"], tr("import.col_inserted"): b["inserted"],
+               tr("import.col_updated"): b["updated"],
+               tr("import.col_unchanged"): b["unchanged"],
+               tr("import.col_rejected"): b["rejected"]} for b in batches],
+             hide_index=True, key="batch_table")
 done = [b["id"] for b in batches if b["status"] == "done"]
 if done:
     left, right = st.columns([1, 3])

@@ -84,10 +84,14 @@ def _conditions(f: AppealFilter) -> list:
     return conds
 
 
-def _base(actor: Actor, f: AppealFilter) -> Select:
-    return (select(Appeal.id)
-            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
-            .where(appeal_scope(actor), *_conditions(f)))
+def _base(actor: Actor, f: AppealFilter, *columns) -> Select:
+    """The appeals of the filter in the actor's scope. The firm is joined only for a text
+    search: without it a count or an ordering reads the appeal indexes alone, which on a
+    million appeals is the difference between a fraction of a second and many seconds."""
+    stmt = select(*(columns or (Appeal.id,))).select_from(Appeal)
+    if f.text.strip():
+        stmt = stmt.join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+    return stmt.where(appeal_scope(actor), *_conditions(f))
 
 
 def list_appeals(session: Session, f: AppealFilter | None = None, *, actor: Actor,
@@ -97,6 +101,11 @@ def list_appeals(session: Session, f: AppealFilter | None = None, *, actor: Acto
     lead = aliased(Unit)
     ordering = {"due": (Appeal.due_date, Appeal.id),
                 "newest": (Appeal.received_at.desc(), Appeal.id.desc())}[order]
+    # First the page's ids (an index-only read where the database can), then their rows.
+    ids = list(session.scalars(_base(actor, f).order_by(*ordering).limit(limit)
+                               .offset(offset)))
+    if not ids:
+        return []
     stmt = (select(Appeal.id, Appeal.code, Appeal.title, Appeal.status, Appeal.priority,
                    Appeal.received_at, Appeal.due_date, Appeal.replied_at, Appeal.version,
                    Enterprise.name.label("enterprise"), Street.name.label("street"),
@@ -105,10 +114,10 @@ def list_appeals(session: Session, f: AppealFilter | None = None, *, actor: Acto
             .join(Category, Category.id == Appeal.category_id)
             .outerjoin(Street, Street.id == Appeal.street_id)
             .outerjoin(lead, lead.id == Appeal.lead_unit_id)
-            .where(appeal_scope(actor), *_conditions(f))
-            .order_by(*ordering).limit(limit).offset(offset))
+            .where(Appeal.id.in_(ids)))
+    position = {appeal_id: i for i, appeal_id in enumerate(ids)}
     rows = []
-    for r in session.execute(stmt):
+    for r in sorted(session.execute(stmt), key=lambda r: position[r.id]):
         row = r._asdict()
         is_open = r.status in OPEN_STATUSES
         row["overdue"] = is_open and r.due_date < f.as_of
@@ -125,10 +134,8 @@ def count_appeals(session: Session, f: AppealFilter | None = None, *, actor: Act
 
 def counts_by_status(session: Session, f: AppealFilter | None = None, *, actor: Actor
                      ) -> dict[str, int]:
-    f = f or AppealFilter()
-    stmt = (select(Appeal.status, func.count())
-            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
-            .where(appeal_scope(actor), *_conditions(f)).group_by(Appeal.status))
+    stmt = _base(actor, f or AppealFilter(), Appeal.status, func.count()).group_by(
+        Appeal.status)
     return dict(session.execute(stmt).all())
 
 
