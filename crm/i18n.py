@@ -1693,6 +1693,9 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
 PARAM_LABELS: dict[str, dict[str, str]] = {
     "financing.filter_failed": {"filter": "filter"},
     "financing.bad_state": {"status": "match_status", "action": "financing.action"},
+    "appeal.bad_state": {"status": "status", "action": "action"},
+    "fair_participation.bad_state": {"status": "participation", "action": "jobfair.action"},
+    "hiring_need.bad_state": {"status": "hiring_status", "action": "hiring.action"},
     # finui: a refused field is named in words (field.<name>), not by its column
     **{key: {"field": "field"} for key in ("field.needed", "field.too_long",
                                            "financing.bad_value", "financing.bad_range",

@@ -197,3 +197,21 @@ def test_the_checker_catches_both_languages():
     assert not foreign_words(["重庆齐祥灯饰有限公司 has 3 appeals"], "en", data, "home")
     assert not foreign_words(["Hankook Tire 已入驻；KPI 与 QF2024-00001"], "zh", data, "home")
     assert foreign_words(["None"], "en", data, "home") == {"None"}
+
+
+@pytest.mark.parametrize("machine", ["APPEAL", "PARTICIPATION", "HIRING_NEED", "FINANCING"])
+def test_a_refused_step_names_the_state_and_the_step_in_words(machine):
+    """A lifecycle refusal ("cannot reply: the appeal is dispatched") in Chinese carries no
+    raw code, for every state and step of every pipeline."""
+    from crm import lifecycle
+    from crm.errors import InvalidTransition
+    from crm.i18n import error_text
+
+    sm = getattr(lifecycle, machine)
+    for status in sm.states:
+        for action in sm.actions:
+            err = InvalidTransition("refused", key=f"{sm.name}.bad_state", action=action,
+                                    status=status)
+            zh = error_text(err, "zh")
+            assert not ASCII_WORD.findall(zh), (machine, status, action, zh)
+            assert not CJK.findall(error_text(err, "en")), (machine, status, action)
