@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from crm.auth import Actor
@@ -143,16 +143,19 @@ def workload(session: Session, f: AppealFilter | None = None, *, actor: Actor,
              soon_days: int = 3) -> dict[str, int]:
     """The three numbers at the top of an inbox: open, overdue, due soon."""
     f = f or AppealFilter()
-    base = dict(f.__dict__)
-    base.update(open_only=True, overdue_only=False, due_within_days=None)
-    return {
-        "open": count_appeals(session, AppealFilter(**base), actor=actor),
-        "overdue": count_appeals(session, AppealFilter(**{**base, "overdue_only": True}),
-                                 actor=actor),
-        "due_soon": count_appeals(session,
-                                  AppealFilter(**{**base, "due_within_days": soon_days}),
-                                  actor=actor),
-    }
+    base = AppealFilter(**{**f.__dict__, "open_only": True, "overdue_only": False,
+                           "due_within_days": None})
+    overdue = Appeal.due_date < f.as_of
+    soon = and_(Appeal.due_date >= f.as_of,
+                Appeal.due_date <= f.as_of + dt.timedelta(days=soon_days))
+    # one pass over the open appeals for all three numbers
+    row = session.execute(_base(actor, base, func.count(), _count_if(overdue),
+                                _count_if(soon))).one()
+    return {"open": row[0], "overdue": int(row[1] or 0), "due_soon": int(row[2] or 0)}
+
+
+def _count_if(condition):
+    return func.sum(case((condition, 1), else_=0))
 
 
 def timeline(session: Session, appeal_id: int) -> list[dict]:
