@@ -52,11 +52,20 @@ def shown_value(value: object) -> object:
         return DASH
     if isinstance(value, bool):
         return tr("common.yes") if value else tr("common.no")
+    if isinstance(value, dt.date):
+        return fmt_day(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.1f}"
     return value
+
+
+def dash_gaps(table: list[dict]) -> list[dict]:
+    """Rows for st.dataframe where a column with a missing value shows "—" (the whole
+    column as text, numbers with separators) instead of None."""
+    gaps = {k for row in table for k, v in row.items() if v is None}
+    return [{k: shown_value(v) if k in gaps else v for k, v in row.items()} for row in table]
 
 
 def fmt_rate(rate: float | None) -> str:
