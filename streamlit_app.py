@@ -8,7 +8,7 @@ import streamlit as st
 
 from crm.config import get_settings
 from crm.ui import cookie_session, login, resources, shell
-from crm.ui.navigation import login_pages, menu
+from crm.ui.navigation import MENU_EXPANDED, login_pages, menu
 from crm.ui.state import tr
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -24,7 +24,7 @@ cookie_session.sync_cookie()
 if actor is None:
     page = st.navigation(login_pages(login.render), position="hidden")
 else:
-    page = st.navigation(menu(actor.role))
+    page = st.navigation(menu(actor.role), expanded=MENU_EXPANDED)
 try:
     page.run()
 except Exception:  # noqa: BLE001 - the user gets a plain message; the log gets the traceback

@@ -30,7 +30,7 @@ from etl import bulletin as bulletin_writer
 from etl.engine import run
 from etl.export import errors_workbook, export, export_rows, write_xlsx
 from etl.export import template as blank
-from etl.headers import fields_of
+from etl.headers import field_label, fields_of
 from etl.kinds import get_kind
 from etl.readers import ReadError
 from etl.rollback import rollback_batch
@@ -65,13 +65,18 @@ def import_file(session: Session, source: bytes | str | Path, kind: str, *,
                    progress=progress)
     except ReadError as err:
         reason = (str(err).splitlines() or ["unreadable"])[0]
-        raise ValidationError(reason, key="import.unreadable", reason=reason) from None
+        raise ValidationError(reason, key=err.key, **err.params) from None
 
 
 def field_names(session: Session, kind: str, *, actor: Actor | None = None) -> list[str]:
     """The fields a column of this kind may map to (for the mapping editor)."""
     _check(actor, kind)
     return list(fields_of(kind))
+
+
+def field_labels(kind: str, lang: str = "zh") -> dict[str, str]:
+    """field -> its name in words, for the mapping editor (no data: no session, no actor)."""
+    return {f: field_label(kind, f, lang) for f in fields_of(kind)}
 
 
 def save_mapping(session: Session, kind: str, mapping: dict[str, str | None], *,

@@ -32,7 +32,14 @@ from crm.db import now
 from crm.i18n import t
 from crm.models import HeaderMapping, ImportBatch, ImportRecord
 from etl.clean import Bad, Warned, batch
-from etl.headers import SCAN_ROWS, Mapping, detect_header, map_columns, norm_header
+from etl.headers import (
+    SCAN_ROWS,
+    Mapping,
+    detect_header,
+    field_label,
+    map_columns,
+    norm_header,
+)
 from etl.readers import ReadError, open_table
 
 CHUNK = 20_000  # rows cleaned and planned at a time (the progress bar moves per chunk)
@@ -429,6 +436,10 @@ def _is_footer(row: list) -> bool:
     return False
 
 
+def _field_names(kind: str, fields: list[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(field_label(kind, f, lang) for f in fields)
+
+
 def remembered_mapping(session: Session, kind: str, street_id: int | None) -> dict:
     """Mappings users saved: the street's own win over district-wide ones."""
     rows = session.execute(select(HeaderMapping.street_id, HeaderMapping.source_header,
@@ -462,7 +473,7 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
     mapping = detect_header(kind.name, head, remembered=chosen)
     if mapping is None:
         raise ReadError("no header row found: the first rows name none of the columns of "
-                        f"{kind.name!r}")
+                        f"{kind.name!r}", key="import.read.no_header", kind=kind.name)
     if overrides:
         mapping = map_columns(kind.name, head[mapping.header_row], mapping.header_row,
                               remembered=remembered, overrides=overrides)
@@ -474,7 +485,9 @@ def run(session: Session, kind: Kind, source: bytes | Path | str, *, filename: s
                 if not any(f in mapping.fields for f in group)]
     if missing:
         raise ReadError(f"the header row {report.header_row} lacks required column(s): "
-                        f"{', '.join(missing)}")
+                        f"{', '.join(missing)}", key="import.read.missing_columns",
+                        row=report.header_row, columns=_field_names(kind.name, missing, "zh"),
+                        columns_en=_field_names(kind.name, missing, "en"))
 
     ctx = Context(session, actor=actor, street_id=street_id, dry_run=dry_run, sheet=table.name)
     ctx.main_table = kind.table.name

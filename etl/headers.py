@@ -39,6 +39,19 @@ def canonical_headers(kind: str) -> dict[str, str]:
     return {f: names[0] for f, names in fields_of(kind).items()}
 
 
+def field_label(kind: str, field: str, lang: str = "zh") -> str:
+    """A field in words: in Chinese the kind's own header (what the template writes), in
+    English the catalogue's `import_field.<field>`; a group "a/b" labels each part."""
+    from crm.i18n import MESSAGES, t
+
+    if "/" in field:
+        return "/".join(field_label(kind, part, lang) for part in field.split("/"))
+    if lang == "zh":
+        return canonical_headers(kind).get(field) or t(f"import_field.{field}", lang)
+    key = f"import_field.{field}"
+    return t(key, lang) if key in MESSAGES else field
+
+
 def norm_header(raw: object) -> str:
     """'统一社会信用代码*' / ' 统一社会 信用代码 ' / 'ＵＳＣＣ' all compare equal."""
     if raw is None:

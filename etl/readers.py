@@ -59,7 +59,16 @@ FIRST_LINE_CHARS = 8 * 1024 * 1024  # the delimiter sniff's line; the rest is th
 
 
 class ReadError(Exception):
-    """The file cannot be read at all (wrong format, missing sheet, corrupt)."""
+    """The file cannot be read at all (wrong format, missing sheet, corrupt).
+
+    `str()` is English (the CLI, the logs); `key` and `params` name the message in the
+    catalogue (crm.i18n `import.read.*`), so the app shows it in the user's language.
+    """
+
+    def __init__(self, message: str, *, key: str = "import.unreadable", **params: object):
+        super().__init__(message)
+        self.key = key
+        self.params = params or {"reason": message}
 
 
 @dataclass
@@ -207,12 +216,15 @@ def open_excel(data: bytes | Path | str, sheet: str | None = None,
     try:
         book = fastexcel.read_excel(data if isinstance(data, bytes) else str(data))
     except Exception as err:  # noqa: BLE001 - fastexcel raises several kinds
-        raise ReadError(f"not a readable spreadsheet: {_first_line(err)}") from err
+        raise ReadError(f"not a readable spreadsheet: {_first_line(err)}",
+                        key="import.read.not_spreadsheet", detail=_first_line(err)) from err
     names = list(book.sheet_names)
     if sheet is not None and sheet not in names:
-        raise ReadError(f"no sheet named {sheet!r}; sheets: {', '.join(names)}")
+        raise ReadError(f"no sheet named {sheet!r}; sheets: {', '.join(names)}",
+                        key="import.read.no_sheet", sheet=sheet, sheets="、".join(names),
+                        sheets_en=", ".join(names))
     if not names:
-        raise ReadError("the workbook has no sheets")
+        raise ReadError("the workbook has no sheets", key="import.read.empty_book")
     found = None
     for name in [sheet] if sheet is not None else names:
         try:
@@ -222,13 +234,15 @@ def open_excel(data: bytes | Path | str, sheet: str | None = None,
                                      eager=True)
         except Exception as err:  # noqa: BLE001 - chart sheets and the like
             if sheet is not None:
-                raise ReadError(f"cannot read sheet {name!r}: {_first_line(err)}") from err
+                raise ReadError(f"cannot read sheet {name!r}: {_first_line(err)}",
+                                key="import.read.bad_sheet", sheet=name,
+                                detail=_first_line(err)) from err
             continue
         found = (name, loaded)
         if sheet is not None or (loaded.num_rows and loaded.num_columns):
             break
     if found is None:
-        raise ReadError("no readable sheet in the workbook")
+        raise ReadError("no readable sheet in the workbook", key="import.read.no_readable_sheet")
     name, batch = found
     columns = [col if col.type == pa.string() else col.cast(pa.string())
                for col in batch.columns]
@@ -255,9 +269,10 @@ def open_table(source: bytes | Path | str, *, filename: str | None = None,
     name = filename or str(source if not isinstance(source, bytes) else "")
     suffix = Path(name).suffix.lower()
     if not isinstance(source, bytes) and not Path(source).is_file():
-        raise ReadError(f"no such file: {source}")
+        raise ReadError(f"no such file: {source}", key="import.read.no_file", path=str(source))
     if suffix not in CSV_SUFFIXES | EXCEL_SUFFIXES and suffix:
-        raise ReadError(f"unsupported file type {suffix!r}: use .xlsx, .xls or .csv")
+        raise ReadError(f"unsupported file type {suffix!r}: use .xlsx, .xls or .csv",
+                        key="import.read.bad_type", suffix=suffix)
     try:
         limits = limits or import_limits()
     except ValueError as err:  # a CRM_IMPORT_MAX_… that is not a number: say which

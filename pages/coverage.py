@@ -102,7 +102,7 @@ if cadres:
                  x_label="", y_label=tr("coverage.visit_count"), stack=True)
     st.caption(tr("coverage.chart_top", n=len(top), total=len(cadres)))
 if cadres:
-    st.dataframe([{tr("col.cadre"): r["cadre"], tr("col.street"): r["street"],
+    st.dataframe([{tr("col.cadre"): r["cadre"], tr("col.street"): r["street"] or "—",
                    tr("coverage.col.serving"): r["firms"], **r["by_month"],
                    tr("coverage.col.visits"): r["total"]} for r in cadres],
                  hide_index=True, width="stretch", key="cov_cadres")

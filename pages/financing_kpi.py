@@ -28,13 +28,14 @@ base = dict(date_from=date_from, date_to=date_to, chamber_id=chamber_id, bank_id
 data = read(financing_kpi.summary, **base)
 totals = data["totals"]
 st.caption(tr("fkpi.period", start=fmt_date(date_from), end=fmt_date(date_to)))
+kv.as_of_line(date_to)
 
 
 def shown(key: str, value) -> str:
     if value is None:
         return "—"
-    if key in fv.AMOUNTS:
-        return fmt_amount(value)
+    if key in fv.AMOUNTS:  # the unit is in the label: a long amount keeps its last digit
+        return f"{value:,.1f}"
     if key == "approval_rate":
         return fmt_rate(value)
     if key.endswith("days_to_money"):
@@ -45,7 +46,9 @@ def shown(key: str, value) -> str:
 for keys in (("needs", "amount_needed", "amount_approved", "amount_disbursed"),
              ("approval_rate", "decided", "median_days_to_money", "mean_days_to_money")):
     for column, key in zip(st.columns(len(keys)), keys, strict=True):
-        column.metric(tr(f"fkpi.key.{key}"), shown(key, totals[key]),
+        caption = tr(f"fkpi.key.{key}")
+        column.metric(tr("fmt.in_wan", label=caption) if key in fv.AMOUNTS else caption,
+                      shown(key, totals[key]),
                       help=tr(f"fkpi.help.{key}"))
 
 

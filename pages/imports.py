@@ -34,14 +34,16 @@ if upload is not None:
 
     st.subheader(tr("import.mapping"))
     fields = read(imports.field_names, kind)
+    field_words = imports.field_labels(kind, language())
     mapping_rows = [{"header": c.header, "field": c.field or ""}
                     for c in check.mapping.columns if c.header]
     edited = st.data_editor(
         mapping_rows, key=f"mapping_editor:{kind}:{upload.name}", hide_index=True,
         disabled=["header"], width="stretch",
         column_config={"header": st.column_config.TextColumn(tr("import.col_header")),
-                       "field": st.column_config.SelectboxColumn(tr("import.col_field"),
-                                                                 options=["", *fields])})
+                       "field": st.column_config.SelectboxColumn(
+                           tr("import.col_field"), options=["", *fields],
+                           format_func=lambda f: field_words.get(f, f or "—"))})
     chosen = {row["header"]: (row["field"] or None) for row in edited}
     if chosen != {row["header"]: (row["field"] or None) for row in mapping_rows}:
         st.session_state[overrides_key] = chosen

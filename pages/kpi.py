@@ -13,11 +13,12 @@ actor = require_page("kpi")
 st.title(tr("kpi.title"))
 date_from, date_to = kv.period_picker("kpi")
 chosen = kv.filters("kpi")
-base = dict(date_from=date_from, date_to=date_to, **chosen)
+base = dict(date_from=date_from, date_to=date_to, as_of=kpi.as_of_for(date_to), **chosen)
 data = load(kpi.overview, version=kv.revision(), **base)
 prev_from, prev_to = data["previous_period"]
 st.caption(tr("kpi.compared_with", start=fmt_date(date_from), end=fmt_date(date_to),
               prev_start=fmt_date(prev_from), prev_end=fmt_date(prev_to)))
+kv.as_of_line(date_to)
 kv.headline(data["current"], data["previous"],
             ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate",
              "closed_on_time_rate"))

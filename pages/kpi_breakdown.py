@@ -12,7 +12,7 @@ actor = require_page("kpi_breakdown")
 st.title(tr("kpi.breakdown_title"))
 date_from, date_to = kv.period_picker("kpib")
 chosen = kv.filters("kpib")
-base = dict(date_from=date_from, date_to=date_to, **chosen)
+base = dict(date_from=date_from, date_to=date_to, as_of=kv.as_of_line(date_to), **chosen)
 dimensions = {"unit": "unit_id", "category": "category_id", "month": "month"}
 view = st.segmented_control(tr("kpi.dim.month"), list(dimensions), key="kpib_dim",
                             default="unit", label_visibility="collapsed",

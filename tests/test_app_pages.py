@@ -324,8 +324,8 @@ EXPECTED = {
     ("chamber", "meetings"): ["银企对接会", "记录一次对接会"],
     ("official", "meetings"): ["银企对接会"],
     ("admin", "meetings"): ["银企对接会", "记录一次对接会"],
-    ("chamber", "financing_kpi"): ["融资成效", "放款金额 100.0 万元", LIGHTING],
-    ("official", "financing_kpi"): ["融资成效", "放款金额 100.0 万元", "大石坝街道商会",
+    ("chamber", "financing_kpi"): ["融资成效", "放款金额（万元） 100.0", LIGHTING],
+    ("official", "financing_kpi"): ["融资成效", "放款金额（万元） 100.0", "大石坝街道商会",
                                     "重庆农村商业银行"],
     ("admin", "financing_kpi"): ["融资成效", "获批率"],
     # liaisons and cadres read their own firms' financing (street / the firms they serve)

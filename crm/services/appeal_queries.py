@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from crm import rules
@@ -91,10 +91,14 @@ def _conditions(f: AppealFilter) -> list:
     return conds
 
 
-def _base(actor: Actor, f: AppealFilter) -> Select:
-    return (select(Appeal.id)
-            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
-            .where(appeal_scope(actor), *_conditions(f)))
+def _base(actor: Actor, f: AppealFilter, *columns) -> Select:
+    """The appeals of the filter in the actor's scope. The firm is joined only for a text
+    search: without it a count or an ordering reads the appeal indexes alone, which on a
+    million appeals is the difference between a fraction of a second and many seconds."""
+    stmt = select(*(columns or (Appeal.id,))).select_from(Appeal)
+    if f.text.strip():
+        stmt = stmt.join(Enterprise, Enterprise.id == Appeal.enterprise_id)
+    return stmt.where(appeal_scope(actor), *_conditions(f))
 
 
 def list_appeals(session: Session, f: AppealFilter | None = None, *, actor: Actor,
@@ -104,6 +108,11 @@ def list_appeals(session: Session, f: AppealFilter | None = None, *, actor: Acto
     lead = aliased(Unit)
     ordering = {"due": (Appeal.due_date, Appeal.id),
                 "newest": (Appeal.received_at.desc(), Appeal.id.desc())}[order]
+    # First the page's ids (an index-only read where the database can), then their rows.
+    ids = list(session.scalars(_base(actor, f).order_by(*ordering).limit(limit)
+                               .offset(offset)))
+    if not ids:
+        return []
     stmt = (select(Appeal.id, Appeal.code, Appeal.title, Appeal.status, Appeal.priority,
                    Appeal.received_at, Appeal.due_date, Appeal.replied_at, Appeal.version,
                    Enterprise.name.label("enterprise"), Street.name.label("street"),
@@ -112,10 +121,10 @@ def list_appeals(session: Session, f: AppealFilter | None = None, *, actor: Acto
             .join(Category, Category.id == Appeal.category_id)
             .outerjoin(Street, Street.id == Appeal.street_id)
             .outerjoin(lead, lead.id == Appeal.lead_unit_id)
-            .where(appeal_scope(actor), *_conditions(f))
-            .order_by(*ordering).limit(limit).offset(offset))
+            .where(Appeal.id.in_(ids)))
+    position = {appeal_id: i for i, appeal_id in enumerate(ids)}
     rows = []
-    for r in session.execute(stmt):
+    for r in sorted(session.execute(stmt), key=lambda r: position[r.id]):
         row = r._asdict()
         is_open = r.status in OPEN_STATUSES
         row["overdue"] = is_open and r.due_date < f.as_of
@@ -132,10 +141,8 @@ def count_appeals(session: Session, f: AppealFilter | None = None, *, actor: Act
 
 def counts_by_status(session: Session, f: AppealFilter | None = None, *, actor: Actor
                      ) -> dict[str, int]:
-    f = f or AppealFilter()
-    stmt = (select(Appeal.status, func.count())
-            .join(Enterprise, Enterprise.id == Appeal.enterprise_id)
-            .where(appeal_scope(actor), *_conditions(f)).group_by(Appeal.status))
+    stmt = _base(actor, f or AppealFilter(), Appeal.status, func.count()).group_by(
+        Appeal.status)
     return dict(session.execute(stmt).all())
 
 
@@ -143,16 +150,19 @@ def workload(session: Session, f: AppealFilter | None = None, *, actor: Actor,
              soon_days: int = 3) -> dict[str, int]:
     """The three numbers at the top of an inbox: open, overdue, due soon."""
     f = f or AppealFilter()
-    base = dict(f.__dict__)
-    base.update(open_only=True, overdue_only=False, due_within_days=None)
-    return {
-        "open": count_appeals(session, AppealFilter(**base), actor=actor),
-        "overdue": count_appeals(session, AppealFilter(**{**base, "overdue_only": True}),
-                                 actor=actor),
-        "due_soon": count_appeals(session,
-                                  AppealFilter(**{**base, "due_within_days": soon_days}),
-                                  actor=actor),
-    }
+    base = AppealFilter(**{**f.__dict__, "open_only": True, "overdue_only": False,
+                           "due_within_days": None})
+    overdue = Appeal.due_date < f.as_of
+    soon = and_(Appeal.due_date >= f.as_of,
+                Appeal.due_date <= f.as_of + dt.timedelta(days=soon_days))
+    # one pass over the open appeals for all three numbers
+    row = session.execute(_base(actor, base, func.count(), _count_if(overdue),
+                                _count_if(soon))).one()
+    return {"open": row[0], "overdue": int(row[1] or 0), "due_soon": int(row[2] or 0)}
+
+
+def _count_if(condition):
+    return func.sum(case((condition, 1), else_=0))
 
 
 def timeline(session: Session, appeal_id: int) -> list[dict]:

@@ -1,7 +1,8 @@
 """The monthly bulletin (月度通报): the street ranking of one month, for download.
 
-The numbers are `kpi.by_street` and `kpi.compute` for the month, as of the
-month's last day (or today while the month is running), so a bulletin for a
+The numbers are `kpi.by_street` and `kpi.compute` for the month, as of
+`kpi.as_of_for` the month (the day after its last day, or today while it is running:
+the same rule as the overview page), so a bulletin for a
 closed month keeps judging overdue appeals on the same day however late it is
 downloaded; the counts still follow later replies and callbacks. The workbook and
 CSV of it are etl's (etl.app.bulletin_xlsx / bulletin_csv).
@@ -16,7 +17,6 @@ from sqlalchemy.orm import Session
 from crm.access import require
 from crm.auth import Actor
 from crm.config import get_settings
-from crm.db import today as _today
 from crm.i18n import t
 from crm.services import kpi
 from crm.services.reference import get_setting
@@ -28,7 +28,7 @@ def bulletin(session: Session, *, actor: Actor | None = None, month: str,
     if actor is not None:
         require(actor, "kpi.bulletin")
     first, last = kpi.month_bounds(month)
-    as_of = as_of or min(last + dt.timedelta(days=1), _today())
+    as_of = kpi.as_of_for(last, as_of)
     window = dict(actor=actor, date_from=first, date_to=last, as_of=as_of)
     weights = {**kpi.DEFAULT_WEIGHTS, **(get_setting(session, "kpi.weights", None) or {})}
     basic = get_setting(session, "kpi.basic_satisfied_weight", 0.9)

@@ -327,8 +327,8 @@ def compute(session: Session, *, actor: Actor | None = None, date_from: dt.date 
                        as_of=as_of, street_id=street_id, unit_id=unit_id,
                        category_id=category_id, source=source)
     numbers = _numbers_by(session, None, actor=actor, date_from=date_from, date_to=date_to,
-                          as_of=as_of or _today(), street_id=street_id, unit_id=unit_id,
-                          category_id=category_id, source=source)
+                          as_of=as_of_for(date_to, as_of), street_id=street_id,
+                          unit_id=unit_id, category_id=category_id, source=source)
     weight, weights, _ = _settings(session)
     return numbers.get(None) or _finish(None, (None, None), weight, weights)
 
@@ -359,7 +359,7 @@ def grouped(session: Session, dimension: str, *, actor: Actor | None = None,
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {DIMENSIONS}, not {dimension!r}")
     numbers = _numbers_by(session, dimension, actor=actor, date_from=date_from,
-                          date_to=date_to, as_of=as_of or _today(), street_id=street_id,
+                          date_to=date_to, as_of=as_of_for(date_to, as_of), street_id=street_id,
                           unit_id=unit_id, category_id=category_id, source=source)
     weight, weights, _ = _settings(session)
     if dimension == "street":
@@ -399,6 +399,20 @@ def by_street(session: Session, *, actor: Actor | None = None,
 
 # --- periods, the overview page and the drill-down ---------------------------------------
 
+def as_of_for(date_to: dt.date | None, as_of: dt.date | None = None) -> dt.date:
+    """The day a period's open appeals are judged overdue on, unless `as_of` is given.
+
+    The one rule for every KPI page, the bulletin and the CLI: the day after the
+    period's last day, or today while the period is still running (or open-ended).
+    A closed month is judged on the 1st of the next month however late it is looked
+    at, so the overview and the bulletin of the same month show the same numbers.
+    """
+    if as_of is not None:
+        return as_of
+    today = _today()
+    return today if date_to is None else min(date_to + dt.timedelta(days=1), today)
+
+
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     """('YYYY-MM') → its first and last day."""
     first = dt.date.fromisoformat(f"{month}-01")
@@ -434,13 +448,14 @@ def overview(session: Session, *, actor: Actor | None = None, date_from: dt.date
     - by_street: the ranking (see `grouped`);
     - trend: per month over the `trend_months` months ending with the period's last month.
     """
-    as_of = as_of or _today()
+    as_of = as_of_for(date_to, as_of)
     scope = dict(actor=actor, as_of=as_of, street_id=street_id, unit_id=unit_id,
                  category_id=category_id)
     prev_from, prev_to = previous_period(date_from, date_to)
     trend_from = _add_months(date_to.replace(day=1), -(trend_months - 1))
     return {
         "period": (date_from, date_to),
+        "as_of": as_of,
         "previous_period": (prev_from, prev_to),
         "current": compute(session, date_from=date_from, date_to=date_to, **scope),
         "previous": compute(session, date_from=prev_from, date_to=prev_to, **scope),
@@ -501,7 +516,7 @@ def drill(session: Session, measure: str, *, actor: Actor, date_from: dt.date | 
     """
     from crm.services.appeal_queries import AppealFilter, count_appeals, list_appeals
 
-    as_of = as_of or _today()
+    as_of = as_of_for(date_to, as_of)
     if month:
         first, last = month_bounds(month)
         date_from = max(first, date_from) if date_from else first

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.ui.state import tr
+from crm.ui.widgets import fmt_rate, shown_value
 
 AMOUNTS = ("amount_needed", "amount_approved", "amount_disbursed")
 # table column -> the measure its drill-down lists
@@ -60,12 +61,18 @@ def table(rows: list[dict], dimension: str, name_of, *, key: str):
         st.caption(tr("fkpi.no_data"))
         return None
     who = tr(f"fkpi.dim.{dimension}")
-    frame = pd.DataFrame([{who: name_of(r),
-                           **{tr(f"fkpi.key.{k}"): (None if r[k] is None else
-                                                    round(r[k] * 100, 1))
-                              if k == "approval_rate" else r[k] for k in COLUMNS}}
-                          for r in rows])
-    config = {tr("fkpi.key.approval_rate"): st.column_config.NumberColumn(format="%.1f%%")}
+    # a column with a gap (no decision yet) is shown as text: "—", not None
+    gaps = {k for k in COLUMNS if any(r[k] is None for r in rows)}
+
+    def cell(k: str, value):
+        if k in gaps:
+            return fmt_rate(value) if k == "approval_rate" else shown_value(value)
+        return round(value * 100, 1) if k == "approval_rate" else value
+
+    frame = pd.DataFrame([{who: name_of(r), **{tr(f"fkpi.key.{k}"): cell(k, r[k])
+                                               for k in COLUMNS}} for r in rows])
+    config = {} if "approval_rate" in gaps else {
+        tr("fkpi.key.approval_rate"): st.column_config.NumberColumn(format="%.1f%%")}
     event = st.dataframe(frame, hide_index=True, width="stretch", key=key,
                          column_config=config, on_select="rerun",
                          selection_mode="single-cell")

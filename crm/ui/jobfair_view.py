@@ -9,7 +9,7 @@ import streamlit as st
 
 from crm.rules import FUNNEL
 from crm.ui.state import lbl, tr
-from crm.ui.widgets import fmt_rate
+from crm.ui.widgets import dash_gaps, fmt_rate
 
 
 def stage_name(stage: str) -> str:
@@ -81,8 +81,8 @@ def fair_rows_table(rows: list[dict], *, key: str):
               **{stage_name(s): r[s] for s in FUNNEL[:-1]},
               stage_name("retained_90d"): retention_text(r),
               tr("jobfair.fill_rate"): fmt_rate(r["fill_rate"])} for r in rows]
-    event = st.dataframe(table, hide_index=True, width="stretch", key=key, on_select="rerun",
-                         selection_mode="single-row")
+    event = st.dataframe(dash_gaps(table), hide_index=True, width="stretch", key=key,
+                         on_select="rerun", selection_mode="single-row")
     picked = event.selection.get("rows", []) if event else []
     return picked[0] if picked else None
 
@@ -113,8 +113,8 @@ def positions_table(positions: list[dict], *, key: str, pending: bool = False):
               tr("jobfair.fill_rate"): fmt_rate(p["fill_rate"]),
               tr("jobfair.col.updated_on"): p["updated_on"],
               tr("col.status"): lbl("participation", p["status"])} for p in positions]
-    event = st.dataframe(table, hide_index=True, width="stretch", key=key, on_select="rerun",
-                         selection_mode="single-row")
+    event = st.dataframe(dash_gaps(table), hide_index=True, width="stretch", key=key,
+                         on_select="rerun", selection_mode="single-row")
     picked = event.selection.get("rows", []) if event else []
     return positions[picked[0]]["position_id"] if picked else None
 

@@ -15,7 +15,7 @@ import streamlit as st
 from crm.services import kpi
 from crm.ui.actions import load, read
 from crm.ui.state import tr
-from crm.ui.widgets import appeal_table, fmt_date
+from crm.ui.widgets import DASH, appeal_table, fmt_date, metric_columns
 
 RATE_KEYS = ("composite_score", "response_rate", "resolution_rate", "satisfaction_rate",
              "closed_on_time_rate")
@@ -55,6 +55,13 @@ def period_picker(key: str) -> tuple[dt.date, dt.date]:
     return date_from, date_to
 
 
+def as_of_line(date_to: dt.date) -> dt.date:
+    """State the day the page's numbers are judged on (kpi.as_of_for), and return it."""
+    as_of = kpi.as_of_for(date_to)
+    st.caption(tr("kpi.as_of", as_of=fmt_date(as_of)))
+    return as_of
+
+
 def _choice(column, caption: str, items: list[dict], key: str, *, everyone: str) -> int | None:
     names = {None: everyone, **{i["id"]: i["name"] for i in items}}
     if len(items) == 1:
@@ -76,7 +83,7 @@ def filters(key: str, *, dims: tuple[str, ...] = ("street", "unit", "category"))
 
 def fmt_value(key: str, value) -> str:
     if value is None:
-        return "—"
+        return DASH
     if key in RATE_KEYS:
         return f"{value:.1%}"
     if key in DAY_KEYS:
@@ -103,22 +110,31 @@ def headline(current: dict, previous: dict, keys: tuple[str, ...]) -> None:
 
 def frame(rows: list[dict], dimension: str) -> pd.DataFrame:
     """Rows as a table: name, rank, then every KPI (rates in percent)."""
+    # a column with a gap (no callbacks yet, no rank) is shown as text: "—", not None
+    gaps = {k for k in (*TABLE_KEYS, "rank") if any(row.get(k) is None for row in rows)}
     table = []
     for row in rows:
         shown = {tr(f"kpi.dim.{dimension}"): row[dimension] or tr("kpi.none"),
-                 tr("kpi.rank"): row.get("rank")}
+                 tr("kpi.rank"): DASH if row.get("rank") is None else row["rank"]}
+        if "rank" in gaps:
+            shown[tr("kpi.rank")] = str(shown[tr("kpi.rank")])
         for k in TABLE_KEYS:
             value = row[k]
-            shown[tr(f"kpi.key.{k}")] = (None if value is None else round(value * 100, 2)
-                                         ) if k in RATE_KEYS else value
+            if k in gaps:
+                shown[tr(f"kpi.key.{k}")] = fmt_value(k, value)
+            else:
+                shown[tr(f"kpi.key.{k}")] = round(value * 100, 2) if k in RATE_KEYS else value
         table.append(shown)
     return pd.DataFrame(table)
 
 
-def _column_config() -> dict:
+def _column_config(data: pd.DataFrame) -> dict:
+    """Percent and rank formats for the columns that stayed numbers."""
+    numeric = set(data.select_dtypes("number").columns)
     config = {tr(f"kpi.key.{k}"): st.column_config.NumberColumn(format="%.1f%%")
-              for k in RATE_KEYS}
-    config[tr("kpi.rank")] = st.column_config.NumberColumn(format="%d")
+              for k in RATE_KEYS if tr(f"kpi.key.{k}") in numeric}
+    if tr("kpi.rank") in numeric:
+        config[tr("kpi.rank")] = st.column_config.NumberColumn(format="%d")
     return config
 
 
@@ -126,7 +142,7 @@ def kpi_table(rows: list[dict], dimension: str, *, key: str) -> tuple[dict, str]
     """The KPI table; clicking a cell returns (its row, its KPI key) for the drill-down."""
     data = frame(rows, dimension)
     event = st.dataframe(data, hide_index=True, width="stretch", key=key,
-                         column_config=_column_config(), on_select="rerun",
+                         column_config=_column_config(data), on_select="rerun",
                          selection_mode="single-cell")
     cells = event.selection.get("cells", []) if event else []
     if not cells:
@@ -174,8 +190,14 @@ def drilldown(base: dict, *, key: str, targets: dict[object, str], target_kw: st
         st.switch_page("pages/appeal.py")
 
 
+def axis_title(title: str, low: float) -> str:
+    """A rate axis that does not start at 0 says so in its title."""
+    return title if low <= 0 else tr("kpi.axis_from", title=title, low=f"{low:g}")
+
+
 def trend_chart(trend: list[dict]) -> None:
-    """Composite and the three scored rates per month, as lines on a zoomed axis."""
+    """Composite and the three scored rates per month, as lines on a zoomed axis (its
+    title says where it starts)."""
     import altair as alt
 
     if not trend:
@@ -192,28 +214,33 @@ def trend_chart(trend: list[dict]) -> None:
     low = max(0.0, (data[value].min() // 5) * 5 - 5)
     chart = (alt.Chart(data).mark_line(point=True).encode(
         x=alt.X(f"{month}:O", title=None, axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[low, 100]), title=value),
+        y=alt.Y(f"{value}:Q", scale=alt.Scale(domain=[low, 100]),
+                title=axis_title(tr("kpi.axis_rate"), low)),
         color=alt.Color(f"{name}:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[month, name, value]).properties(height=280))
     st.altair_chart(chart, width="stretch")
 
 
 def ranking_chart(rows: list[dict], dimension: str) -> None:
-    """Composite score per row as horizontal bars, best on top; the axis starts just
-    below the lowest score so close scores stay apart."""
+    """Composite score per row as horizontal bars, best on top, every row labelled; the
+    axis starts just below the lowest score so close scores stay apart, and says so."""
     import altair as alt
 
-    scored = [r for r in rows if r["composite_score"] is not None]
-    if not scored:
+    if not any(r["composite_score"] is not None for r in rows):
         return
     name, score = tr(f"kpi.dim.{dimension}"), tr("kpi.key.composite_score")
-    data = pd.DataFrame({name: [r[dimension] or tr("kpi.none") for r in scored],
-                         score: [round(r["composite_score"] * 100, 1) for r in scored]})
+    # every row keeps its label, a row without a score too (no bar), best on top
+    data = pd.DataFrame({name: [r[dimension] or tr("kpi.none") for r in rows],
+                         score: [None if r["composite_score"] is None
+                                 else round(r["composite_score"] * 100, 1) for r in rows]})
     low = max(0.0, (data[score].min() // 5) * 5 - 5)
+    order = data.sort_values(score, ascending=False, na_position="last")[name].tolist()
     chart = (alt.Chart(data).mark_bar(clip=True).encode(
-        x=alt.X(f"{score}:Q", scale=alt.Scale(domain=[low, 100]), title=f"{score} (%)"),
-        y=alt.Y(f"{name}:N", sort="-x", title=None),
-        tooltip=[name, score]).properties(height=max(160, 24 * len(data))))
+        x=alt.X(f"{score}:Q", scale=alt.Scale(domain=[low, 100]),
+                title=axis_title(f"{score} (%)", low)),
+        y=alt.Y(f"{name}:N", sort=order, title=None,
+                axis=alt.Axis(labelLimit=0, labelOverlap=False, labelFontSize=12)),
+        tooltip=[name, score]).properties(height=max(160, 28 * len(data))))
     st.altair_chart(chart, width="stretch")
 
 
@@ -235,5 +262,5 @@ def coverage_headline(street_id: int | None) -> None:
         (tr("coverage.not_visited", days=c["not_visited_days"]), f"{c['not_visited']:,}", None),
         (tr("coverage.visits_30"), f"{c['visits_last_30_days']:,}", None),
     ]
-    for column, (caption, value, note) in zip(st.columns(len(items)), items, strict=True):
+    for column, (caption, value, note) in zip(metric_columns(len(items)), items, strict=True):
         column.metric(caption, value, delta=note, delta_color="off")

@@ -13,6 +13,9 @@ from crm.config import ROOT
 from crm.ui.state import tr
 
 PAGES_DIR = ROOT / "pages"
+# Show every menu item: collapsed, Streamlit hides all but a few behind "View N more"
+# (English, and it hid the admin screens).
+MENU_EXPANDED = True
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,11 @@ from crm.ui.state import LANG_KEY, init_language, lbl, tr
 
 # toolbarMode = "minimal" already drops the Deploy button and the developer menu;
 # this is a second guard should a deployment override the config file.
+# Streamlit's own English hints under inputs ("Press Enter to apply") cannot be
+# translated; they are hidden, the forms have their own buttons.
 _HIDE_CHROME = """<style>
-[data-testid="stAppDeployButton"], [data-testid="stMainMenu"], #MainMenu, footer
+[data-testid="stAppDeployButton"], [data-testid="stMainMenu"], #MainMenu, footer,
+[data-testid="InputInstructions"]
 {display: none !important;}
 </style>"""
 

@@ -15,6 +15,7 @@ from crm.ui.state import language, lbl, tr
 DATE_FORMAT = {"zh": "YYYY年MM月DD日", "en": "YYYY-MM-DD"}
 DATETIME_FORMAT = {"zh": "YYYY年MM月DD日 HH:mm", "en": "YYYY-MM-DD HH:mm"}
 FLASH_KEY = "flash"
+DASH = "—"  # what a table or a number shows for a missing value, in both languages
 
 
 def flash(message: str) -> None:
@@ -36,6 +37,38 @@ def fmt_date(day: dt.date | None) -> str:
     return day.isoformat()
 
 
+def fmt_day(day: dt.date | dt.datetime | None, *, with_time: bool = False) -> str:
+    """A date as a table shows it (zero-padded, so it sorts as text); "—" for none."""
+    if day is None:
+        return DASH
+    if isinstance(day, dt.datetime) and with_time:
+        return day.strftime("%Y年%m月%d日 %H:%M" if language() == "zh" else "%Y-%m-%d %H:%M")
+    return day.strftime("%Y年%m月%d日" if language() == "zh" else "%Y-%m-%d")
+
+
+def shown_value(value: object) -> object:
+    """A cell for a table column that has gaps: numbers with thousands separators and "—"
+    for a missing value (st.dataframe would print None)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return DASH
+    if isinstance(value, bool):
+        return tr("common.yes") if value else tr("common.no")
+    if isinstance(value, dt.date):
+        return fmt_day(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return value
+
+
+def dash_gaps(table: list[dict]) -> list[dict]:
+    """Rows for st.dataframe where a column with a missing value shows "—" (the whole
+    column as text, numbers with separators) instead of None."""
+    gaps = {k for row in table for k, v in row.items() if v is None}
+    return [{k: shown_value(v) if k in gaps else v for k, v in row.items()} for row in table]
+
+
 def fmt_rate(rate: float | None) -> str:
     return "—" if rate is None else f"{rate:.1%}"
 
@@ -53,9 +86,19 @@ def datetime_column(label: str) -> st.column_config.DatetimeColumn:
     return st.column_config.DatetimeColumn(label, format=DATETIME_FORMAT[language()])
 
 
+def metric_columns(n: int) -> list:
+    """Columns for `n` headline numbers, at most four a row (five or more: three a row), so
+    a value like "1,252 / 2,000" or "6,020.0" is never cut off with an ellipsis."""
+    per_row = n if n <= 4 else 3
+    columns = []
+    for start in range(0, n, per_row):
+        columns += st.columns(per_row)[:min(per_row, n - start)]
+    return columns
+
+
 def metric_row(items: Sequence[tuple[str, object]]) -> None:
-    for column, (caption, value) in zip(st.columns(len(items)), items, strict=True):
-        column.metric(caption, value)
+    for column, (caption, value) in zip(metric_columns(len(items)), items, strict=True):
+        column.metric(caption, DASH if value is None else value)
 
 
 def urgency(row: dict) -> tuple[str | None, str]:
@@ -125,11 +168,11 @@ def appeal_table(rows: list[dict], *, key: str, show_street: bool = True,
 
 
 def _blank(value: object) -> object:
-    return "" if value is None else value
+    return DASH if value is None else value
 
 
 def records_table(rows: list[dict], columns: dict[str, str], *, key: str,
-                  dates: Sequence[str] = (), datetimes: Sequence[str] = (),
+                  dates: tuple[str, ...] = (), datetimes: tuple[str, ...] = (),
                   labels: dict[str, str] | None = None, empty: str = "common.none") -> None:
     """A read-only table: `columns` maps field → i18n key; `labels` maps field → label kind."""
     if not rows:
@@ -139,14 +182,22 @@ def records_table(rows: list[dict], columns: dict[str, str], *, key: str,
     captions = {field: tr(key_) for field, key_ in columns.items()}
     texts = {f for f in columns if f not in dates and f not in datetimes
              and all(isinstance(r.get(f), str | type(None)) for r in rows)}
+    # a column with a gap is shown as text, so the gap reads "—" and not None
+    gaps = {f for f in columns if f not in texts and f not in labels
+            and any(r.get(f) is None for r in rows)}
     table = []
     for row in rows:
         values = {f: lbl(labels[f], row.get(f)) if f in labels else row.get(f) for f in columns}
+        for f in gaps:
+            values[f] = (fmt_day(values[f], with_time=f in datetimes) if f in dates + datetimes
+                         else shown_value(values[f]))
         table.append({captions[f]: _blank(v) if f in texts or f in labels else v
                       for f, v in values.items()})
     st.dataframe(table, hide_index=True, key=key, width="stretch",
-                 column_config={**{captions[f]: date_column(captions[f]) for f in dates},
-                                **{captions[f]: datetime_column(captions[f]) for f in datetimes}})
+                 column_config={**{captions[f]: date_column(captions[f])
+                                   for f in dates if f not in gaps},
+                                **{captions[f]: datetime_column(captions[f])
+                                   for f in datetimes if f not in gaps}})
 
 
 def edited_rows(edited: list[dict], original: list[dict],

@@ -7,7 +7,10 @@ import datetime as dt
 import io
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from crm.lifecycle import OPEN_STATUSES
+from crm.models import Appeal
 from crm.services import bulletin, kpi
 from etl import app as etl_app
 from tests.services.test_kpi import data  # noqa: F401  (fixture)
@@ -84,3 +87,28 @@ def test_the_bulletin_speaks_english_too(session, data):
     wb = load_workbook(io.BytesIO(etl_app.bulletin_xlsx(session, month=MONTH, as_of=AS_OF,
                                                          lang="en")))
     assert wb.active["A1"].value.endswith("(2026-01)")
+
+
+def test_the_overview_and_the_bulletin_agree_on_a_month(session, data):
+    """Same month, default as-of on both sides: the same numbers, overdue included (they
+    once judged overdue on different days: today on the overview, the 1st of the next
+    month in the bulletin)."""
+    # a January appeal that falls due after the month: not overdue on 1 February, overdue now
+    late = session.scalar(select(Appeal).where(Appeal.code == "KPI-JB6"))
+    assert late.status in OPEN_STATUSES and late.received_at.date() <= dt.date(2026, 1, 31)
+    late.due_date = dt.date(2026, 2, 10)
+    session.commit()
+    b = bulletin.bulletin(session, month=MONTH)
+    o = kpi.overview(session, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 1, 31))
+    assert o["as_of"] == b["as_of"] == kpi.as_of_for(dt.date(2026, 1, 31))
+    assert o["current"] == b["district"]
+    assert o["by_street"] == b["rows"]
+    assert o["current"]["overdue_open"] > 0
+
+
+def test_a_running_period_is_judged_today_and_a_closed_one_the_day_after(district_clock):
+    today = district_clock
+    assert kpi.as_of_for(None) == today
+    assert kpi.as_of_for(today) == today
+    assert kpi.as_of_for(dt.date(2026, 1, 31)) == min(dt.date(2026, 2, 1), today)
+    assert kpi.as_of_for(dt.date(2026, 1, 31), dt.date(2026, 1, 5)) == dt.date(2026, 1, 5)
