@@ -24,6 +24,7 @@ from crm.auth import Actor
 from crm.errors import NotFound, ValidationError
 from crm.models import HeaderMapping, ImportBatch, Street, User
 from crm.models.imports import IMPORT_KINDS
+from crm.services import audit
 from crm.services.bulletin import bulletin
 from etl import bulletin as bulletin_writer
 from etl.engine import run
@@ -56,13 +57,20 @@ def import_file(session: Session, source: bytes | str | Path, kind: str, *,
     """
     _check(actor, kind)
     try:
-        return run(session, get_kind(kind), source, filename=filename, sheet=sheet,
-                   strict=strict, dry_run=dry_run, actor=actor,
-                   street_id=actor.street_id if actor else None, overrides=overrides,
-                   progress=progress)
+        report = run(session, get_kind(kind), source, filename=filename, sheet=sheet,
+                     strict=strict, dry_run=dry_run, actor=actor,
+                     street_id=actor.street_id if actor else None, overrides=overrides,
+                     progress=progress)
     except ReadError as err:
         reason = (str(err).splitlines() or ["unreadable"])[0]
         raise ValidationError(reason, key="import.unreadable", reason=reason) from None
+    if report.written and report.batch_id is not None:  # one entry per batch, not per row
+        audit.record(session, actor, "import.batch", "import_batch", report.batch_id,
+                     kind=kind, filename=report.filename, sheet=report.sheet,
+                     rows_read=report.rows_read, inserted=report.inserted,
+                     updated=report.updated, unchanged=report.unchanged,
+                     rejected=report.rejected)
+    return report
 
 
 def field_names(session: Session, kind: str, *, actor: Actor | None = None) -> list[str]:
@@ -89,6 +97,10 @@ def save_mapping(session: Session, kind: str, mapping: dict[str, str | None], *,
         session.add(HeaderMapping(kind=kind, street_id=street_id, source_header=header,
                                   field=fld))
         count += 1
+    if count:
+        audit.record(session, actor, "import.mapping", "header_mapping", None,
+                     after={" ".join(str(h).split())[:100]: f for h, f in mapping.items()},
+                     kind=kind, street_id=street_id)
     session.flush()
     return count
 
@@ -115,7 +127,9 @@ def rollback(session: Session, batch_id: int, *, actor: Actor) -> dict[str, int]
     if batch is None:
         raise NotFound(f"import batch {batch_id}", key="import.batch_not_found", id=batch_id)
     require(actor, "import.run", batch)  # a liaison: their own street's batches
-    return rollback_batch(session, batch_id)
+    counts = rollback_batch(session, batch_id)
+    audit.record(session, actor, "import.rollback", "import_batch", batch_id, **counts)
+    return counts
 
 
 def template(kind: str) -> bytes:

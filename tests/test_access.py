@@ -57,6 +57,7 @@ from crm.models.people import ROLES
 from crm.services import (
     access_admin,
     admin,
+    audit,
     appeal_queries,
     appeals,
     assignment_queries,
@@ -647,6 +648,10 @@ DOORS: dict[str, Door] = {
     "access_admin.job_fair_lifecycles": Door(
         lambda s, a, f, r: access_admin.job_fair_lifecycles(s, actor=a), (None,),
         lambda r: [("access.view", None)]),
+    **{f"audit.{name}": Door(call, (None,), lambda r: [("audit.read", None)])
+       for name, call in (
+           ("search", lambda s, a, f, r: audit.search(s, audit.AuditQuery(), actor=a)),
+           ("entities", lambda s, a, f, r: audit.entities(s, actor=a)))},
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
     # financing import/admin (finimport): chambers and banks a sheet created unconfirmed
@@ -743,6 +748,7 @@ NOT_DOORS = {
     "category_words.map_word": "one row of map_words, the door the reference page uses",
     "appeals.actions_for": "computes the buttons from crm.lifecycle; the actions are doors",
     "audit.record": "writes the audit row for the door that called it",
+    "audit.actor_label": "names the actor on the audit row; reads nothing",
     "scope.enterprise_scope": "SQL conditions: tested as twins in test_scope_twins",
     "scope.appeal_scope": "SQL conditions: tested as twins in test_scope_twins",
     "scope.assignment_scope": "SQL conditions: tested as twins in test_scope_twins",

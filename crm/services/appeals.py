@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from crm import rules
 from crm.access import require
@@ -23,6 +23,7 @@ from crm.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from crm.lifecycle import APPEAL, FINAL_STATUSES
 from crm.models import Appeal, AppealEvent, AppealUnit, Category, Enterprise, Extension, Unit, Visit
 from crm.models.appeal import CHANNELS, PRIORITIES, SATISFACTION
+from crm.services import audit
 from crm.services.calendar import WorkCalendar
 from crm.services.reference import get_setting
 from crm.services.scope import appeal_scope, enterprise_scope
@@ -69,6 +70,11 @@ def _event(appeal: Appeal, action: str, actor: Actor | None, *, from_status: str
                         actor_id=actor.id if actor else None, unit_id=unit_id, note=note,
                         data=data, at=at or _now())
     appeal.events.append(event)
+    session = object_session(appeal)
+    if session is not None:  # every appeal write passes here: one audit entry each
+        (audit.created if action == "receive" else audit.changed)(
+            session, actor, f"appeal.{action}", appeal, note=note, unit_id=unit_id,
+            **(data or {}))
     return event
 
 
