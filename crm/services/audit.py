@@ -214,3 +214,22 @@ def saved(session: Session, actor: Actor | None, action: str, obj, **detail) -> 
         changed(session, actor, action, obj, **detail)
     else:
         created(session, actor, action, obj, **detail)
+
+
+def command_line_actor(session: Session | None, as_user: str | None) -> Actor:
+    """Who the command line acts as: the login named by `--as` (with that login's rights),
+    else the operator (crm.access.SYSTEM) labelled with the OS user, `os:<name>`, so the
+    audit log names the person at the keyboard either way."""
+    import dataclasses
+    import getpass
+
+    from crm.access import SYSTEM
+    from crm.services.users import actor_of
+
+    if not as_user:
+        return dataclasses.replace(SYSTEM, display_name=f"os:{getpass.getuser()}")
+    user = session.scalar(select(User).where(User.username == as_user.strip()))
+    if user is None or not user.active:
+        raise ValidationError(f"--as {as_user}: no such active login", key="audit.no_login",
+                              name=as_user)
+    return actor_of(user)
