@@ -21,7 +21,7 @@ with st.form("audit_search"):
     user = c4.text_input(tr("audit.user"), key="audit_user")
     date_from = c5.date_input(tr("audit.date_from"), value=None, key="audit_from")
     date_to = c6.date_input(tr("audit.date_to"), value=None, key="audit_to")
-    if st.form_submit_button(tr("audit.search")):
+    if st.form_submit_button(tr("audit.search"), key="audit_go"):
         st.session_state["audit_page"] = 1
 
 query = audit.AuditQuery(entity=None if entity == ANY else entity,

@@ -57,11 +57,11 @@ from crm.models.people import ROLES
 from crm.services import (
     access_admin,
     admin,
-    audit,
     appeal_queries,
     appeals,
     assignment_queries,
     assignments,
+    audit,
     bulletin,
     calendar_admin,
     category_words,

@@ -17,6 +17,7 @@ import inspect
 import pkgutil
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select, text, update
@@ -38,6 +39,7 @@ from tests.test_access import (  # noqa: F401 - `district` is a fixture
     district,
     expected,
 )
+from tests.test_app_pages import world  # noqa: F401 - a fixture
 
 WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?',
                    re.IGNORECASE)
@@ -226,3 +228,150 @@ def test_the_sweep_sees_a_writer_and_not_a_reader():
 
     assert _writes(writer) and _writes(statement)
     assert not _writes(reader)
+
+
+# --- what an entry says -------------------------------------------------------------------
+
+def test_the_audit_log_refuses_truncate_too(engine):
+    with session_factory(engine).begin() as s:
+        s.add(AuditLog(action="test", entity="x"))
+    # PostgreSQL: a statement-level trigger; SQLite has no TRUNCATE, its "truncate
+    # optimisation" is a DELETE without WHERE, which the row trigger refuses
+    statement = "TRUNCATE audit_log" if engine.dialect.name == "postgresql" \
+        else "DELETE FROM audit_log"
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    with session_factory(engine)() as s:
+        assert s.scalars(select(AuditLog.action)).all() == ["test"]
+
+
+def test_a_hand_over_records_the_end_and_the_new_assignment_with_before_and_after(
+        engine, district):
+    from crm.services import assignments
+
+    admin = district.actors["admin"]
+    with session_factory(engine).begin() as s:
+        new = assignments.assign_cadre(s, actor=admin, enterprise_id=district.ids["fA1"],
+                                       person_id=district.ids["person:cadre_b"], replace=True,
+                                       start_date=dt.date(2026, 6, 1))
+        new_id = new.id
+    with session_factory(engine)() as s:
+        rows = {r.action: r for r in s.scalars(select(AuditLog).where(
+            AuditLog.action.like("assignment.%")))}
+    end = rows["assignment.handover_end"]
+    assert end.entity_id == district.ids["asg:fA1"] and end.user_id == admin.id
+    assert end.actor_label == "admin"
+    assert end.before == {"end_date": None} and end.after == {"end_date": "2026-05-31"}
+    made = rows["assignment.cadre"]
+    assert made.entity_id == new_id and made.before is None
+    assert made.after["person_id"] == district.ids["person:cadre_b"]
+
+
+def test_an_appeal_action_records_the_fields_it_changed(engine, district):
+    from crm.services import appeals
+
+    with session_factory(engine).begin() as s:
+        appeals.dispatch(s, district.ids["a3"], actor=district.actors["li_a"],
+                         lead_unit_id=district.ids["office"])
+    with session_factory(engine)() as s:
+        row = s.scalars(select(AuditLog).where(AuditLog.action == "appeal.dispatch")).one()
+    assert row.entity == "appeal" and row.entity_id == district.ids["a3"]
+    assert row.before["status"] == "received" and row.after["status"] == "dispatched"
+    assert row.after["dispatched_at"] and row.detail["lead_unit_id"] == district.ids["office"]
+    assert "status: received → dispatched" in audit.describe_change(row.before, row.after)
+
+
+def _roster(tmp_path, n: int) -> Path:
+    from openpyxl import Workbook
+
+    from crm.uscc import complete
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["统一社会信用代码", "企业名称"])
+    for i in range(n):
+        sheet.append([complete(f"91500105MA7{i:05d}"), f"重庆审计测试{i}有限公司"])
+    path = tmp_path / "roster.xlsx"
+    book.save(path)
+    return path
+
+
+def test_the_command_line_names_the_os_user_or_the_login_given_with_as(
+        engine, db_url, tmp_path, monkeypatch):
+    import getpass
+
+    from crm import cli
+    from crm.services.users import add_user
+
+    with session_factory(engine).begin() as s:
+        admin_id = add_user(s, "boss", role="admin", actor=SYSTEM).id
+    monkeypatch.setenv("CRM_DATABASE_URL", db_url)
+    path = _roster(tmp_path, 30)
+    assert cli.main(["import", "enterprises", str(path)]) == 0
+    assert cli.main(["--as", "boss", "users", "add", "li9", "--role", "liaison",
+                     "--street", "大石坝", "--password", "Str0ng-pass-9"]) == 0
+    assert cli.main(["--as", "nobody", "users", "list"]) == 2
+    with session_factory(engine)() as s:
+        rows = s.scalars(select(AuditLog).order_by(AuditLog.id)).all()
+    batch = [r for r in rows if r.action == "import.batch"]
+    # one entry for the whole batch (import_record holds the rows), with its counts
+    assert len(batch) == 1 and batch[0].entity == "import_batch"
+    assert batch[0].detail["inserted"] == 30 and batch[0].detail["rows_read"] == 30
+    assert batch[0].user_id is None and batch[0].actor_label == f"os:{getpass.getuser()}"
+    added = [r for r in rows if r.action == "user.add"][-1]
+    assert added.user_id == admin_id and added.actor_label == "boss"
+
+
+def test_the_audit_search_finds_by_record_code_user_and_date_and_pages(engine, district):
+    from crm.services import appeals
+
+    admin = district.actors["admin"]
+    with session_factory(engine).begin() as s:
+        for note in ("一", "二", "三"):
+            appeals.add_note(s, district.ids["a1"], actor=district.actors["li_a"], note=note)
+        code = s.get(__import__("crm.models", fromlist=["Appeal"]).Appeal,
+                     district.ids["a1"]).code
+        s.execute(update(__import__("crm.models", fromlist=["Appeal"]).Appeal)
+                  .where(text("1=0")).values(title="x"))  # a no-op: nothing audited
+    with session_factory(engine)() as s:
+        by_id = audit.search(s, audit.AuditQuery(entity="appeal", entity_id=district.ids["a1"]),
+                             actor=admin)
+        assert by_id["total"] == 3
+        assert [r["detail"]["note"] for r in by_id["rows"]] == ["三", "二", "一"]
+        assert audit.search(s, audit.AuditQuery(code=code), actor=admin)["total"] == 3
+        assert audit.search(s, audit.AuditQuery(user="li_a"), actor=admin)["total"] == 3
+        assert audit.search(s, audit.AuditQuery(user="li_b"), actor=admin)["total"] == 0
+        page = audit.search(s, audit.AuditQuery(user="li_a"), actor=admin, page=1, page_size=2)
+        assert len(page["rows"]) == 1 and page["total"] == 3
+        far = dt.date(2000, 1, 1)
+        assert audit.search(s, audit.AuditQuery(date_to=far), actor=admin)["total"] == 0
+        with pytest.raises(CrmError):
+            audit.search(s, audit.AuditQuery(code="QF0000"), actor=admin)
+        with pytest.raises(Forbidden):
+            audit.search(s, audit.AuditQuery(), actor=district.actors["official"])
+
+
+def test_the_audit_page_finds_an_appeal_by_its_code_and_shows_before_and_after(world):
+    from crm.models import Appeal
+    from crm.services import appeals
+    from tests.test_app_pages import actor, logged_in, page_text
+
+    with session_factory(world)() as s:
+        appeal = s.scalars(select(Appeal).order_by(Appeal.id)).first()
+        code, appeal_id = appeal.code, appeal.id
+    with session_factory(world).begin() as s:
+        appeals.add_note(s, appeal_id, actor=actor(world, "admin"), note="页面可见的进展")
+    at = logged_in(world, "admin")
+    at.switch_page("pages/audit.py").run()
+    at.text_input(key="audit_code").input(code)
+    at.button(key="audit_go").click().run()
+    assert not at.exception
+    text_ = page_text(at)
+    assert "appeal.note" in text_ and "页面可见的进展" in text_ and "admin" in text_
+    assert f"appeal #{appeal_id}" in text_
+    at.text_input(key="audit_code").input("QF0000000000")
+    at.button(key="audit_go").click().run()
+    assert any("找不到诉求编号" in str(e.value) for e in at.error), page_text(at)
+    liaison = logged_in(world, "liaison_jbc")
+    with pytest.raises(ValueError, match="navigation page"):
+        liaison.switch_page("pages/audit.py")

@@ -71,7 +71,8 @@ def test_a_domain_error_is_one_line_on_stderr_with_a_nonzero_exit(fresh_url):
 COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-rollups",),
             ("users",), ("users", "add"), ("users", "list"), ("users", "set-password"),
             ("import",), ("export",), ("financing",), ("financing", "match"),
-            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report")]
+            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report"),
+            ("backup",), ("restore",)]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -90,10 +90,9 @@ class AuditQuery:
 def _resolve_code(session: Session, code: str) -> tuple[str, int]:
     """A QF appeal code or a firm's USCC as (entity, id)."""
     raw = code.strip()
-    if raw.upper().startswith("QF"):
-        found = session.scalar(select(Appeal.id).where(Appeal.code == raw.upper()))
-        if found is not None:
-            return "appeal", found
+    found = session.scalar(select(Appeal.id).where(Appeal.code.in_({raw, raw.upper()})))
+    if found is not None:  # QF… numbers, and a ledger's own numbers as imported
+        return "appeal", found
     uscc = normalize(raw)
     found = session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
     if found is not None:
@@ -197,10 +196,14 @@ def created(session: Session, actor: Actor | None, action: str, obj, **detail) -
     _add(session, actor, action, obj, None, snapshot(obj), detail)
 
 
-def changed(session: Session, actor: Actor | None, action: str, obj, **detail) -> None:
-    """A changed record: only the fields that changed, before and after (call before flush)."""
-    before, after = pending_changes(obj)
-    _add(session, actor, action, obj, before or None, after or None, detail)
+def changed(session: Session, actor: Actor | None, action: str, obj, *,
+            before: dict | None = None, after: dict | None = None, **detail) -> None:
+    """A changed record: the fields changed since its last flush, before and after (call
+    before the flush), over `before` / `after` given by a caller that knows more (a
+    query in between autoflushes and resets the ORM's history)."""
+    old, new = pending_changes(obj)
+    old, new = {**(before or {}), **old}, {**(after or {}), **new}
+    _add(session, actor, action, obj, old or None, new or None, detail)
 
 
 def _add(session, actor, action, obj, before, after, detail) -> None:

@@ -655,10 +655,10 @@ def move_match(session: Session, *, actor: Actor, match_id: int, action: str,
     elif action == "disburse":
         match.disbursed_amount, match.disbursed_on = value, day
     at = now() if on is None else dt.datetime.combine(day, now().time())
+    audit.changed(session, actor, f"financing.{action}", match)  # before the events load
     match.events.append(FinancingMatchEvent(from_status=before, to_status=match.status,
                                             amount=value, note=reason or note,
                                             actor_id=actor.id, at=at))
-    audit.changed(session, actor, f"financing.{action}", match)
     session.flush()
     return match
 
