@@ -1014,6 +1014,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "audit.col.change": ("改动", "Change"),
     "audit.col.detail": ("详情", "Detail"),
     "audit.code_unknown": ("找不到诉求编号或信用代码 {code}。", "No appeal code or USCC {code}."),
+    "audit.no_login": ("没有名为 {name} 的有效登录账号。", "No active login named {name}."),
+    # backup and restore (python -m crm backup / restore)
+    "backup.failed": ("备份或恢复失败：{message}", "Backup or restore failed: {message}"),
+    "backup.no_revision": ("该文件没有数据库结构版本，不是企服备份：{message}",
+                           "Not a Qifu backup (no schema revision): {message}"),
+    "backup.newer_schema": ("备份的数据库结构版本 {revision} 比本程序新，请先升级企服。",
+                            "The backup's schema revision {revision} is newer than this "
+                            "code: upgrade Qifu first."),
+    "backup.not_empty": ("目标数据库已有数据；如需覆盖请加 --force：{message}",
+                         "The target database holds data; use --force to replace it: "
+                         "{message}"),
+    "backup.in_use": ("数据库正在使用中，请先停止应用：{message}",
+                      "The database is in use; stop the app first: {message}"),
+    "backup.no_client": ("未找到 PostgreSQL 客户端：{message}",
+                         "No PostgreSQL client: {message}"),
+    "backup.old_client": ("PostgreSQL 客户端版本低于服务器：{message}",
+                          "The PostgreSQL client is older than the server: {message}"),
+    "backup.unknown_file": ("不是备份文件：{message}", "Not a backup file: {message}"),
+    "backup.wrong_backend": ("备份与数据库类型不符：{message}",
+                             "The backup is of another database kind: {message}"),
     # --- job fairs (春风行动) and hiring needs (用工需求) ---
     "nav.jobfairs": ("招聘会", "Job fairs"),
     "nav.jobfair": ("招聘会看板", "Fair board"),
