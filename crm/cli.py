@@ -560,8 +560,14 @@ def _actor(as_user: str | None):
 
     if not as_user:
         return command_line_actor(None, None)
-    with session_factory(make_engine())() as session:
-        return command_line_actor(session, as_user)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with session_factory(make_engine())() as session:
+            return command_line_actor(session, as_user)
+    except SQLAlchemyError:
+        raise CrmError(f"--as {as_user}: the database has no logins yet (run init-db "
+                       "without --as)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
