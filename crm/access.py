@@ -130,6 +130,7 @@ GRANTS: dict[str, dict[str, str]] = {
     "user.manage": _ADMIN,
     "account.password": {role: SELF for role in ROLES},     # one's own password
     "access.view": _ADMIN,
+    "audit.read": _ADMIN,                                   # search the audit log
     # Odoo sync (crm.odoo): run it and read its runs; change its settings
     "odoo.sync": _ADMIN,
     "odoo.configure": _ADMIN,
@@ -143,6 +144,7 @@ PAGE_CAPABILITY: dict[str, str] = {
     "visit": "visit.record", "coverage": "coverage.district", "assignments": "assignment.manage",
     "kpi": "kpi.read", "kpi_breakdown": "kpi.breakdown", "kpi_bulletin": "kpi.bulletin",
     "users": "user.manage", "access": "access.view", "reference": "reference.manage",
+    "audit": "audit.read",
     "imports": "import.run", "notifications": "notification.read",
     # financing pages (finui): the board, the catalogue, meetings, the KPIs
     "financing": "financing.read", "bank_products": "financing.catalogue",

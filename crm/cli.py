@@ -15,14 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from crm.access import SYSTEM
 from crm.db import make_engine, session_factory
 from crm.errors import CrmError
 
 EXIT_ERROR = 2
 
 
-def _progress_printer() -> Callable[[str, int, int], None]:
+def _progress_printer(unit: str = "row") -> Callable[[str, int, int], None]:
     """A tqdm bar per stage; quiet when stderr is not a terminal except at stage ends."""
     from tqdm import tqdm
 
@@ -33,7 +32,7 @@ def _progress_printer() -> Callable[[str, int, int], None]:
         if bar is None:
             for other in bars.values():
                 other.close()
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="row", file=sys.stderr,
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
                                      dynamic_ncols=True, mininterval=0.5)
         bar.total = total
         bar.update(done - bar.n)
@@ -87,7 +86,7 @@ def cmd_demo_logins(args) -> int:
     from crm.services.users import list_users
 
     with session_factory(make_engine())() as session:
-        users = list_users(session, actor=SYSTEM)
+        users = list_users(session, actor=args.actor)
     print(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for u in users:
         scope = u["street"] or u["unit"] or u["chamber"] or ""
@@ -116,7 +115,7 @@ def cmd_users_add(args) -> int:
     with session_factory(make_engine()).begin() as session:
         user = add_user(session, args.name, role=args.role, display_name=args.display_name,
                         street=args.street, unit=args.unit, chamber=args.chamber,
-                        password=password, actor=SYSTEM)
+                        password=password, actor=args.actor)
         print(f"user {user.username} ({user.role}) added"
               + ("" if password else "; no password yet: run `users set-password`"))
     return 0
@@ -126,7 +125,7 @@ def cmd_users_list(args) -> int:
     from crm.services.users import list_users
 
     with session_factory(make_engine())() as session:
-        users = list_users(session, actor=SYSTEM)
+        users = list_users(session, actor=args.actor)
     if args.json:
         print(json.dumps(users, ensure_ascii=False, indent=1))
         return 0
@@ -145,7 +144,7 @@ def cmd_users_set_password(args) -> int:
     if not password:
         raise CrmError("no password given")
     with session_factory(make_engine()).begin() as session:
-        set_password(session, args.name, password, actor=SYSTEM)
+        set_password(session, args.name, password, actor=args.actor)
     print(f"password of {args.name} set")
     return 0
 
@@ -155,7 +154,7 @@ def cmd_users_set_role(args) -> int:
 
     with session_factory(make_engine()).begin() as session:
         user = set_role(session, args.name, role=args.role, street=args.street, unit=args.unit,
-                        chamber=args.chamber, actor=SYSTEM)
+                        chamber=args.chamber, actor=args.actor)
         scope = ", ".join(f"{k} {v}" for k, v in (("street", args.street), ("unit", args.unit),
                                                   ("chamber", args.chamber)) if v)
         print(f"user {user.username} is now {user.role}" + (f" ({scope})" if scope else ""))
@@ -166,7 +165,7 @@ def cmd_users_deactivate(args) -> int:
     from crm.services.users import deactivate_user
 
     with session_factory(make_engine()).begin() as session:
-        deactivate_user(session, args.name, actor=SYSTEM)
+        deactivate_user(session, args.name, actor=args.actor)
     print(f"user {args.name} deactivated; their sessions have ended")
     return 0
 
@@ -175,7 +174,7 @@ def cmd_users_activate(args) -> int:
     from crm.services.users import activate_user
 
     with session_factory(make_engine()).begin() as session:
-        activate_user(session, args.name, actor=SYSTEM)
+        activate_user(session, args.name, actor=args.actor)
     print(f"user {args.name} activated")
     return 0
 
@@ -184,7 +183,7 @@ def cmd_users_unlock(args) -> int:
     from crm.services.users import unlock_user
 
     with session_factory(make_engine()).begin() as session:
-        cleared = unlock_user(session, args.name, actor=SYSTEM)
+        cleared = unlock_user(session, args.name, actor=args.actor)
     print(f"user {args.name} unlocked ({cleared} failed logins cleared)")
     return 0
 
@@ -242,7 +241,7 @@ def cmd_financing_match(args) -> int:
     if args.top is not None and args.top < 1:
         raise CrmError("--top must be at least 1")
     with session_factory(make_engine())() as session:
-        needs = match_needs(session, actor=SYSTEM, need_id=args.need, chamber=args.chamber,
+        needs = match_needs(session, actor=args.actor, need_id=args.need, chamber=args.chamber,
                             top=args.top, lang=args.lang)
     if args.json:
         # one string (json's C encoder), not json.dump's chunk-by-chunk Python encoder
@@ -293,7 +292,7 @@ def cmd_escalate(args) -> int:
     as_of = _iso_date(args.as_of)
     started = time.perf_counter()
     with session_factory(engine).begin() as session:
-        result = escalate(session, actor=SYSTEM, as_of=as_of,
+        result = escalate(session, actor=args.actor, as_of=as_of,
                           progress=None if args.quiet or args.json else _progress_printer())
     result["seconds"] = round(time.perf_counter() - started, 2)
     if args.json:
@@ -320,7 +319,7 @@ def cmd_import(args) -> int:
     try:
         with session_factory(engine).begin() as session:
             report = import_file(session, Path(args.file), args.kind, sheet=args.sheet,
-                                 strict=args.strict, dry_run=args.dry_run)
+                                 strict=args.strict, dry_run=args.dry_run, actor=args.actor)
     finally:
         gc.enable()
         gc.unfreeze()
@@ -363,7 +362,7 @@ def cmd_jobfair_report(args) -> int:
 
     as_of = _iso_date(args.as_of)
     with session_factory(make_engine())() as session:
-        rows = jobfair_report.report(session, actor=SYSTEM, fair_name=args.fair, as_of=as_of)
+        rows = jobfair_report.report(session, actor=args.actor, fair_name=args.fair, as_of=as_of)
     fairs = [{key: row[key] for key in jobfair_report.REPORT_KEYS} for row in rows]
     for fair in fairs:
         fair["held_on"] = fair["held_on"].isoformat()
@@ -386,7 +385,7 @@ def cmd_odoo_sync(args) -> int:
 
     # The run commits in batches through its own sessions; this one reads the settings.
     with session_factory(make_engine())() as session:
-        result = run_now(session, actor=SYSTEM, only=args.only, dry_run=args.dry_run,
+        result = run_now(session, actor=args.actor, only=args.only, dry_run=args.dry_run,
                          progress=None if args.quiet else _progress_printer())
     s = result.summary
     print(f"odoo sync run {result.run_id} {result.status}"
@@ -401,6 +400,33 @@ def cmd_odoo_sync(args) -> int:
     return 0 if result.status == "ok" else 1
 
 
+def cmd_backup(args) -> int:
+    from crm import backup
+    from crm.config import database_url
+
+    started = time.perf_counter()
+    out = backup.backup(database_url(), args.file,
+                        progress=None if args.quiet else _progress_printer("page/table"))
+    size = out.path.stat().st_size
+    print(f"backup of the {out.backend} database at schema revision {out.revision} written to "
+          f"{out.path} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from crm import backup
+    from crm.config import database_url
+
+    started = time.perf_counter()
+    out = backup.restore(database_url(), args.file, force=args.force, actor=args.actor,
+                         progress=None if args.quiet else _progress_printer("page/table"))
+    migrated = f"; migrated up from {out.migrated_from}" if out.migrated_from else ""
+    print(f"restored {args.file} (schema revision {out.revision}) into the {out.backend} "
+          f"database{' (replaced)' if out.replaced else ''}{migrated} in "
+          f"{time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from crm.services.vocab import IMPORT_KINDS, ROLES
 
@@ -408,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m crm",
         description="Qifu (企服) enterprise-services CRM. The database is CRM_DATABASE_URL "
                     "(default: SQLite under data/).")
+    parser.add_argument("--as", dest="as_user", metavar="USERNAME",
+                        help="act as this login (with its rights); the audit log names it. "
+                             "Default: the operator, recorded as os:<OS user>")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init-db", help="migrate to the latest schema and load reference data",
@@ -602,13 +631,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=IMPORT_KINDS)
     p.add_argument("file", help="target .xlsx or .csv")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("backup", help="write a consistent backup of the whole database",
+                       description="SQLite: the online backup API (safe while the app runs); "
+                                   "PostgreSQL: pg_dump in custom format (a client at least "
+                                   "as new as the server). The schema revision travels in "
+                                   "the file.")
+    p.add_argument("file", help="the backup file to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace the database with a backup",
+                       description="Restore into a new file or database, migrate it up when "
+                                   "the backup is older than the code, then swap it in: never "
+                                   "half-restored. Refuses (exit 2) a backup from a newer "
+                                   "schema, and a non-empty database without --force. Stop "
+                                   "the app first.")
+    p.add_argument("file", help="a file written by `backup`")
+    p.add_argument("--force", action="store_true",
+                   help="replace a database that holds data")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_restore)
     return parser
+
+
+def _actor(as_user: str | None):
+    """Who the commands act as (crm.services.audit.command_line_actor)."""
+    from crm.services.audit import command_line_actor
+
+    if not as_user:
+        return command_line_actor(None, None)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with session_factory(make_engine())() as session:
+            return command_line_actor(session, as_user)
+    except SQLAlchemyError:
+        raise CrmError(f"--as {as_user}: the database has no logins yet (run init-db "
+                       "without --as)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        args.actor = _actor(args.as_user)
         return args.func(args)
     except CrmError as err:
         print(f"error: {err.message or err}", file=sys.stderr)

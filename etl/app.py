@@ -24,6 +24,7 @@ from crm.auth import Actor
 from crm.errors import NotFound, ValidationError
 from crm.models import HeaderMapping, ImportBatch, Street, User
 from crm.models.imports import IMPORT_KINDS
+from crm.services import audit
 from crm.services.bulletin import bulletin
 from crm.textsafety import CONTROL_RE
 from etl import bulletin as bulletin_writer
@@ -59,13 +60,20 @@ def import_file(session: Session, source: bytes | str | Path, kind: str, *,
     if filename:  # an upload's name is the browser's word: no NUL into the batch record
         filename = CONTROL_RE.sub("", filename)
     try:
-        return run(session, get_kind(kind), source, filename=filename, sheet=sheet,
-                   strict=strict, dry_run=dry_run, actor=actor,
-                   street_id=actor.street_id if actor else None, overrides=overrides,
-                   progress=progress)
+        report = run(session, get_kind(kind), source, filename=filename, sheet=sheet,
+                     strict=strict, dry_run=dry_run, actor=actor,
+                     street_id=actor.street_id if actor else None, overrides=overrides,
+                     progress=progress)
     except ReadError as err:
         reason = (str(err).splitlines() or ["unreadable"])[0]
         raise ValidationError(reason, key=err.key, **err.params) from None
+    if report.written and report.batch_id is not None:  # one entry per batch, not per row
+        audit.record(session, actor, "import.batch", "import_batch", report.batch_id,
+                     kind=kind, filename=report.filename, sheet=report.sheet,
+                     rows_read=report.rows_read, inserted=report.inserted,
+                     updated=report.updated, unchanged=report.unchanged,
+                     rejected=report.rejected)
+    return report
 
 
 def field_names(session: Session, kind: str, *, actor: Actor | None = None) -> list[str]:
@@ -97,6 +105,10 @@ def save_mapping(session: Session, kind: str, mapping: dict[str, str | None], *,
         session.add(HeaderMapping(kind=kind, street_id=street_id, source_header=header,
                                   field=fld))
         count += 1
+    if count:
+        audit.record(session, actor, "import.mapping", "header_mapping", None,
+                     after={" ".join(str(h).split())[:100]: f for h, f in mapping.items()},
+                     kind=kind, street_id=street_id)
     session.flush()
     return count
 
@@ -123,7 +135,9 @@ def rollback(session: Session, batch_id: int, *, actor: Actor) -> dict[str, int]
     if batch is None:
         raise NotFound(f"import batch {batch_id}", key="import.batch_not_found", id=batch_id)
     require(actor, "import.run", batch)  # a liaison: their own street's batches
-    return rollback_batch(session, batch_id)
+    counts = rollback_batch(session, batch_id)
+    audit.record(session, actor, "import.rollback", "import_batch", batch_id, **counts)
+    return counts
 
 
 def template(kind: str) -> bytes:

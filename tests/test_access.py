@@ -62,6 +62,7 @@ from crm.services import (
     appeals,
     assignment_queries,
     assignments,
+    audit,
     bulletin,
     calendar_admin,
     category_words,
@@ -685,6 +686,10 @@ DOORS: dict[str, Door] = {
     "access_admin.job_fair_lifecycles": Door(
         lambda s, a, f, r: access_admin.job_fair_lifecycles(s, actor=a), (None,),
         lambda r: [("access.view", None)]),
+    **{f"audit.{name}": Door(call, (None,), lambda r: [("audit.read", None)])
+       for name, call in (
+           ("search", lambda s, a, f, r: audit.search(s, audit.AuditQuery(), actor=a)),
+           ("entities", lambda s, a, f, r: audit.entities(s, actor=a)))},
     "access_admin.lifecycle": Door(lambda s, a, f, r: access_admin.lifecycle(s, actor=a),
                                    (None,), lambda r: [("access.view", None)]),
     # financing import/admin (finimport): chambers and banks a sheet created unconfirmed
@@ -784,6 +789,10 @@ NOT_DOORS = {
     "firm_search.street_outside_scope": "by design (issue 16) names only the street of a "
                                         "firm out of scope, asked by exact name or USCC",
     "audit.record": "writes the audit row for the door that called it",
+    "audit.actor_label": "names the actor on the audit row; reads nothing",
+    "audit.created": "writes the audit row for the door that called it",
+    "audit.changed": "writes the audit row for the door that called it",
+    "audit.saved": "writes the audit row for the door that called it",
     "scope.enterprise_scope": "SQL conditions: tested as twins in test_scope_twins",
     "scope.appeal_scope": "SQL conditions: tested as twins in test_scope_twins",
     "scope.assignment_scope": "SQL conditions: tested as twins in test_scope_twins",

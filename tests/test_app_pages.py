@@ -315,6 +315,7 @@ EXPECTED = {
     ("admin", "hiring_needs"): ["用工需求", "由用工类诉求生成"],
     ("liaison", "hiring_needs"): ["用工需求", "直接登记用工需求"],
     ("liaison", "imports"): ["表格导入导出", "空白模板", "导入记录"],
+    ("admin", "audit"): ["审计日志", "只增不改"],
     # financing pages (finui); more in tests/test_financing_pages.py
     ("chamber", "financing"): ["融资对接", "大石坝街道商会", "100.0 万元", "登记融资需求"],
     ("official", "financing"): ["融资对接", "只读"],

@@ -95,7 +95,8 @@ COMMANDS = [("init-db",), ("seed-demo",), ("demo-logins",), ("kpi",), ("kpi-roll
             ("users", "set-role"), ("users", "deactivate"), ("users", "activate"),
             ("users", "unlock"),
             ("import",), ("export",), ("financing",), ("financing", "match"),
-            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report"), ("escalate",)]
+            ("odoo",), ("odoo", "sync"), ("jobfair",), ("jobfair", "report"), ("escalate",),
+            ("backup",), ("restore",)]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

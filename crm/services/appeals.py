@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from crm import rules
 from crm.access import require
@@ -23,6 +23,7 @@ from crm.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from crm.lifecycle import APPEAL, FINAL_STATUSES
 from crm.models import Appeal, AppealEvent, AppealUnit, Category, Enterprise, Extension, Unit, Visit
 from crm.models.appeal import CHANNELS, PRIORITIES, SATISFACTION
+from crm.services import audit
 from crm.services.calendar import WorkCalendar
 from crm.services.reference import get_setting
 from crm.services.scope import appeal_scope, enterprise_scope
@@ -65,10 +66,20 @@ def _due_date(session: Session, category: Category, start: dt.date, days: int) -
 def _event(appeal: Appeal, action: str, actor: Actor | None, *, from_status: str | None,
            note: str | None = None, unit_id: int | None = None, data: dict | None = None,
            at: dt.datetime | None = None) -> AppealEvent:
+    old, new = audit.pending_changes(appeal)  # before appending autoflushes them away
     event = AppealEvent(action=action, from_status=from_status, to_status=appeal.status,
                         actor_id=actor.id if actor else None, unit_id=unit_id, note=note,
                         data=data, at=at or _now())
     appeal.events.append(event)
+    session = object_session(appeal)
+    if session is not None:  # every appeal write passes here: one audit entry each
+        if action == "receive":
+            audit.created(session, actor, "appeal.receive", appeal)
+        else:
+            audit.changed(session, actor, f"appeal.{action}", appeal,
+                          before={"status": from_status, **old},
+                          after={"status": appeal.status, **new},
+                          note=note, unit_id=unit_id, **(data or {}))
     return event
 
 

@@ -114,7 +114,10 @@ def assign_cadre(session: Session, *, actor: Actor, enterprise_id: int, person_i
     _require_assigner(actor)
     assignment, _closed = _assign_cadre(session, actor, enterprise_id, person_id,
                                         _start(start_date), note, replace)
+    new = assignment.id is None
     _flush(session)
+    if new:
+        audit.created(session, actor, "assignment.cadre", assignment)
     return assignment
 
 
@@ -133,6 +136,7 @@ def _assign_cadre(session: Session, actor: Actor, enterprise_id: int, person_id:
             raise ValidationError(f"{firm.name} is served by {name}", key="assignment.has_cadre",
                                   firm=firm.name, name=name)
         _close(current, start)
+        audit.changed(session, actor, "assignment.handover_end", current, successor=person.id)
         closed = True
         session.flush()  # the closed row must leave the partial unique index first
     if end is not None and rules.assignment_dates_problem(start, end, end) is not None:
@@ -171,6 +175,7 @@ def assign_building(session: Session, *, actor: Actor, building_id: int, person_
                             note=_note(note), created_by_id=actor.id)
     session.add(assignment)
     _flush(session)
+    audit.created(session, actor, "assignment.building", assignment)
     return assignment
 
 
@@ -193,6 +198,7 @@ def assign_office(session: Session, *, actor: Actor, enterprise_id: int, unit_id
                             created_by_id=actor.id)
     session.add(assignment)
     _flush(session)
+    audit.created(session, actor, "assignment.office", assignment)
     return assignment
 
 
@@ -210,8 +216,7 @@ def end_assignment(session: Session, assignment_id: int, *, actor: Actor,
     if rules.assignment_dates_problem(assignment.start_date, end, end) is not None:
         raise ValidationError("the end is before the start", key="assignment.dates_ordered")
     assignment.end_date = end
-    audit.record(session, actor, "assignment.end", "assignment", assignment.id,
-                 end_date=end.isoformat())
+    audit.changed(session, actor, "assignment.end", assignment)
     _flush(session)
     return assignment
 
@@ -240,7 +245,7 @@ def assign_firms(session: Session, enterprise_ids: Iterable[int], *, actor: Acto
     _flush(session)
     audit.record(session, actor, "assignment.assign_many", "person", person_id,
                  created=result.created, unchanged=result.unchanged, closed=result.closed,
-                 refused=len(result.errors))
+                 refused=len(result.errors), records=sorted(set(result.records.values())))
     return result
 
 
@@ -292,5 +297,6 @@ def reassign_all(session: Session, *, actor: Actor, from_person_id: int, to_pers
     firms = sum(1 for a in current if a.kind == CADRE)
     moved = {"firms": firms, "buildings": len(current) - firms}
     audit.record(session, actor, "assignment.reassign_all", "person", leaver.id,
-                 successor=successor.id, on=start.isoformat(), **moved)
+                 successor=successor.id, on=start.isoformat(), **moved,
+                 ended=[a.id for a in current])
     return moved

@@ -32,6 +32,7 @@ from crm.db import now as _now
 from crm.db import today as _today
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, AppealEvent, Category, Escalation, Notification, User
+from crm.services import audit
 from crm.services.calendar import WorkCalendar
 from crm.services.reference import get_setting
 
@@ -134,6 +135,9 @@ def escalate(session: Session, *, actor: Actor, as_of: dt.date | None = None,
         if progress:
             progress("escalate", min(end, high + 1) - low, total)
         start = end
+    if counts["remind"] or counts["supervise"]:  # one entry per run, as for an import batch
+        audit.record(session, actor, "appeal.escalate", "appeal_escalation", None,
+                     as_of=as_of.isoformat(), **counts)
     return {"as_of": as_of.isoformat(), **counts, "thresholds": limits}
 
 

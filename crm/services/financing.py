@@ -193,6 +193,7 @@ def save_bank(session: Session, *, actor: Actor, name: str, bank_id: int | None 
     """Add a bank, or rename / confirm one."""
     require(actor, "financing.catalogue")
     bank, name = _named(session, Bank, bank_id, name, "bank")
+    audit.saved(session, actor, "bank.save", bank)
     session.flush()
     return bank
 
@@ -266,6 +267,7 @@ def save_bank_product(session: Session, *, actor: Actor, bank: str | None = None
     product.industries = list(industries) or None
     product.sizes = list(sizes) or None
     product.active = bool(active)
+    audit.saved(session, actor, "bank_product.save", product)
     session.flush()
     return product
 
@@ -609,6 +611,7 @@ def propose(session: Session, *, actor: Actor, need_id: int, product_id: int) ->
     session.flush()
     session.add(FinancingMatchEvent(match_id=match.id, from_status=None,
                                     to_status=FINANCING.initial, actor_id=actor.id, at=now()))
+    audit.created(session, actor, "financing.propose", match)
     session.flush()
     return match
 
@@ -652,6 +655,7 @@ def move_match(session: Session, *, actor: Actor, match_id: int, action: str,
     elif action == "disburse":
         match.disbursed_amount, match.disbursed_on = value, day
     at = now() if on is None else dt.datetime.combine(day, now().time())
+    audit.changed(session, actor, f"financing.{action}", match)  # before the events load
     match.events.append(FinancingMatchEvent(from_status=before, to_status=match.status,
                                             amount=value, note=reason or note,
                                             actor_id=actor.id, at=at))

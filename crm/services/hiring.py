@@ -22,6 +22,7 @@ from crm.errors import Conflict, NotFound, ValidationError
 from crm.lifecycle import HIRING_NEED
 from crm.models import Appeal, Category, Enterprise, FairParticipation, HiringNeed, Street
 from crm.models.jobfair import HIRING_NEED_STATUSES
+from crm.services import audit
 from crm.services.jobfairs import get_fair
 from crm.services.scope import enterprise_scope
 
@@ -65,6 +66,7 @@ def add_hiring_need(session: Session, *, actor: Actor, enterprise_id: int,
                       **_fields(headcount, positions, note))
     session.add(need)
     session.flush()
+    audit.created(session, actor, "hiring.need", need)
     return need
 
 
@@ -94,6 +96,7 @@ def hiring_need_from_appeal(session: Session, appeal_id: int, *, actor: Actor,
                                 text[:rules.limit("hiring_need", "note")]))
     session.add(need)
     session.flush()
+    audit.created(session, actor, "hiring.need", need, appeal_id=appeal_id)
     return need
 
 
@@ -117,6 +120,7 @@ def move_hiring_need(session: Session, need_id: int, action: str, *, actor: Acto
         raise ValidationError(f"unknown action {action!r}", key="jobfair.bad_action")
     HIRING_NEED.check(need, action, actor)
     need.status = HIRING_NEED.action(action).target
+    audit.changed(session, actor, f"hiring.{action}", need)
     session.flush()
     return need
 

@@ -35,6 +35,7 @@ from crm.models import (
     Street,
 )
 from crm.models.jobfair import FAIR_KINDS
+from crm.services import audit
 from crm.services.scope import enterprise_scope
 
 COUNT_FIELDS = rules.FUNNEL
@@ -143,6 +144,7 @@ def create_fair(session: Session, *, actor: Actor, name: str, held_on: dt.date,
     fair = JobFair(**values)
     session.add(fair)
     session.flush()
+    audit.created(session, actor, "jobfair.create", fair)
     return fair
 
 
@@ -160,6 +162,7 @@ def edit_fair(session: Session, fair_id: int, *, actor: Actor, version: int, nam
         _no_figures_before(session, fair.id, held_on)
     for key, value in values.items():
         setattr(fair, key, value)
+    audit.changed(session, actor, "jobfair.edit", fair)
     session.flush()
     return fair
 
@@ -202,7 +205,8 @@ def sign_up(session: Session, fair_id: int, enterprise_id: int, *, actor: Actor,
         if "invite" in HIRING_NEED.allowed(need, actor):
             need.status = HIRING_NEED.action("invite").target
             need.fair_id = fair.id
-    session.flush()
+            audit.changed(session, actor, "hiring.invite", need)
+    audit.created(session, actor, "jobfair.sign_up", part)
     return part
 
 
@@ -214,6 +218,7 @@ def move_participation(session: Session, participation_id: int, action: str, *,
         raise ValidationError(f"unknown action {action!r}", key="jobfair.bad_action")
     PARTICIPATION.check(part, action, actor)
     part.status = PARTICIPATION.action(action).target
+    audit.changed(session, actor, f"jobfair.{action}", part)
     session.flush()
     return part
 
@@ -267,6 +272,7 @@ def save_position(session: Session, participation_id: int, *, actor: Actor, titl
                            key="error.conflict")
         for key, value in values.items():
             setattr(pos, key, value)
+    audit.saved(session, actor, "jobfair.position", pos)
     session.flush()
     return pos
 
@@ -343,6 +349,7 @@ def record_update(session: Session, position_id: int, *, actor: Actor, as_of: dt
     update.actor_id = actor.id
     if part.status == "signed_up" and counts["applicants"]:
         part.status = PARTICIPATION.action("attend").target  # figures: the firm came
+    audit.saved(session, actor, "jobfair.update", update, position_id=pos.id)
     session.flush()
     return update
 

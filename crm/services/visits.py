@@ -36,6 +36,7 @@ from crm.models import (
 )
 from crm.models.assignment import VISIT_WAYS
 from crm.services import appeals as appeal_service
+from crm.services import audit
 from crm.services.scope import enterprise_scope
 
 EARLIEST = rules.EARLIEST_VISIT
@@ -116,6 +117,8 @@ def record_visit(session: Session, *, actor: Actor, enterprise_id: int, way: str
     visit.policies = _policies(session, policy_ids)
     session.add(visit)
     session.flush()
+    audit.created(session, actor, "visit.record", visit,
+                  policies=[p.id for p in visit.policies] or None)
     for spec in appeals:
         raise_appeal(session, visit.id, actor=actor, **spec)
     if financing:

@@ -50,6 +50,7 @@ SCREENS: dict[str, Screen] = {s.name: s for s in (
     Screen("users", "nav.users", ":material/group:", "nav.section.admin"),
     Screen("access", "nav.access", ":material/admin_panel_settings:", "nav.section.admin"),
     Screen("reference", "nav.reference", ":material/tune:", "nav.section.admin"),
+    Screen("audit", "nav.audit", ":material/policy:", "nav.section.admin"),
     Screen("imports", "nav.imports", ":material/upload_file:", "nav.section.work"),
     # financing pages (finui)
     Screen("financing", "nav.financing", ":material/account_balance:",
