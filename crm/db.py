@@ -8,8 +8,11 @@ transaction: `with session_factory(engine).begin() as s:` commits or rolls back.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import re
 import sqlite3
 import threading
+import time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CheckConstraint, DateTime, Engine, MetaData, create_engine, event, or_
@@ -60,6 +63,42 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+# The statements that make the sqlite3 module open a transaction (its legacy mode, which
+# we keep: reads before a transaction's first write see the latest commit).
+_FIRST_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+BUSY_RETRY_SECONDS = 60.0
+
+
+def _sqlite_do_execute(cursor, statement, parameters, context) -> bool | None:
+    """The first write of a transaction, retried with backoff while SQLite is busy.
+
+    busy_timeout makes one attempt wait up to 10 s for the write lock, but SQLite's
+    waiting is unfair (sleeps of up to 100 ms while others take the lock), so with
+    many writers one could still be told "database is locked". Such a statement has
+    written nothing yet (the transaction it opened holds no lock), so it is rolled back
+    and tried again, with jittered backoff, for up to BUSY_RETRY_SECONDS. Later
+    statements of a transaction hold the lock already and are not retried.
+    """
+    raw = cursor.connection
+    if raw.in_transaction or not _FIRST_WRITE.match(statement):
+        return None  # the dialect executes it as usual
+    deadline = time.monotonic() + BUSY_RETRY_SECONDS
+    delay = 0.002
+    while True:
+        try:
+            cursor.execute(statement, parameters)
+            return True
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+            if raw.in_transaction:
+                raw.rollback()  # the implicit BEGIN of the failed statement: nothing written
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.25)
 
 
 def _sqlite_checkin(dbapi_conn, record) -> None:
@@ -137,6 +176,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkin", _sqlite_checkin)
+        event.listen(engine, "do_execute", _sqlite_do_execute)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if kwargs.pop("no_pool", False):

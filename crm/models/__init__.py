@@ -26,7 +26,7 @@ from crm.models.jobfair import (
     HiringNeed,
     JobFair,
 )
-from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_state
+from crm.models.kpi import kpi_day_cell, kpi_day_street, kpi_delta, kpi_state
 from crm.models.org import Building, Community, Street, Unit
 from crm.models.people import Person, User
 from crm.models.session import LoginFailure, UserSession
@@ -43,6 +43,7 @@ __all__ = [
     "ImportRecord", "JobFair", "LoginFailure", "Notification", "OdooMapping", "OdooRun", "Person",
     "Policy", "Setting", "Street",
     "Tag", "Unit", "User", "UserSession", "Visit",
-    "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_state",
+    "chamber_member", "enterprise_tag", "kpi_day_cell", "kpi_day_street", "kpi_delta",
+    "kpi_state",
     "meeting_bank", "meeting_firm", "visit_policy",
 ]

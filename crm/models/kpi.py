@@ -54,6 +54,21 @@ kpi_day_cell = Table(
     sqlite_with_rowid=False,
 )
 
+# Writers' pending changes: each ORM write appends what it changes as rows of
+# (day, street, lead unit, category, measure deltas) and touches no shared row, so
+# concurrent writers never wait for each other here; `kpi_facts.fold` adds them into
+# the two tables above and deletes them (readers fold before reading). At any moment
+# the rollups plus these rows equal the counts over `appeal`.
+kpi_delta = Table(
+    "kpi_delta", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("street_id", Integer, nullable=False),
+    Column("unit_id", Integer, nullable=False),
+    Column("category_id", Integer, nullable=False),
+    *_measures(),
+)
+
 # One row (id 1): whether the rollups are built, with which signing limit, and a
 # revision that every write to them bumps: the app keys its KPI cache on it, so a
 # change made anywhere (another browser, the CLI, an import) shows at once.

@@ -152,7 +152,8 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
         contact_phone=contact_phone or None, status=rules.NEW_APPEAL_STATUS,
         received_at=received_at,
         due_date=_due_date(session, category, received_at.date(), category.limit_days),
-        visit_id=visit_id, created_by_id=actor.id)
+        visit_id=visit_id, created_by_id=actor.id,
+        events=[])  # a new appeal has no timeline: no load (and autoflush) to find that out
     session.add(appeal)
     session.flush()
     appeal.code = rules.appeal_code(received_at, appeal.id)

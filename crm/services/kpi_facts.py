@@ -4,9 +4,13 @@ Three ways in, one definition of what an appeal contributes:
 - `contributions(columns, sign_days)` is that definition in Python, column-wise
   (numpy); the flush hooks below use it. Before a flush they read the stored rows of the appeals
   about to change (the database still holds the old values); after it they
-  read the new values from the objects; the difference is upserted
-  (`n = n + delta`) into both tables in the same transaction. A rolled-back
-  transaction takes its deltas with it; concurrent writers add commuting deltas.
+  read the new values from the objects; the difference is appended to
+  `kpi_delta` in the same transaction (an INSERT: no row two writers share, so
+  concurrent writers never queue behind one lock; an appeal whose KPI fields did not
+  change adds nothing). A rolled-back transaction takes its deltas with it.
+- `fold(session)` adds the pending deltas into both tables and deletes them, one
+  folder at a time; readers fold first (`revision`, `ensure_fresh`), so what they
+  read is exact. The rollups plus the pending deltas always equal the appeals.
 - `rebuild(session)` recomputes both tables with one INSERT … SELECT … GROUP BY
   per table (the demo loader calls it; so does the first KPI read after a
   migration or after the signing limit changes).
@@ -14,8 +18,8 @@ Three ways in, one definition of what an appeal contributes:
   wrote (`counts_of_new`, the same `contributions` summed per cell) and
   adds them in bulk (`write_counts`); its updates and rollbacks use `snapshot` /
   `apply_changes`.
-- `differences(session)` compares the tables with a fresh recomputation: the
-  tests run it after every kind of write.
+- `differences(session)` compares the tables plus the pending deltas with a fresh
+  recomputation: the tests run it after every kind of write.
 
 The one row of `kpi_state` records that the tables are built, with which signing
 limit, and a revision every change bumps; while they are not built the hooks do
@@ -44,12 +48,22 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, attributes
 
 from crm.bulk import upsert_add
 from crm.lifecycle import OPEN_STATUSES
 from crm.models import Appeal, Setting
-from crm.models.kpi import COUNTS, HIST, HIST_DAYS, KEYS, MEASURES, NO_ID, TABLES, kpi_state
+from crm.models.kpi import (
+    COUNTS,
+    HIST,
+    HIST_DAYS,
+    KEYS,
+    MEASURES,
+    NO_ID,
+    TABLES,
+    kpi_delta,
+    kpi_state,
+)
 
 SIGN_SETTING = "kpi.sign_limit_days"
 FIELDS = ("received_at", "street_id", "lead_unit_id", "category_id", "status", "replied_at",
@@ -143,16 +157,40 @@ def _marker(connection) -> dict | None:
     return {"sign_limit_days": row.sign_limit_days, "revision": row.revision}
 
 
+_MARKER = "kpi_facts_marker"
+_WROTE = "kpi_facts_wrote"
+
+
+def _transaction_marker(session: Session) -> dict | None:
+    """`_marker`, read once per transaction (a write flushes two or three times)."""
+    root = session.get_transaction()
+    cached = session.info.get(_MARKER)
+    if cached is not None and cached[0] is root:
+        return cached[1]
+    marker = _marker(session.connection())
+    session.info[_MARKER] = (root, marker)
+    return marker
+
+
+def _kpi_changed(obj: Appeal) -> bool:
+    """Whether a flush would change a field the rollups count (a code, a title, a note's
+    version bump change none)."""
+    state = attributes.instance_state(obj)
+    return any(state.attrs[f].history.has_changes() for f in FIELDS)
+
+
 @event.listens_for(Session, "before_flush")
 def _remember_old_values(session: Session, flush_context, instances) -> None:
-    changed = [o for o in (*session.dirty, *session.deleted) if isinstance(o, Appeal)
-               and o.id is not None]
-    if not changed and not any(isinstance(o, Appeal) for o in session.new):
+    changed = [o for o in session.deleted if isinstance(o, Appeal) and o.id is not None]
+    changed += [o for o in session.dirty if isinstance(o, Appeal) and o.id is not None
+                and o not in session.deleted and _kpi_changed(o)]
+    new = [o for o in session.new if isinstance(o, Appeal)]
+    if not changed and not new:
         return
-    connection = session.connection()
-    marker = _marker(connection)
+    marker = _transaction_marker(session)
     if marker is None:
         return
+    connection = session.connection()
     old = {}
     ids = [o.id for o in changed]
     for start in range(0, len(ids), 500):
@@ -160,7 +198,8 @@ def _remember_old_values(session: Session, flush_context, instances) -> None:
                                   .where(Appeal.id.in_(ids[start:start + 500])))
         for row in rows:
             old[row[0]] = dict(zip(FIELDS, row[1:], strict=True))
-    session.info["kpi_facts_pending"] = (float(marker["sign_limit_days"]), old)
+    session.info["kpi_facts_pending"] = (float(marker["sign_limit_days"]), old,
+                                         [*changed, *new])
 
 
 @event.listens_for(Session, "after_flush")
@@ -168,17 +207,124 @@ def _apply_deltas(session: Session, flush_context) -> None:
     pending = session.info.pop("kpi_facts_pending", None)
     if pending is None:
         return
-    sign_days, old = pending
+    sign_days, old, objects = pending
     signed: list[tuple[dict, int]] = []
     deleted = {id(o) for o in session.deleted}
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, Appeal):
-            continue
+    for obj in objects:
         if obj.id in old:
             signed.append((old[obj.id], -1))
         if id(obj) not in deleted:
             signed.append(({f: getattr(obj, f) for f in FIELDS}, +1))
-    _add(session, signed, sign_days)
+    if signed:
+        _append_deltas(session, signed, sign_days)
+
+
+def _append_deltas(session: Session, signed: list[tuple[dict, int]], sign_days: float) -> None:
+    """Append what these appeals change to `kpi_delta` (the cell grain: the street grain
+    is its sum)."""
+    columns = {f: [values.get(f) for values, _ in signed] for f in FIELDS}
+    signs = np.fromiter((sign for _, sign in signed), dtype=np.int64, count=len(signed))
+    kept, keys, measures = contributions(columns, sign_days)
+    keys, measures = keys[kept], measures[kept] * signs[kept, None].astype(np.int8)
+    if not len(keys):
+        return
+    cells, sums = _sum_by_key(keys, measures)
+    nonzero = sums.any(axis=1)
+    if not nonzero.any():
+        return
+    rows = [{"day": _EPOCH + dt.timedelta(days=int(cell[0])), "street_id": int(cell[1]),
+             "unit_id": int(cell[2]), "category_id": int(cell[3]),
+             **dict(zip(MEASURES, map(int, total), strict=True))}
+            for cell, total in zip(cells[nonzero].tolist(), sums[nonzero].tolist(),
+                                   strict=True)]
+    session.connection().execute(insert(kpi_delta), rows)
+    session.info[_WROTE] = session.get_transaction()
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+# --- folding the pending deltas ----------------------------------------------------------
+
+def _measure_sql(table: str) -> tuple[str, str, str]:
+    """(column list, sums, ON CONFLICT set list) over MEASURES for `table`."""
+    names = ", ".join(f'"{m}"' for m in MEASURES)
+    sums = ", ".join(f'SUM("{m}")' for m in MEASURES)
+    add = ", ".join(f'"{m}" = "{table}"."{m}" + excluded."{m}"' for m in MEASURES)
+    return names, sums, add
+
+
+def _fold_sql(dialect: str) -> list[str]:
+    cell_keys, street_keys = ", ".join(KEYS["cell"]), ", ".join(KEYS["street"])
+    names, sums, cell_add = _measure_sql("kpi_day_cell")
+    _, _, street_add = _measure_sql("kpi_day_street")
+    if dialect == "postgresql":
+        # One statement, one snapshot: the rows deleted are exactly the rows added
+        # (a writer's delta committed meanwhile stays for the next fold).
+        return [
+            "LOCK TABLE kpi_day_street, kpi_day_cell IN SHARE ROW EXCLUSIVE MODE",
+            f"WITH moved AS (DELETE FROM kpi_delta RETURNING {cell_keys}, {names}), "
+            f"cell AS (INSERT INTO kpi_day_cell ({cell_keys}, {names}) "
+            f"SELECT {cell_keys}, {sums} FROM moved GROUP BY {cell_keys} "
+            f"ORDER BY {cell_keys} ON CONFLICT ({cell_keys}) DO UPDATE SET {cell_add}), "
+            f"street AS (INSERT INTO kpi_day_street ({street_keys}, {names}) "
+            f"SELECT {street_keys}, {sums} FROM moved GROUP BY {street_keys} "
+            f"ORDER BY {street_keys} ON CONFLICT ({street_keys}) DO UPDATE SET {street_add}) "
+            "SELECT count(*) FROM moved"]
+    # SQLite: the first statement takes the write lock, so nothing is appended meanwhile.
+    return [
+        "UPDATE kpi_state SET revision = revision + 1 WHERE id = 1",
+        f"INSERT INTO kpi_day_cell ({cell_keys}, {names}) SELECT {cell_keys}, {sums} "
+        f"FROM kpi_delta WHERE true GROUP BY {cell_keys} "
+        f"ON CONFLICT ({cell_keys}) DO UPDATE SET {cell_add}",
+        f"INSERT INTO kpi_day_street ({street_keys}, {names}) SELECT {street_keys}, {sums} "
+        f"FROM kpi_delta WHERE true GROUP BY {street_keys} "
+        f"ON CONFLICT ({street_keys}) DO UPDATE SET {street_add}",
+        "DELETE FROM kpi_delta"]
+
+
+def _fold_here(connection) -> int:
+    """Fold inside the connection's transaction; returns how many deltas moved."""
+    dialect = connection.dialect.name
+    statements = _fold_sql(dialect)
+    if dialect == "postgresql":
+        connection.exec_driver_sql(statements[0])
+        moved = connection.exec_driver_sql(statements[1]).scalar() or 0
+        if moved:
+            connection.exec_driver_sql("UPDATE kpi_state SET revision = revision + 1 "
+                                       "WHERE id = 1")
+        return moved
+    connection.exec_driver_sql(statements[0])
+    moved = connection.exec_driver_sql("SELECT count(*) FROM kpi_delta").scalar()
+    if moved:
+        for statement in statements[1:]:
+            connection.exec_driver_sql(statement)
+    return moved
+
+
+def has_pending(session: Session) -> bool:
+    return session.connection().execute(select(kpi_delta.c.id).limit(1)).first() is not None
+
+
+def fold(session: Session) -> int:
+    """Add the writers' pending deltas into the rollups (and bump the revision).
+
+    A reader's session never commits, so the fold runs and commits in a transaction
+    of its own, unless this session is itself writing (it appended deltas, or holds
+    SQLite's write lock, which a second connection would wait for): then it folds in
+    place and its commit carries the fold. Returns how many deltas moved.
+    """
+    if not has_pending(session):
+        return 0
+    connection = session.connection()
+    writing = session.info.get(_WROTE) is session.get_transaction() or (
+        connection.dialect.name == "sqlite"
+        and connection.connection.driver_connection.in_transaction)
+    if writing:
+        return _fold_here(connection)
+    bind = session.get_bind()
+    with Session(bind=getattr(bind, "engine", bind)) as other, other.begin():
+        return _fold_here(other.connection())
 
 
 def snapshot(session: Session, ids) -> dict[int, dict]:
@@ -403,12 +549,14 @@ def rebuild(session: Session) -> dict[str, int]:
     dialect = connection.dialect.name
     sign_days = sign_limit_days(session)
     if dialect == "postgresql":
-        # Writers' deltas wait for this transaction; none is lost or counted twice.
-        for table in TABLES.values():
+        # Folds and bulk adds wait for this transaction, and so do writers appending a
+        # delta; a writer whose delta is appended is waited for (its appeal is then
+        # counted here and its delta deleted): none is lost or counted twice.
+        for table in (*TABLES.values(), kpi_delta):
             connection.exec_driver_sql(f"LOCK TABLE {table.name} IN EXCLUSIVE MODE")
     counts = {}
     cell, street = TABLES["cell"], TABLES["street"]
-    for table in (cell, street):
+    for table in (cell, street, kpi_delta):
         connection.execute(delete(table))
     connection.execute(insert(cell).from_select([*KEYS["cell"], *MEASURES],
                                                 _aggregate(dialect, sign_days, KEYS["cell"])))
@@ -431,7 +579,10 @@ def _set_marker(session: Session, sign_days: float | None) -> None:
 
 
 def revision(session: Session) -> int:
-    """A number that changes whenever the rollups change (the app's KPI cache key)."""
+    """A number that changes whenever the rollups change (the app's KPI cache key).
+
+    Pending deltas are folded first, so the number stands for every committed write."""
+    fold(session)
     value = session.execute(select(kpi_state.c.revision).where(kpi_state.c.id == 1)).scalar()
     return int(value or 0)
 
@@ -453,9 +604,13 @@ def ensure_fresh(session: Session, *, own_transaction: bool = True) -> bool:
     rebuild runs and commits in a transaction of its own, and the reader's next
     statement sees it. A caller already writing (init-db) passes
     `own_transaction=False` to rebuild inside its own transaction instead.
-    Returns True when it rebuilt.
+    Returns True when it rebuilt; otherwise the writers' pending deltas are folded.
     """
     if is_fresh(session):
+        if own_transaction:
+            fold(session)
+        elif has_pending(session):
+            _fold_here(session.connection())
         return False
     if not own_transaction:
         rebuild(session)
@@ -468,7 +623,8 @@ def ensure_fresh(session: Session, *, own_transaction: bool = True) -> bool:
 
 
 def differences(session: Session) -> list[str]:
-    """Cells where a table differs from a fresh recomputation (empty when correct)."""
+    """Cells where a table plus the pending deltas differs from a fresh recomputation
+    (empty when correct). Reads only: a check changes nothing."""
     connection = session.connection()
     dialect = connection.dialect.name
     sign_days = sign_limit_days(session)
@@ -477,6 +633,14 @@ def differences(session: Session) -> list[str]:
         keys = KEYS[name]
         stored = {tuple(r[:len(keys)]): tuple(r[len(keys):]) for r in connection.execute(
             select(*(table.c[k] for k in keys), *(table.c[m] for m in MEASURES)))}
+        pending = connection.execute(
+            select(*(kpi_delta.c[k] for k in keys),
+                   *(func.sum(kpi_delta.c[m]) for m in MEASURES))
+            .group_by(*(kpi_delta.c[k] for k in keys)))
+        for row in pending:
+            key, add = tuple(row[:len(keys)]), row[len(keys):]
+            base = stored.get(key, (0,) * len(MEASURES))
+            stored[key] = tuple(int(x) + int(y) for x, y in zip(base, add, strict=True))
         fresh = {tuple(r[:len(keys)]): tuple(r[len(keys):]) for r in connection.execute(
             _aggregate(dialect, sign_days, keys))}
         zero = (0,) * len(MEASURES)
@@ -488,5 +652,5 @@ def differences(session: Session) -> list[str]:
     return problems
 
 
-__all__ = ["COUNTS", "HIST", "contributions", "differences", "ensure_fresh", "invalidate",
-           "rebuild"]
+__all__ = ["COUNTS", "HIST", "contributions", "differences", "ensure_fresh", "fold",
+           "invalidate", "rebuild"]
