@@ -40,14 +40,22 @@ _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?(\d+)?(?::([A-Z]
 
 
 class LimitError(Exception):
-    """The file is over one of the import limits (a ReadError to the importer)."""
+    """The file is over one of the import limits (a ReadError to the importer).
+
+    `str()` is the English detail; `setting` (an ImportLimits field, None for a damaged
+    part) and `limit` let the app say it in the user's language."""
+
+    def __init__(self, message: str, *, setting: str | None = None, limit: str = ""):
+        super().__init__(message)
+        self.setting = setting
+        self.limit = limit
 
 
 def over(what: str, limit: int | str, setting: str) -> LimitError:
     """'<what>, over the import limit of <limit> (setting CRM_IMPORT_MAX_…)'."""
     limit = f"{limit:,}" if isinstance(limit, int) else limit
     return LimitError(f"{what}, over the import limit of {limit} "
-                      f"(setting {IMPORT_LIMIT_ENV[setting]})")
+                      f"(setting {IMPORT_LIMIT_ENV[setting]})", setting=setting, limit=str(limit))
 
 
 def column_number(letters: str) -> int:

@@ -46,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm.config import ImportLimits, import_limits
+from crm.config import IMPORT_LIMIT_ENV, ImportLimits, import_limits
 from crm.textsafety import CONTROL_RE2, QUOTED_RE2
 from etl import file_limits
 from etl.file_limits import LimitError
@@ -257,6 +257,15 @@ def _head(data: bytes | Path | str) -> bytes:
         return f.read(8)
 
 
+def _limit_error(err: LimitError) -> ReadError:
+    """A LimitError as the reader's one error, keyed so the app says it in the user's
+    language (the English detail stays the CLI's line)."""
+    if err.setting is None:
+        return ReadError(str(err), key="import.read.damaged", detail=str(err))
+    return ReadError(str(err), key="import.read.over_limit", measure=err.setting,
+                     limit=err.limit, env=IMPORT_LIMIT_ENV[err.setting], detail=str(err))
+
+
 def _first_line(err: Exception) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
@@ -286,8 +295,9 @@ def open_table(source: bytes | Path | str, *, filename: str | None = None,
     except ReadError:
         raise
     except LimitError as err:
-        raise ReadError(str(err)) from None
+        raise _limit_error(err) from None
     except MemoryError:
-        raise ReadError("the file needs more memory than the server has") from None
+        raise ReadError("the file needs more memory than the server has",
+                        key="import.read.no_memory") from None
     except Exception as err:  # noqa: BLE001 - a damaged file can fail anywhere in a parser
         raise ReadError(f"not a readable file: {_first_line(err)}") from None

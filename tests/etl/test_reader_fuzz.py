@@ -243,8 +243,8 @@ def test_every_import_limit_is_a_documented_setting():
 
 def test_the_import_page_and_the_app_layer_give_the_same_one_line_reason(
         session, monkeypatch):
-    """What the page shows (etl.app.import_file → ValidationError → error_text) is the
-    command line's line."""
+    """What the page shows (etl.app.import_file → ValidationError → error_text) is one
+    line in the user's language naming the limit and its setting."""
     from crm.errors import ValidationError
     from crm.i18n import error_text
     from etl.app import import_file
@@ -254,5 +254,9 @@ def test_the_import_page_and_the_app_layer_give_the_same_one_line_reason(
         import_file(session, (CORPUS / "bomb.xlsx").read_bytes(), "appeals",
                     filename="bomb.xlsx")
     shown = error_text(caught.value, "zh")
-    assert shown.startswith("无法读取文件：") and "CRM_IMPORT_MAX_UNZIPPED_MB" in shown
+    assert shown.startswith("文件超出导入限制：解压后的大小")
+    assert "CRM_IMPORT_MAX_UNZIPPED_MB" in shown
     assert "\n" not in shown
+    english = error_text(caught.value, "en")
+    assert english.startswith("Over the import limit: the inflated size")
+    assert "CRM_IMPORT_MAX_UNZIPPED_MB" in english and "\n" not in english

@@ -120,3 +120,27 @@ def test_header_variants_and_units():
     assert match_header("financing-needs", "融资金额(元)") == "amount"
     assert header_unit("融资金额(元)") == "元" and header_unit("金额（万元）") == "万元"
     assert header_unit("金额") is None
+
+
+def test_a_file_over_a_limit_is_refused_in_the_users_language(tmp_path, monkeypatch):
+    """The limit refusal carries a key: in Chinese it names the limit in words and the
+    setting, with no English; the English detail stays the command line's line."""
+    import re
+
+    from crm.errors import ValidationError
+    from crm.i18n import error_text
+    from etl.readers import ReadError, open_table
+
+    monkeypatch.setenv("CRM_IMPORT_MAX_ROWS", "5")
+    path = tmp_path / "ledger.csv"
+    path.write_text("企业名称,诉求内容\n" + "甲公司,停车难\n" * 20, encoding="utf-8")
+    with pytest.raises(ReadError) as caught:
+        open_table(path)
+    err = caught.value
+    assert err.key == "import.read.over_limit" and "rows" in str(err)
+    shown = ValidationError(str(err), key=err.key, **err.params)
+    zh = error_text(shown, "zh")
+    assert "行数" in zh and "CRM_IMPORT_MAX_ROWS" in zh
+    assert not re.findall(r"[A-Za-z]{3,}", zh.replace("CRM_IMPORT_MAX_ROWS", ""))
+    assert error_text(shown, "en") == ("Over the import limit: the number of rows may not "
+                                       "exceed 5 (setting CRM_IMPORT_MAX_ROWS).")
