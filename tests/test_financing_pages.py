@@ -314,7 +314,7 @@ def test_an_appeal_about_financing_becomes_a_need(fin):
         other = s.scalars(select(Appeal).where(Appeal.code == "SQ-001")).one()
     at = logged_in(world, "liaison_dsb")
     at.switch_page("pages/appeal.py").run()
-    at.text_input(key="detail_id_input").input(str(appeal.id)).run()
+    at.text_input(key="detail_code_input").input(appeal.code).run()
     assert_healthy(at)
     at.number_input(key="fin_appeal_amount").set_value(30.0)
     at.button(key="fin_appeal_go").click().run()
@@ -327,7 +327,7 @@ def test_an_appeal_about_financing_becomes_a_need(fin):
     # an appeal about something else offers no such form
     at = logged_in(world, "liaison_jbc")
     at.switch_page("pages/appeal.py").run()
-    at.text_input(key="detail_id_input").input(str(other.id)).run()
+    at.text_input(key="detail_code_input").input(other.code).run()
     assert_healthy(at)
     assert "转为融资需求" not in [e.label for e in at.expander]
 
@@ -360,8 +360,8 @@ def test_the_chamber_menu_has_the_financing_pages_and_no_appeals():
     from crm.access import ROLE_PAGES
     from crm.ui.navigation import screens_for
 
-    assert ROLE_PAGES["chamber"] == ("home", "enterprises", "financing", "bank_products",
-                                     "meetings", "financing_kpi")
+    assert ROLE_PAGES["chamber"] == ("home", "enterprises", "notifications", "financing",
+                                     "bank_products", "meetings", "financing_kpi")
     sections = {s.name: s.section for s in screens_for("chamber")}
     assert {sections[p] for p in ("financing", "bank_products", "meetings", "financing_kpi")} \
         == {"nav.section.financing"}
