@@ -1891,8 +1891,7 @@ PARAM_LABELS: dict[str, dict[str, str]] = {
     "hiring_need.bad_state": {"status": "hiring_status", "action": "hiring.action"},
     # finui: a refused field is named in words (field.<name>), not by its column
     **{key: {"field": "field"} for key in ("field.needed", "field.too_long",
-                                           "financing.bad_value", "financing.bad_range",
-                                           "appeal.too_long")},
+                                           "financing.bad_value", "financing.bad_range")},
     # a stored code in a refusal is named in words, never shown raw
     "financing.not_found": {"what": "field"},
     "assignment.role_forbidden": {"role": "role"},

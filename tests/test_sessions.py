@@ -260,9 +260,9 @@ def test_changing_a_role_and_scope_is_audited_with_before_and_after(session, li)
     assert user.role == "cadre" and user.street.name == "大石坝街道"
     assert user.person is not None and user.person.kind == "cadre"
     entry = session.scalar(select(AuditLog).where(AuditLog.action == "user.set_role"))
-    assert entry.detail["before"] == {"role": "liaison", "street": "江北城街道", "unit": None,
-                                      "chamber": None}
-    assert entry.detail["after"]["role"] == "cadre"
+    assert entry.before == {"role": "liaison", "street": "江北城街道", "unit": None,
+                            "chamber": None}
+    assert entry.after["role"] == "cadre"
 
 
 def test_a_role_change_needs_the_roles_scope(session, li):
