@@ -656,19 +656,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _actor(as_user: str | None):
-    """Who the commands act as (crm.services.audit.command_line_actor)."""
-    from crm.services.audit import command_line_actor
+    """Who the commands act as (crm.services.audit.resolve_command_line_actor)."""
+    from crm.services.audit import resolve_command_line_actor
 
-    if not as_user:
-        return command_line_actor(None, None)
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        with session_factory(make_engine())() as session:
-            return command_line_actor(session, as_user)
-    except SQLAlchemyError:
-        raise CrmError(f"--as {as_user}: the database has no logins yet (run init-db "
-                       "without --as)") from None
+    return resolve_command_line_actor(as_user)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

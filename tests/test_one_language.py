@@ -56,6 +56,10 @@ ALLOW_CJK: set[str] = {
 PAGE_ALLOW: dict[str, set[str]] = {
     # the Odoo page names the remote models and settings as Odoo spells them
     "odoo": {"vat", "is_company", "model", "url", "db", "username"},
+    # the audit log shows each change's before and after as it was stored (role codes,
+    # field names): a record of what was written, not text to translate
+    "audit": {"role", "liaison", "cadre", "handler", "chamber", "official", "admin",
+              "employment", "street", "unit", "status"},
 }
 
 ASCII_WORD = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z][A-Za-z]{2,}(?![A-Za-z0-9_])")

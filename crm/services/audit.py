@@ -236,3 +236,21 @@ def command_line_actor(session: Session | None, as_user: str | None) -> Actor:
         raise ValidationError(f"--as {as_user}: no such active login", key="audit.no_login",
                               name=as_user)
     return actor_of(user)
+
+
+def resolve_command_line_actor(as_user: str | None) -> Actor:
+    """`command_line_actor` on the configured database (the command line's global `--as`);
+    a database without logins yet is one clear message, not a traceback."""
+    if not as_user:
+        return command_line_actor(None, None)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from crm.db import make_engine, session_factory
+    from crm.errors import CrmError
+
+    try:
+        with session_factory(make_engine())() as session:
+            return command_line_actor(session, as_user)
+    except SQLAlchemyError:
+        raise CrmError(f"--as {as_user}: the database has no logins yet (run init-db "
+                       "without --as)") from None
