@@ -162,18 +162,21 @@ def _cli(url: str, path: Path, env: dict[str, str] | None = None):
 
 
 def _cli_with_peak(url: str, path: Path, env: dict[str, str], tmp: Path):
-    """`_cli`, and the peak memory (MB) of that one process: wait4 gives its own rusage
-    (RUSAGE_CHILDREN would be the largest of every child the suite ever waited for)."""
-    out, err = tmp / "cli.out", tmp / "cli.err"
-    with out.open("w") as o, err.open("w") as e:
-        proc = subprocess.Popen([sys.executable, "-m", "crm", "import", "appeals", str(path),
-                                 "--json"], stdout=o, stderr=e, cwd=ROOT,
-                                env={**os.environ, "CRM_DATABASE_URL": url, **env})
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, out.read_text(),
-                                       err.read_text())
-    return done, usage.ru_maxrss / 1024
+    """`_cli`, and the peak memory (MB) of that one process: the child writes its own
+    VmHWM at exit (per address space, so it starts afresh at exec; a child's rusage
+    ru_maxrss would carry the suite's own size over from the fork)."""
+    status = tmp / "status.txt"
+    wrapper = ("import atexit, runpy, sys\n"
+               f"atexit.register(lambda: open({str(status)!r}, 'w').write("
+               "open('/proc/self/status').read()))\n"
+               f"sys.argv = ['crm', 'import', 'appeals', {str(path)!r}, '--json']\n"
+               "runpy.run_module('crm', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "CRM_DATABASE_URL": url, **env},
+                          timeout=300)
+    kb = next(int(line.split()[1]) for line in status.read_text().splitlines()
+              if line.startswith("VmHWM:"))
+    return done, kb / 1024
 
 
 def _stored(url: str) -> tuple[int, int]:
