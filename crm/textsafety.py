@@ -36,7 +36,7 @@ QUOTE = "'"
 CONTROL_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f"
 CONTROL_RE = re.compile(f"[{CONTROL_CHARS}]")
 # The same class for Arrow's RE2 (escapes, not raw NULs, in the pattern text).
-CONTROL_RE2 = r"[\x00-\x08\x0B\x0C\x0E-\x1F]"
+CONTROL_RE2 = "[" + CONTROL_CHARS.encode("unicode_escape").decode() + "]"
 # The importer's inverse: one quote before a formula start (or before another quote).
 QUOTED_RE2 = r"^'([=+\-@\t\r'])"
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")

@@ -27,6 +27,7 @@ from crm.services import audit
 from crm.services.calendar import WorkCalendar
 from crm.services.reference import get_setting
 from crm.services.scope import appeal_scope, enterprise_scope
+from crm.textsafety import CONTROL_RE
 
 
 def _text(value: str | None, *, field: str, limit: int | None = None,
@@ -35,7 +36,8 @@ def _text(value: str | None, *, field: str, limit: int | None = None,
 
     Nothing is cut silently: an over-long value is a user's words we would lose.
     """
-    text = (value or "").strip()
+    # NUL and other control characters are never meant; PostgreSQL refuses NUL outright
+    text = CONTROL_RE.sub("", value or "").strip()
     if required_key and not text:
         raise ValidationError(f"{field} is empty", key=required_key)
     if limit is not None and len(text) > limit:

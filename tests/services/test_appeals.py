@@ -153,6 +153,13 @@ def test_an_empty_title_is_refused(session, world):
         new(session, world, title="  ")
 
 
+def test_control_characters_typed_into_an_appeal_are_dropped_not_stored(session, world):
+    """A NUL pasted into a form would make PostgreSQL refuse the row with a traceback."""
+    a = new(session, world, title="停车\x00难", description="a\x07b\nc")
+    session.flush()
+    assert (a.title, a.description) == ("停车难", "ab\nc")
+
+
 def test_dispatch_names_one_lead_and_co_handling_units_who_all_see_it(session, world):
     a = bring(session, world, "dispatched")
     roles = {au.unit.name: au.role for au in a.units if au.active}
