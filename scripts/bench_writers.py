@@ -102,6 +102,7 @@ def writer(url: str, index: int, tag: str, ready, start, seconds: float, out) ->
     ready.release()
     start.wait()
     latencies = []
+    cpu_began = time.process_time()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         i += 1
@@ -113,8 +114,10 @@ def writer(url: str, index: int, tag: str, ready, start, seconds: float, out) ->
             continue
         latencies.append(time.perf_counter() - began)
         acked += 1
+    cpu = time.process_time() - cpu_began
     engine.dispose()
-    out.put({"index": index, "latencies": latencies, "errors": dict(errors), "acked": acked})
+    out.put({"index": index, "latencies": latencies, "errors": dict(errors), "acked": acked,
+             "cpu": cpu})
 
 
 def run_round(url: str, writers: int, seconds: float) -> dict:
@@ -151,7 +154,9 @@ def run_round(url: str, writers: int, seconds: float) -> dict:
     engine.dispose()
     return {"writers": writers, "writes_s": timed / min(elapsed, seconds),
             "p50": pct(latencies, 0.5), "p99": pct(latencies, 0.99), "errors": dict(errors),
-            "acked": acked, "present": present, "rollups_exact": not problems,
+            "acked": acked, "present": present,
+            "cpu_ms": 1000 * sum(r["cpu"] for r in results) / max(timed, 1),
+            "rollups_exact": not problems,
             "load": (load_before, os.getloadavg()[0])}
 
 
@@ -159,6 +164,7 @@ def report(label: str, r: dict) -> None:
     errors = ", ".join(f"{n}× {k}" for k, n in sorted(r["errors"].items())) or "none"
     print(f"  {label:10} {r['writers']:3d} writers: {r['writes_s']:7.1f} writes/s  "
           f"p50 {r['p50'] * 1000:7.1f} ms  p99 {r['p99'] * 1000:7.1f} ms  "
+          f"writer CPU {r['cpu_ms']:4.1f} ms/write  "
           f"acknowledged {r['acked']} present {r['present']}"
           f"{'' if r['acked'] == r['present'] else '  MISMATCH'}  "
           f"rollups {'exact' if r['rollups_exact'] else 'DIFFER'}  "

@@ -15,7 +15,7 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass
 
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import func, insert, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from crm.access import require
@@ -25,6 +25,7 @@ from crm.models import Appeal, AuditLog, Enterprise, User
 from crm.uscc import normalize
 
 PAGE_SIZE = 50
+_INSERT = insert(AuditLog.__table__)
 
 
 def actor_label(actor: Actor | None) -> str | None:
@@ -63,13 +64,18 @@ def changes(before: dict | None, after: dict | None) -> tuple[dict | None, dict 
 
 
 def record(session: Session, actor: Actor | None, action: str, entity: str,
-           entity_id: int | None = None, *, before=None, after=None, **detail) -> None:
-    """Add one audit entry (the caller's transaction commits it with the change)."""
-    session.add(AuditLog(user_id=actor.id if actor else None, actor_label=actor_label(actor),
-                         action=action, entity=entity, entity_id=entity_id,
-                         before=_plain(before), after=_plain(after),
-                         detail=_plain({k: v for k, v in detail.items() if v is not None})
-                         or None))
+           entity_id: int | None = None, *, before=None, after=None, at_once: bool = False,
+           **detail) -> None:
+    """Add one audit entry (the caller's transaction commits it with the change);
+    `at_once` writes it now, outside the unit of work (`crm.db.insert_loaded`)."""
+    values = dict(user_id=actor.id if actor else None, actor_label=actor_label(actor),
+                  action=action, entity=entity, entity_id=entity_id,
+                  before=_plain(before), after=_plain(after),
+                  detail=_plain({k: v for k, v in detail.items() if v is not None}) or None)
+    if at_once:
+        session.execute(_INSERT, values)
+    else:
+        session.add(AuditLog(**values))
 
 
 # --- searching ---------------------------------------------------------------------------

@@ -219,25 +219,107 @@ def _apply_deltas(session: Session, flush_context) -> None:
         _append_deltas(session, signed, sign_days)
 
 
-def _append_deltas(session: Session, signed: list[tuple[dict, int]], sign_days: float) -> None:
-    """Append what these appeals change to `kpi_delta` (the cell grain: the street grain
-    is its sum)."""
+def added(session: Session, appeals: Sequence[Appeal]) -> None:
+    """Count appeals just written by an INSERT outside the unit of work (the flush hooks
+    see only what a flush writes): `log_appeal`'s one INSERT … RETURNING."""
+    if not appeals:
+        return
+    marker = _transaction_marker(session)
+    if marker is None:
+        return
+    _append_deltas(session, [({f: getattr(a, f) for f in FIELDS}, +1) for a in appeals],
+                   float(marker["sign_limit_days"]))
+
+
+_SMALL = 16  # up to this many appeals a write counts them in plain Python (below)
+_OPEN = frozenset(OPEN_STATUSES)
+
+
+def row_contribution(values: dict, sign_days: float) -> tuple[tuple, list[int]] | None:
+    """`contributions` for one appeal in plain Python: (key, measures), None when it
+    does not count (merged) or cannot be counted here (no receipt time: the column-wise
+    path decides). One write's flush counts one to three appeals; numpy and Arrow cost
+    ~1 ms of set-up for that (issue 18.6). tests/services/test_kpi_facts_twin.py holds
+    the two equal on generated appeals."""
+    status, received_at = values.get("status"), values.get("received_at")
+    if status is None or status == "merged" or received_at is None:
+        return None
+    received = received_at.date() if isinstance(received_at, dt.datetime) else received_at
+    replied_at = values.get("replied_at")
+    satisfaction = values.get("satisfaction")
+    dispatched, accepted = values.get("dispatched_at"), values.get("accepted_at")
+    due = values.get("due_date")
+    measures = [0] * len(MEASURES)
+    replied = replied_at is not None
+    replied_day = (replied_at.date() if isinstance(replied_at, dt.datetime) else replied_at
+                   ) if replied else None
+    callbacks = satisfaction is not None
+    flags = (
+        True, replied, status in _OPEN,
+        replied and due is not None and replied_day <= _as_date(due),
+        callbacks, satisfaction == "satisfied", satisfaction == "basic",
+        callbacks and values.get("callback_solved") is True,
+        dispatched is not None,
+        dispatched is not None and accepted is not None and
+        accepted <= dispatched + dt.timedelta(microseconds=round(sign_days * 86_400_000_000)),
+    )
+    for i, on in enumerate(flags):
+        measures[i] = int(bool(on))
+    if replied:
+        days = (replied_day - received).days
+        if days >= 0:
+            measures[_HIST_AT + min(days, HIST_DAYS)] = 1
+    key = ((received - _EPOCH).days, values.get("street_id") or NO_ID,
+           values.get("lead_unit_id") or NO_ID, values.get("category_id") or NO_ID)
+    return key, measures
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _delta_rows(signed: list[tuple[dict, int]], sign_days: float) -> list[dict]:
+    """What these appeals change, summed per cell, as `kpi_delta` rows (no all-zero row)."""
+    if len(signed) <= _SMALL and all(v.get("received_at") is not None for v, _ in signed):
+        cells: dict[tuple, list[int]] = {}
+        for values, sign in signed:
+            counted = row_contribution(values, sign_days)
+            if counted is None:
+                continue
+            key, measures = counted
+            total = cells.setdefault(key, [0] * len(MEASURES))
+            for i, m in enumerate(measures):
+                if m:
+                    total[i] += sign * m
+        return [{"day": _EPOCH + dt.timedelta(days=key[0]), "street_id": key[1],
+                 "unit_id": key[2], "category_id": key[3],
+                 **dict(zip(MEASURES, total, strict=True))}
+                for key, total in sorted(cells.items()) if any(total)]
     columns = {f: [values.get(f) for values, _ in signed] for f in FIELDS}
     signs = np.fromiter((sign for _, sign in signed), dtype=np.int64, count=len(signed))
     kept, keys, measures = contributions(columns, sign_days)
     keys, measures = keys[kept], measures[kept] * signs[kept, None].astype(np.int8)
     if not len(keys):
-        return
+        return []
     cells, sums = _sum_by_key(keys, measures)
     nonzero = sums.any(axis=1)
-    if not nonzero.any():
-        return
-    rows = [{"day": _EPOCH + dt.timedelta(days=int(cell[0])), "street_id": int(cell[1]),
+    return [{"day": _EPOCH + dt.timedelta(days=int(cell[0])), "street_id": int(cell[1]),
              "unit_id": int(cell[2]), "category_id": int(cell[3]),
              **dict(zip(MEASURES, map(int, total), strict=True))}
             for cell, total in zip(cells[nonzero].tolist(), sums[nonzero].tolist(),
                                    strict=True)]
-    session.connection().execute(insert(kpi_delta), rows)
+
+
+_INSERT_DELTA = insert(kpi_delta)
+
+
+def _append_deltas(session: Session, signed: list[tuple[dict, int]], sign_days: float) -> None:
+    """Append what these appeals change to `kpi_delta` (the cell grain: the street grain
+    is its sum)."""
+    rows = _delta_rows(signed, sign_days)
+    if not rows:
+        return
+    session.connection().execute(_INSERT_DELTA, rows[0] if len(rows) == 1 else rows)
     session.info[_WROTE] = session.get_transaction()
 
 
