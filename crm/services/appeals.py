@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm import rules
-from crm.access import require
+from crm.access import allows, require
 from crm.auth import Actor
 from crm.db import insert_loaded
 from crm.db import now as _now
@@ -28,7 +28,7 @@ from crm.models.appeal import CHANNELS, PRIORITIES, SATISFACTION
 from crm.services import audit, kpi_facts
 from crm.services.calendar import WorkCalendar
 from crm.services.reference import get_setting
-from crm.services.scope import appeal_scope, enterprise_scope
+from crm.services.scope import appeal_scope
 from crm.textsafety import CONTROL_RE
 
 
@@ -74,7 +74,10 @@ def _new_appeal_id(session: Session) -> int | None:
     load the UPDATE was a second write of every new row (issue 18.6)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return session.scalar(select(func.nextval(func.pg_get_serial_sequence("appeal", "id"))))
+    return session.scalar(_NEXT_APPEAL_ID)
+
+
+_NEXT_APPEAL_ID = select(func.nextval(func.pg_get_serial_sequence("appeal", "id")))
 
 
 def _event(appeal: Appeal, action: str, actor: Actor | None, *, from_status: str | None,
@@ -145,9 +148,8 @@ def log_appeal(session: Session, *, actor: Actor, enterprise_id: int, category_i
         raise ValidationError(f"unknown channel {channel!r}", key="appeal.bad_channel")
     if priority not in PRIORITIES:
         raise ValidationError(f"unknown priority {priority!r}", key="appeal.bad_priority")
-    firm = session.scalar(select(Enterprise).where(Enterprise.id == enterprise_id,
-                                                   enterprise_scope(actor)))
-    if firm is None:
+    firm = session.get(Enterprise, enterprise_id)
+    if firm is None or not allows(actor, "firm.read", firm):  # one outside it is not there
         raise NotFound(f"enterprise {enterprise_id}", key="appeal.firm_not_found")
     require(actor, "appeal.log", firm)
     category = session.get(Category, category_id)
