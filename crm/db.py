@@ -20,7 +20,9 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Engine,
+    Enum,
     MetaData,
+    String,
     create_engine,
     event,
     insert,
@@ -34,6 +36,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from crm.config import DATA_DIR, database_url, timezone_name
+from crm.textsafety import CONTROL_RE
 
 _TZ = ZoneInfo(timezone_name())
 
@@ -225,3 +228,29 @@ def insert_loaded(session: Session, model: type[Base], values: dict) -> Base:
     make_transient_to_detached(obj)  # as loaded: the values are the row's, no history
     session.add(obj)
     return obj
+
+
+# --- text a form may carry but no table keeps ----------------------------------------------
+
+@functools.cache
+def _text_keys(mapper) -> tuple[str, ...]:
+    """The attributes of a mapped class stored as text (String, Text and their kin)."""
+    return tuple(p.key for p in mapper.column_attrs
+                 if isinstance(p.columns[0].type, String) and not isinstance(
+                     p.columns[0].type, Enum))
+
+
+@event.listens_for(Session, "before_flush")
+def _drop_control_characters(session: Session, flush_context, instances) -> None:
+    """Every text value a flush writes loses the control characters XML 1.0 forbids
+    (crm.textsafety.CONTROL_RE: NUL and the rest of C0 but tab, LF, CR). A NUL pasted
+    into any form made PostgreSQL refuse the row with a traceback, and SQLite stored it
+    and then broke the xlsx export (issue 18.1). One rule for every door that writes
+    through the ORM; the importer drops them as it reads (etl/readers.py) and
+    `log_appeal`, which writes outside the unit of work, through its own text check."""
+    for obj in (*session.new, *session.dirty):
+        state = inspect(obj)
+        for key in _text_keys(state.mapper):
+            value = state.dict.get(key)
+            if isinstance(value, str) and CONTROL_RE.search(value):
+                setattr(obj, key, CONTROL_RE.sub("", value))

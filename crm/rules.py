@@ -78,10 +78,13 @@ def too_long(table: str, column: str, value: str | None) -> int | None:
 
 
 def checked_text(value: str | None, table: str, column: str) -> str | None:
-    """The trimmed text (None when empty); refused, never cut, when over the limit."""
+    """The trimmed text (None when empty) without control characters (NUL and the rest
+    of C0 but tab, LF, CR: never meant, and PostgreSQL refuses NUL even in a lookup);
+    refused, never cut, when over the limit."""
     from crm.errors import ValidationError
+    from crm.textsafety import CONTROL_RE
 
-    text = (value or "").strip()
+    text = CONTROL_RE.sub("", value or "").strip()
     if too_long(table, column, text):
         raise ValidationError(f"{column} is longer than {limit(table, column)} characters",
                               key="field.too_long", field=column, limit=limit(table, column))
