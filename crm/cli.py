@@ -273,6 +273,12 @@ def cmd_kpi_rollups(args) -> int:
             print(line)
         print(f"{len(problems)} cells differ" if problems else "KPI rollups match the appeals")
         return 1 if problems else 0
+    if args.fold:
+        started = time.perf_counter()
+        with session_factory(engine).begin() as session:
+            moved = kpi_facts.fold(session)
+        print(f"folded {moved:,} pending KPI deltas in {time.perf_counter() - started:.2f} s")
+        return 0
     started = time.perf_counter()
     with session_factory(engine).begin() as session:
         counts = kpi_facts.rebuild(session)
@@ -514,7 +520,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "appeals outside it (SQL by hand, another tool), rebuild "
                                    "them; --check compares them with the appeals and exits 1 "
                                    "when they differ.")
-    p.add_argument("--check", action="store_true", help="compare only; change nothing")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--check", action="store_true", help="compare only; change nothing")
+    how.add_argument("--fold", action="store_true",
+                     help="add the writers' pending deltas into the rollups now (a KPI read "
+                          "does it too; run it from cron where writes are many and reads few)")
     p.set_defaults(func=cmd_kpi_rollups)
 
     p = sub.add_parser("kpi", help="KPI rates for a period, district-wide and by street",

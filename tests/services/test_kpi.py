@@ -54,11 +54,13 @@ import pytest
 from sqlalchemy import select, text
 
 from crm import migrate
+from crm.access import SYSTEM
 from crm.db import make_engine, session_factory
 from crm.errors import Forbidden
 from crm.models import Appeal, Category, Street
-from crm.services import kpi, kpi_facts
+from crm.services import appeals, kpi, kpi_facts
 from crm.services.reference import init_reference_data, set_setting
+from crm.services.users import actor_of, add_user
 from tests.services.conftest import make_firm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -364,4 +366,27 @@ def test_a_read_only_session_leaves_the_rollups_built_for_everyone(cli_url):
         reader.rollback()
     with session_factory(engine)() as s:
         assert kpi_facts.is_fresh(s) and kpi_facts.differences(s) == []
+    engine.dispose()
+
+
+def test_cli_kpi_rollups_fold_moves_the_writers_deltas_into_the_tables(cli_url):
+    engine = make_engine(cli_url)
+    with session_factory(engine)() as s:
+        kpi_facts.fold(s)
+    with session_factory(engine).begin() as s:
+        firm = s.scalar(select(Appeal.enterprise_id).limit(1))
+        category = s.scalar(select(Category.id).limit(1))
+        actor = actor_of(add_user(s, "folder", role="admin", password="secret123",
+                                  actor=SYSTEM))
+        for i in range(3):
+            appeals.log_appeal(s, actor=actor, enterprise_id=firm, category_id=category,
+                               title=f"折叠 {i}")
+    with session_factory(engine)() as s:
+        assert kpi_facts.has_pending(s)
+    folded = crm("kpi-rollups", "--fold", url=cli_url)
+    assert folded.returncode == 0, folded.stderr
+    assert folded.stdout.startswith("folded 3 pending KPI deltas"), folded.stdout
+    with session_factory(engine)() as s:
+        assert not kpi_facts.has_pending(s) and kpi_facts.differences(s) == []
+    assert crm("kpi-rollups", "--fold", url=cli_url).stdout.startswith("folded 0 ")
     engine.dispose()
