@@ -228,6 +228,14 @@ def test_misses_older_than_a_day_are_deleted_at_the_next_miss(session):
     assert session.scalars(select(LoginFailure.address)).all() == ["10.0.0.2"]
 
 
+def test_names_tried_once_are_forgotten_too(session):
+    """A spray of made-up logins leaves no row behind a day later, whoever misses next."""
+    for i in range(5):
+        _fail(session, f"made-up-{i}", "203.0.113.9", now=T0)
+    _fail(session, "li", "10.0.0.2", now=T0 + dt.timedelta(hours=25))
+    assert session.scalars(select(LoginFailure.username)).all() == ["li"]
+
+
 def test_an_admin_unlocks_a_login(session, li):
     for _ in range(auth.FREE_ATTEMPTS + 1):  # the last one is refused, not counted
         _fail(session, "li", "10.0.0.1")

@@ -172,10 +172,11 @@ def locked_until(session: Session, username: str, address: str,
 
 
 def record_failure(session: Session, username: str, address: str, now: dt.datetime) -> None:
-    """Record a miss, and forget this username's misses older than any limit looks back."""
+    """Record a miss, and forget every miss older than any limit looks back: those of
+    other names too, or names tried once (a spray of made-up logins) would stay for
+    ever. The table holds at most a day of misses, so the scan stays small."""
     name = login_name(username)
-    session.execute(delete(LoginFailure).where(LoginFailure.username == name,
-                                               LoginFailure.at < now - PAIR_MEMORY))
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - PAIR_MEMORY))
     session.add(LoginFailure(username=name, address=address[:MAX_ADDRESS], at=now))
 
 
