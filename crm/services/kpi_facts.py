@@ -235,36 +235,42 @@ _SMALL = 16  # up to this many appeals a write counts them in plain Python (belo
 _OPEN = frozenset(OPEN_STATUSES)
 
 
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def row_contribution(values: dict, sign_days: float) -> tuple[tuple, list[int]] | None:
     """`contributions` for one appeal in plain Python: (key, measures), None when it
     does not count (merged) or cannot be counted here (no receipt time: the column-wise
-    path decides). One write's flush counts one to three appeals; numpy and Arrow cost
+    path decides). One write counts one to three appeals; numpy and Arrow cost
     ~1 ms of set-up for that (issue 18.6). tests/services/test_kpi_facts_twin.py holds
     the two equal on generated appeals."""
     status, received_at = values.get("status"), values.get("received_at")
     if status is None or status == "merged" or received_at is None:
         return None
-    received = received_at.date() if isinstance(received_at, dt.datetime) else received_at
-    replied_at = values.get("replied_at")
+    received = _as_date(received_at)
+    replied_at, due = values.get("replied_at"), values.get("due_date")
     satisfaction = values.get("satisfaction")
     dispatched, accepted = values.get("dispatched_at"), values.get("accepted_at")
-    due = values.get("due_date")
-    measures = [0] * len(MEASURES)
     replied = replied_at is not None
-    replied_day = (replied_at.date() if isinstance(replied_at, dt.datetime) else replied_at
-                   ) if replied else None
+    replied_day = _as_date(replied_at) if replied else None
     callbacks = satisfaction is not None
-    flags = (
-        True, replied, status in _OPEN,
-        replied and due is not None and replied_day <= _as_date(due),
-        callbacks, satisfaction == "satisfied", satisfaction == "basic",
-        callbacks and values.get("callback_solved") is True,
-        dispatched is not None,
-        dispatched is not None and accepted is not None and
-        accepted <= dispatched + dt.timedelta(microseconds=round(sign_days * 86_400_000_000)),
-    )
-    for i, on in enumerate(flags):
-        measures[i] = int(bool(on))
+    flags = {  # by name, as in `contributions`
+        "n_total": True,
+        "n_replied": replied,
+        "n_open": status in _OPEN,
+        "n_on_time": replied and due is not None and replied_day <= _as_date(due),
+        "n_callbacks": callbacks,
+        "n_satisfied": satisfaction == "satisfied",
+        "n_basic": satisfaction == "basic",
+        "n_solved": callbacks and values.get("callback_solved") is True,
+        "n_dispatched": dispatched is not None,
+        "n_responded": dispatched is not None and accepted is not None and accepted <= (
+            dispatched + dt.timedelta(microseconds=round(sign_days * 86_400_000_000))),
+    }
+    measures = [0] * len(MEASURES)
+    for name in COUNTS:
+        measures[_INDEX[name]] = int(bool(flags[name]))
     if replied:
         days = (replied_day - received).days
         if days >= 0:
@@ -272,10 +278,6 @@ def row_contribution(values: dict, sign_days: float) -> tuple[tuple, list[int]] 
     key = ((received - _EPOCH).days, values.get("street_id") or NO_ID,
            values.get("lead_unit_id") or NO_ID, values.get("category_id") or NO_ID)
     return key, measures
-
-
-def _as_date(value) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _delta_rows(signed: list[tuple[dict, int]], sign_days: float) -> list[dict]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,26 +78,22 @@ def test_one_appeal_counts_the_same_in_python_and_in_numpy(rows, sign_days):
        st.sampled_from([1.0, 2.0]))
 def test_a_writes_delta_rows_are_the_same_on_both_paths(signed, sign_days):
     small = kpi_facts._delta_rows(signed, sign_days)
-    saved = kpi_facts._SMALL
-    kpi_facts._SMALL = 0  # force the column-wise path
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # hypothesis reruns: no function fixture
+        patch.setattr(kpi_facts, "_SMALL", 0)  # every batch takes the column-wise path
         wide = kpi_facts._delta_rows(signed, sign_days)
-    finally:
-        kpi_facts._SMALL = saved
     key = lambda r: (r["day"], r["street_id"], r["unit_id"], r["category_id"])  # noqa: E731
     assert sorted(small, key=key) == sorted(wide, key=key)
 
 
-def test_the_python_path_is_taken_for_a_single_write():
+def test_the_python_path_is_taken_for_a_single_write(monkeypatch):
     """Not a timing: the small path must actually be the one a write uses (else the twin
     above guards nothing in production)."""
     row = {"received_at": BASE, "status": "received", "category_id": 1, "street_id": 2}
     calls = []
     original = kpi_facts.row_contribution
-    kpi_facts.row_contribution = lambda *a: calls.append(a) or original(*a)
-    try:
-        rows = kpi_facts._delta_rows([(row, 1)], 1.0)
-    finally:
-        kpi_facts.row_contribution = original
-    assert calls and rows[0]["n_total"] == 1 and rows[0]["n_open"] == 1
-    assert np.int64(rows[0]["street_id"]) == 2
+    monkeypatch.setattr(kpi_facts, "row_contribution",
+                        lambda *a: calls.append(a) or original(*a))
+    rows = kpi_facts._delta_rows([(row, 1)], 1.0)
+    assert len(calls) == 1
+    assert [(r["street_id"], r["category_id"], r["n_total"], r["n_open"]) for r in rows] \
+        == [(2, 1, 1, 1)]
