@@ -11,6 +11,7 @@ time, logs appeals for its street's firms with `crm.services.appeals.log_appeal`
 one transaction each (`session_factory(engine).begin()`), exactly as the app's
 form does. Printed per backend and writer count: writes/s, p50/p99 latency of one
 acknowledged write (the service call and its commit, any retry inside included),
+the writers' own CPU per write (process time over the timed writes),
 errors by kind (what a user would have been shown), acknowledged vs present (the
 commits the writers saw succeed against the rows of this run in `appeal`
 afterwards: they must be equal), and whether the KPI rollups still equal the
