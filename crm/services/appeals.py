@@ -67,6 +67,9 @@ def _due_date(session: Session, category: Category, start: dt.date, days: int) -
                           district_setting=setting)
 
 
+_NEXT_APPEAL_ID = select(func.nextval(func.pg_get_serial_sequence("appeal", "id")))
+
+
 def _new_appeal_id(session: Session) -> int | None:
     """The next appeal id where the database hands ids out before an INSERT (PostgreSQL's
     sequence), so a new appeal is written with its QF number at once; None elsewhere
@@ -76,8 +79,6 @@ def _new_appeal_id(session: Session) -> int | None:
         return None
     return session.scalar(_NEXT_APPEAL_ID)
 
-
-_NEXT_APPEAL_ID = select(func.nextval(func.pg_get_serial_sequence("appeal", "id")))
 
 
 def _event(appeal: Appeal, action: str, actor: Actor | None, *, from_status: str | None,

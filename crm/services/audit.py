@@ -67,7 +67,8 @@ def record(session: Session, actor: Actor | None, action: str, entity: str,
            entity_id: int | None = None, *, before=None, after=None, at_once: bool = False,
            **detail) -> None:
     """Add one audit entry (the caller's transaction commits it with the change);
-    `at_once` writes it now, outside the unit of work (`crm.db.insert_loaded`)."""
+    `at_once` INSERTs it now instead of at the next flush, for a write that makes no
+    flush of its own (`log_appeal`)."""
     values = dict(user_id=actor.id if actor else None, actor_label=actor_label(actor),
                   action=action, entity=entity, entity_id=entity_id,
                   before=_plain(before), after=_plain(after),
